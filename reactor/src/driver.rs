@@ -1,0 +1,268 @@
+//! The reactor: the poller, the registration slab and the single entry point
+//! [`Reactor::turn`].
+
+use std::io;
+use std::os::fd::RawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::Waker;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use slab::Slab;
+
+use crate::scheduled_io::ScheduledIo;
+use crate::sys::{Events, Poller};
+use crate::Registration;
+
+/// How many kernel events one `turn` fetches at most.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// The process-wide reactor.
+///
+/// One reactor serves every runtime and every thread: it is started on first
+/// use ([`Reactor::get`]) and lives until the process exits. A dedicated
+/// thread, `runtime-reactor`, calls [`Reactor::turn`] in a loop; because
+/// `turn` takes the driver lock, any other thread may call [`Reactor::try_turn`]
+/// to drive it while that thread is busy or parked elsewhere.
+#[derive(Debug)]
+pub struct Reactor {
+    /// The kernel queue (epoll or kqueue).
+    poller: Poller,
+    /// Live registrations. The slot index and the registration's generation
+    /// form the token the kernel reports back.
+    registrations: Mutex<Slab<Arc<ScheduledIo>>>,
+    /// Source of registration generations; starts at 1 so that no real token
+    /// equals the backends' wake-up token (index and generation all ones).
+    next_generation: AtomicU32,
+    /// Held by whichever thread is inside `turn`: the event buffer and the
+    /// scratch list of wakers to call once the slab lock is released.
+    driver: Mutex<DriverState>,
+    /// Whether the reactor thread is running.
+    thread_started: AtomicBool,
+}
+
+#[derive(Debug)]
+struct DriverState {
+    events: Events,
+    wakers: Vec<Waker>,
+}
+
+static REACTOR: OnceLock<Reactor> = OnceLock::new();
+static START_LOCK: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+
+/// Packs a slab index and a generation into a kernel token.
+pub(crate) fn token(index: usize, generation: u32) -> u64 {
+    (u64::from(generation) << 32) | index as u64
+}
+
+/// Splits a kernel token into slab index and generation.
+pub(crate) fn split_token(token: u64) -> (usize, u32) {
+    ((token & u64::from(u32::MAX)) as usize, (token >> 32) as u32)
+}
+
+impl Reactor {
+    /// The process-wide reactor, created (and its thread started) on first use.
+    ///
+    /// # Errors
+    ///
+    /// Creating the kernel queue or spawning the reactor thread can fail, for
+    /// example with `EMFILE` when the process is out of file descriptors. A
+    /// later call tries again.
+    pub fn get() -> io::Result<&'static Reactor> {
+        if let Some(r) = REACTOR.get() {
+            if r.thread_started.load(Ordering::Acquire) {
+                return Ok(r);
+            }
+        }
+        let _guard = START_LOCK.lock();
+        let reactor = match REACTOR.get() {
+            Some(r) => r,
+            None => {
+                let r = Reactor::new()?;
+                REACTOR.get_or_init(|| r)
+            }
+        };
+        if !reactor.thread_started.load(Ordering::Acquire) {
+            std::thread::Builder::new()
+                .name("runtime-reactor".into())
+                .spawn(move || reactor.run())?;
+            reactor.thread_started.store(true, Ordering::Release);
+        }
+        Ok(reactor)
+    }
+
+    fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poller: Poller::new()?,
+            registrations: Mutex::new(Slab::new()),
+            next_generation: AtomicU32::new(1),
+            driver: Mutex::new(DriverState {
+                events: Events::with_capacity(EVENTS_CAPACITY),
+                wakers: Vec::with_capacity(64),
+            }),
+            thread_started: AtomicBool::new(false),
+        })
+    }
+
+    /// The reactor thread's loop.
+    fn run(&'static self) {
+        loop {
+            if let Err(e) = self.turn(None) {
+                // The poller itself failed (EBADF, EINVAL: a bug or a
+                // corrupted process). Keep going rather than strand every
+                // task, but do not spin on a persistent error.
+                eprintln!("runtime-reactor: poller error: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// Registers `fd` for edge-triggered readiness in both directions.
+    ///
+    /// The returned [`Registration`] deregisters `fd` when dropped, so it must
+    /// be dropped *before* `fd` is closed.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the kernel reports (`EBADF`, `ENOMEM`, `EPERM` for regular
+    /// files on epoll, `EEXIST` if `fd` is registered already).
+    pub fn register(&'static self, fd: RawFd) -> io::Result<Registration> {
+        let generation = loop {
+            let g = self.next_generation.fetch_add(1, Ordering::Relaxed);
+            if g != 0 && g != u32::MAX {
+                break g;
+            }
+        };
+        let io = Arc::new(ScheduledIo::new(generation));
+        let index = {
+            let mut regs = self.registrations.lock();
+            let entry = regs.vacant_entry();
+            let index = entry.key();
+            if index >= u32::MAX as usize {
+                return Err(io::Error::other("too many reactor registrations"));
+            }
+            entry.insert(io.clone());
+            index
+        };
+        if let Err(e) = self.poller.register(fd, token(index, generation)) {
+            self.registrations.lock().remove(index);
+            return Err(e);
+        }
+        Ok(Registration::new(self, io, index, fd))
+    }
+
+    /// Removes a registration: deregisters the fd from the kernel, frees the
+    /// slot and wakes every task parked on it.
+    pub(crate) fn deregister(&self, io: &Arc<ScheduledIo>, index: usize, fd: RawFd) {
+        // The fd is still open here (the owner closes it afterwards). An
+        // error means the owner broke that rule; there is nothing to undo.
+        let _ = self.poller.deregister(fd);
+        {
+            let mut regs = self.registrations.lock();
+            if regs.get(index).is_some_and(|r| Arc::ptr_eq(r, io)) {
+                regs.remove(index);
+            }
+        }
+        let mut wakers = Vec::new();
+        io.shutdown(&mut wakers);
+        wake_all(wakers.drain(..));
+    }
+
+    /// Waits for events (at most `timeout`; `None` waits until an event or a
+    /// [`wake`](Reactor::wake)), sets readiness and wakes the tasks waiting
+    /// for it. Returns how many events were dispatched.
+    ///
+    /// If another thread is inside `turn`, this waits for it to finish first.
+    ///
+    /// # Errors
+    ///
+    /// Only errors of the wait system call itself (`EINTR` is retried).
+    pub fn turn(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut state = self.driver.lock();
+        self.turn_locked(&mut state, timeout)
+    }
+
+    /// Like [`turn`](Reactor::turn), but returns `None` at once if another
+    /// thread is driving the reactor.
+    pub fn try_turn(&self, timeout: Option<Duration>) -> Option<io::Result<usize>> {
+        let mut state = self.driver.try_lock()?;
+        Some(self.turn_locked(&mut state, timeout))
+    }
+
+    fn turn_locked(&self, state: &mut DriverState, timeout: Option<Duration>) -> io::Result<usize> {
+        let DriverState { events, wakers } = state;
+        self.poller.wait(events, timeout)?;
+        let mut dispatched = 0;
+        {
+            let regs = self.registrations.lock();
+            for event in events.iter() {
+                let (index, generation) = split_token(event.token);
+                match regs.get(index) {
+                    Some(io) if io.generation == generation => {
+                        io.set_readiness(event.ready, wakers);
+                        dispatched += 1;
+                    }
+                    // A stale event: the slot was freed (and maybe reused)
+                    // after the kernel queued it.
+                    _ => {}
+                }
+            }
+        }
+        wake_all(wakers.drain(..));
+        Ok(dispatched)
+    }
+
+    /// Interrupts a thread blocked in [`turn`](Reactor::turn) (or makes the
+    /// next one return at once).
+    pub fn wake(&self) {
+        // Failure would mean the eventfd/kqueue is gone; nothing to do.
+        let _ = self.poller.notify();
+    }
+
+    /// How many registrations are live (for leak checks in tests).
+    pub fn registration_count(&self) -> usize {
+        self.registrations.lock().len()
+    }
+}
+
+/// Wakes every waker, isolating panics in user-supplied `wake` functions so
+/// that one bad waker cannot stop the others (or the reactor thread).
+fn wake_all(wakers: impl Iterator<Item = Waker>) {
+    for waker in wakers {
+        let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        assert_eq!(split_token(token(7, 9)), (7, 9));
+        assert_eq!(split_token(token(u32::MAX as usize - 1, u32::MAX - 1)), (u32::MAX as usize - 1, u32::MAX - 1));
+    }
+
+    #[test]
+    fn stale_generation_is_dropped() {
+        use std::os::fd::AsRawFd;
+        let reactor = Reactor::new().unwrap();
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let io = Arc::new(ScheduledIo::new(5));
+        let index = reactor.registrations.lock().insert(io.clone());
+        // Register with an old generation (4): every event for it is stale.
+        reactor.poller.register(a.as_raw_fd(), token(index, 4)).unwrap();
+        let n = reactor.turn(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(n, 0, "an event for an old generation must be dropped");
+        assert!(io.readiness().is_empty());
+        reactor.poller.deregister(a.as_raw_fd()).unwrap();
+        // With the right generation the same event is delivered.
+        reactor.poller.register(a.as_raw_fd(), token(index, 5)).unwrap();
+        let n = reactor.turn(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(n, 1);
+        assert!(io.readiness().is_writable());
+        reactor.poller.deregister(a.as_raw_fd()).unwrap();
+    }
+}

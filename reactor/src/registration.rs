@@ -1,0 +1,126 @@
+//! A registered fd, as seen by the I/O types built on top of the reactor.
+
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use crate::scheduled_io::{ReadyEvent, ScheduledIo};
+use crate::{coop, Direction, Reactor};
+
+/// A file descriptor registered with the [`Reactor`].
+///
+/// Dropping it deregisters the fd and wakes every task parked on it; the
+/// owner must therefore drop the `Registration` *before* closing the fd.
+///
+/// Each direction has one waker slot: if two tasks poll the same direction
+/// concurrently, only the last one to poll is woken (as with tokio's
+/// `poll_read_ready`). Tasks that need to share a direction coordinate above
+/// this layer.
+pub struct Registration {
+    /// The reactor this fd is registered with.
+    reactor: &'static Reactor,
+    /// Readiness and wakers, shared with the reactor's slab.
+    io: Arc<ScheduledIo>,
+    /// The slab slot, to free it on drop.
+    index: usize,
+    /// The registered fd, to deregister it on drop.
+    fd: RawFd,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("fd", &self.fd)
+            .field("index", &self.index)
+            .field("readiness", &self.io.readiness())
+            .finish()
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::other("the I/O resource was deregistered from the reactor")
+}
+
+impl Registration {
+    pub(crate) fn new(reactor: &'static Reactor, io: Arc<ScheduledIo>, index: usize, fd: RawFd) -> Self {
+        Registration { reactor, io, index, fd }
+    }
+
+    /// Polls for readiness in `direction`, storing the task's waker if it is
+    /// not ready.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if the registration was removed.
+    pub fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
+        let ev = ready!(self.io.poll_ready(cx, direction));
+        if ev.shutdown {
+            return Poll::Ready(Err(gone()));
+        }
+        Poll::Ready(Ok(ev))
+    }
+
+    /// Clears the readiness that `event` reported, unless a newer event for
+    /// its direction arrived since. Call it when an operation returned
+    /// `WouldBlock` after `event` was observed.
+    pub fn clear_readiness(&self, event: ReadyEvent) {
+        self.io.clear_readiness(event);
+    }
+
+    /// Runs the non-blocking operation `op` once the fd is ready in
+    /// `direction`, until it does not return `WouldBlock`.
+    ///
+    /// `WouldBlock` clears the observed readiness and parks the task; `EINTR`
+    /// retries at once. Each call consumes one unit of the task's cooperative
+    /// budget (see [`coop`]); when it is spent this returns `Pending` after
+    /// waking the task.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        ready!(coop::poll_proceed(cx));
+        loop {
+            let ev = ready!(self.poll_ready(cx, direction))?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    /// Runs `op` if the fd looks ready in `direction`, without registering a
+    /// waker; returns `WouldBlock` if it is not ready or `op` would block.
+    pub fn try_io<R>(&self, direction: Direction, mut op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+        let ev = match self.io.ready_event(direction) {
+            Some(ev) if ev.shutdown => return Err(gone()),
+            Some(ev) => ev,
+            None => return Err(io::ErrorKind::WouldBlock.into()),
+        };
+        loop {
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.clear_readiness(ev);
+                    return Err(e);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                res => return res,
+            }
+        }
+    }
+
+    /// The registered fd.
+    pub fn fd(&self) -> RawFd {
+        self.fd
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.reactor.deregister(&self.io, self.index, self.fd);
+    }
+}

@@ -1,0 +1,213 @@
+//! The epoll backend (Linux, Android): edge-triggered, one registration per fd
+//! for both directions, an `eventfd` for wake-ups.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use super::{timeout_millis, Event};
+use crate::Ready;
+
+/// The token of the wake-up eventfd. Registration tokens carry a generation in
+/// their upper half that is never `u32::MAX` together with index `u32::MAX`,
+/// so this value cannot collide (see `driver::Token`).
+const WAKE_TOKEN: u64 = u64::MAX;
+
+/// The interest every fd is registered with.
+const INTEREST: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+
+/// An epoll instance and its wake-up eventfd.
+#[derive(Debug)]
+pub(crate) struct Poller {
+    /// The epoll fd.
+    epoll: OwnedFd,
+    /// A non-blocking eventfd registered edge-triggered for reading: writing to
+    /// it interrupts `epoll_wait`.
+    event_fd: OwnedFd,
+}
+
+impl Poller {
+    pub(crate) fn new() -> io::Result<Poller> {
+        let epoll = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
+        // SAFETY: `epoll_create1` returned a fresh fd that nothing else owns.
+        let epoll = unsafe { OwnedFd::from_raw_fd(epoll) };
+        let event_fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
+        // SAFETY: `eventfd` returned a fresh fd that nothing else owns.
+        let event_fd = unsafe { OwnedFd::from_raw_fd(event_fd) };
+        let poller = Poller { epoll, event_fd };
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+            u64: WAKE_TOKEN,
+        };
+        syscall!(epoll_ctl(
+            poller.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            poller.event_fd.as_raw_fd(),
+            &mut ev
+        ))?;
+        Ok(poller)
+    }
+
+    pub(crate) fn register(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        debug_assert_ne!(token, WAKE_TOKEN);
+        let mut ev = libc::epoll_event { events: INTEREST, u64: token };
+        syscall!(epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev))?;
+        Ok(())
+    }
+
+    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+        // A non-null event pointer keeps kernels before 2.6.9 happy.
+        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+        syscall!(epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev))?;
+        Ok(())
+    }
+
+    pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        let millis = timeout_millis(timeout);
+        events.len = 0;
+        let n = loop {
+            match syscall!(epoll_wait(
+                self.epoll.as_raw_fd(),
+                events.buf.as_mut_ptr().cast::<libc::epoll_event>(),
+                events.buf.len() as libc::c_int,
+                millis
+            )) {
+                Ok(n) => break n as usize,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        events.len = n;
+        for i in 0..n {
+            // SAFETY: `epoll_wait` initialised the first `n` entries.
+            let token = unsafe { events.buf[i].assume_init_ref() }.u64;
+            if token == WAKE_TOKEN {
+                self.drain_wakeups();
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn notify(&self) -> io::Result<()> {
+        let one: u64 = 1;
+        match syscall!(write(
+            self.event_fd.as_raw_fd(),
+            (&one as *const u64).cast(),
+            std::mem::size_of::<u64>()
+        )) {
+            Ok(_) => Ok(()),
+            // The counter is saturated: a wake-up is already pending.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Resets the eventfd counter so that the next `notify` produces a new edge.
+    fn drain_wakeups(&self) {
+        let mut buf = 0u64;
+        // Errors (EAGAIN: already drained) are irrelevant here.
+        let _ = syscall!(read(
+            self.event_fd.as_raw_fd(),
+            (&mut buf as *mut u64).cast(),
+            std::mem::size_of::<u64>()
+        ));
+    }
+}
+
+/// A buffer of kernel events filled by [`Poller::wait`].
+pub(crate) struct Events {
+    /// Raw events; the first `len` are initialised.
+    buf: Box<[MaybeUninit<libc::epoll_event>]>,
+    /// How many entries the last wait filled.
+    len: usize,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").field("len", &self.len).finish()
+    }
+}
+
+impl Events {
+    pub(crate) fn with_capacity(n: usize) -> Events {
+        let n = n.clamp(1, libc::c_int::MAX as usize);
+        Events { buf: (0..n).map(|_| MaybeUninit::uninit()).collect(), len: 0 }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Event> + '_ {
+        self.buf[..self.len]
+            .iter()
+            // SAFETY: the first `len` entries were initialised by `epoll_wait`.
+            .map(|ev| unsafe { ev.assume_init_ref() })
+            .filter(|ev| ev.u64 != WAKE_TOKEN)
+            .map(|ev| Event { token: ev.u64, ready: ready_of(ev.events) })
+    }
+}
+
+/// Translates epoll event bits into readiness.
+///
+/// - `EPOLLIN` is readable, `EPOLLOUT` writable.
+/// - `EPOLLRDHUP` means the peer shut down its write half: readable (EOF is
+///   there to be read) and read-closed, never write-closed.
+/// - `EPOLLHUP` means both halves are shut: everything is ready and closed.
+/// - `EPOLLERR` marks an error and wakes both directions, so whichever
+///   operation runs next fetches it.
+fn ready_of(events: u32) -> Ready {
+    let has = |flag: libc::c_int| events & flag as u32 != 0;
+    let mut ready = Ready::EMPTY;
+    if has(libc::EPOLLIN) || has(libc::EPOLLPRI) {
+        ready |= Ready::READABLE;
+    }
+    if has(libc::EPOLLOUT) {
+        ready |= Ready::WRITABLE;
+    }
+    if has(libc::EPOLLRDHUP) {
+        ready |= Ready::READABLE | Ready::READ_CLOSED;
+    }
+    if has(libc::EPOLLHUP) {
+        ready |= Ready::READABLE | Ready::WRITABLE | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+    }
+    if has(libc::EPOLLERR) {
+        ready |= Ready::ERROR | Ready::READABLE | Ready::WRITABLE;
+    }
+    ready
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rdhup_is_never_write_closed() {
+        let r = ready_of((libc::EPOLLIN | libc::EPOLLRDHUP) as u32);
+        assert!(r.is_readable() && r.is_read_closed());
+        assert!(!r.is_write_closed() && !r.is_writable());
+    }
+
+    #[test]
+    fn hup_and_err_mark_both_directions() {
+        let r = ready_of(libc::EPOLLHUP as u32);
+        assert!(r.is_read_closed() && r.is_write_closed());
+        let r = ready_of(libc::EPOLLERR as u32);
+        assert!(r.is_error() && r.is_readable() && r.is_writable());
+    }
+
+    #[test]
+    fn notify_interrupts_wait_and_is_not_reported() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::with_capacity(8);
+        poller.notify().unwrap();
+        poller.notify().unwrap();
+        poller.wait(&mut events, None).unwrap();
+        assert_eq!(events.iter().count(), 0);
+        // Drained: a zero-timeout wait now reports nothing and returns.
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        assert_eq!(events.len, 0);
+        // A second round of notify still wakes (the edge was reset).
+        poller.notify().unwrap();
+        poller.wait(&mut events, Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(events.len, 1);
+    }
+}

@@ -1,0 +1,134 @@
+//! Every system call of the reactor lives under this module.
+//!
+//! # Backend contract
+//!
+//! Exactly one backend is compiled, chosen at the single `cfg` site below. Each
+//! backend is self-contained and provides:
+//!
+//! - `Poller::new() -> io::Result<Poller>`: a new kernel queue (close-on-exec)
+//!   with its wake-up source already registered.
+//! - `Poller::register(&self, fd, token: u64) -> io::Result<()>`: watch `fd` for
+//!   reading *and* writing, edge-triggered (epoll: `EPOLLIN | EPOLLOUT |
+//!   EPOLLRDHUP | EPOLLET`; kqueue: `EVFILT_READ` and `EVFILT_WRITE` with
+//!   `EV_CLEAR`), reporting `token` with every event. Each fd is registered once.
+//! - `Poller::deregister(&self, fd) -> io::Result<()>`: stop watching `fd`. Must be
+//!   called before the fd is closed.
+//! - `Poller::wait(&self, events: &mut Events, timeout: Option<Duration>) ->
+//!   io::Result<()>`: block until at least one event, a wake-up or the timeout;
+//!   `None` waits forever. `EINTR` is retried. A timeout is never rounded down:
+//!   a sub-millisecond timeout waits at least that long, never zero (no busy
+//!   loop). Wake-up events are consumed inside the backend and never reported.
+//! - `Poller::notify(&self) -> io::Result<()>`: make a concurrent or the next
+//!   `wait` return (eventfd on Linux, `EVFILT_USER` on kqueue).
+//! - `Events::with_capacity(n)`, `Events::iter(&self) -> impl Iterator<Item = Event>`.
+//!
+//! The translation from kernel events to [`Ready`] bits is part of each backend:
+//! hang-up and error conditions mark both directions so the next operation
+//! reports the error or EOF; a peer's half-close (`EPOLLRDHUP`) marks only
+//! `READ_CLOSED`, never `WRITE_CLOSED`.
+
+use std::time::Duration;
+
+use crate::Ready;
+
+/// One readiness event, already translated into platform-free terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Event {
+    /// The token passed at registration.
+    pub(crate) token: u64,
+    /// What became ready.
+    pub(crate) ready: Ready,
+}
+
+/// Turns `-1` (or any negative return) into `io::Error::last_os_error()`.
+macro_rules! syscall {
+    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: the caller of `syscall!` upholds the contract of the named
+        // libc function for the arguments it passes.
+        let res = unsafe { libc::$fn($($arg),*) };
+        if res < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use syscall;
+
+/// Converts a wait timeout to whole milliseconds for `epoll_wait`, rounding
+/// up so that a non-zero timeout never becomes a zero (busy) wait, and
+/// saturating at `c_int::MAX`. `None` is `-1` (wait forever).
+#[allow(dead_code)] // unused by the kqueue backend, which takes a timespec
+pub(crate) fn timeout_millis(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(d) => {
+            let nanos = d.as_nanos();
+            let millis = nanos.div_ceil(1_000_000);
+            millis.min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
+}
+
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(runtime_libkqueue)))]
+mod epoll;
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(runtime_libkqueue)))]
+pub(crate) use epoll::{Events, Poller};
+
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    runtime_libkqueue
+))]
+mod kqueue;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    runtime_libkqueue
+))]
+pub(crate) use kqueue::{Events, Poller};
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+    runtime_libkqueue
+)))]
+compile_error!(
+    "runtime supports Linux (epoll) and the BSDs and macOS (kqueue) only; \
+     this target has neither"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up_never_down() {
+        assert_eq!(timeout_millis(None), -1);
+        assert_eq!(timeout_millis(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_millis(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_millis(Some(Duration::from_micros(500))), 1);
+        assert_eq!(timeout_millis(Some(Duration::from_micros(1001))), 2);
+        assert_eq!(timeout_millis(Some(Duration::from_millis(7))), 7);
+        assert_eq!(
+            timeout_millis(Some(Duration::from_secs(u64::MAX))),
+            libc::c_int::MAX
+        );
+    }
+}
