@@ -1,0 +1,33 @@
+//! TCP: [`TcpListener`] and [`TcpStream`].
+
+mod listener;
+mod stream;
+
+pub use listener::TcpListener;
+pub use stream::TcpStream;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+/// Resolves `addr` and runs `f` on each address in turn until one succeeds,
+/// returning the last error if none does.
+///
+/// Resolution of a host name (not an IP literal) happens on the calling
+/// thread, as with `std::net`.
+pub(crate) async fn each_addr<A, F, Fut, R>(addr: A, mut f: F) -> io::Result<R>
+where
+    A: ToSocketAddrs,
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = io::Result<R>>,
+{
+    let mut last_err = None;
+    for addr in addr.to_socket_addrs()? {
+        match f(addr).await {
+            Ok(r) => return Ok(r),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+    }))
+}
