@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn budget_runs_out_and_is_restored() {
         let mut cx = Context::from_waker(Waker::noop());
-        assert!(poll_proceed(&mut cx).is_ready(), "unconstrained outside a budget");
+        assert!(
+            poll_proceed(&mut cx).is_ready(),
+            "unconstrained outside a budget"
+        );
         budget(|| {
             for _ in 0..BUDGET {
                 assert!(poll_proceed(&mut cx).is_ready());

@@ -242,7 +242,10 @@ mod tests {
     #[test]
     fn tokens_round_trip() {
         assert_eq!(split_token(token(7, 9)), (7, 9));
-        assert_eq!(split_token(token(u32::MAX as usize - 1, u32::MAX - 1)), (u32::MAX as usize - 1, u32::MAX - 1));
+        assert_eq!(
+            split_token(token(u32::MAX as usize - 1, u32::MAX - 1)),
+            (u32::MAX as usize - 1, u32::MAX - 1)
+        );
     }
 
     #[test]
@@ -253,13 +256,19 @@ mod tests {
         let io = Arc::new(ScheduledIo::new(5));
         let index = reactor.registrations.lock().insert(io.clone());
         // Register with an old generation (4): every event for it is stale.
-        reactor.poller.register(a.as_raw_fd(), token(index, 4)).unwrap();
+        reactor
+            .poller
+            .register(a.as_raw_fd(), token(index, 4))
+            .unwrap();
         let n = reactor.turn(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(n, 0, "an event for an old generation must be dropped");
         assert!(io.readiness().is_empty());
         reactor.poller.deregister(a.as_raw_fd()).unwrap();
         // With the right generation the same event is delivered.
-        reactor.poller.register(a.as_raw_fd(), token(index, 5)).unwrap();
+        reactor
+            .poller
+            .register(a.as_raw_fd(), token(index, 5))
+            .unwrap();
         let n = reactor.turn(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(n, 1);
         assert!(io.readiness().is_writable());

@@ -171,6 +171,6 @@ mod tests {
         let r = Ready::READABLE | Ready::ERROR;
         assert_eq!(format!("{r:?}"), "Ready(READABLE | ERROR)");
         assert_eq!(Ready::from_bits(0xff), Ready::ALL);
-        assert_eq!((Ready::ALL - Ready::READABLE).is_readable(), false);
+        assert!(!(Ready::ALL - Ready::READABLE).is_readable());
     }
 }

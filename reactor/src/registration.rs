@@ -44,8 +44,18 @@ fn gone() -> io::Error {
 }
 
 impl Registration {
-    pub(crate) fn new(reactor: &'static Reactor, io: Arc<ScheduledIo>, index: usize, fd: RawFd) -> Self {
-        Registration { reactor, io, index, fd }
+    pub(crate) fn new(
+        reactor: &'static Reactor,
+        io: Arc<ScheduledIo>,
+        index: usize,
+        fd: RawFd,
+    ) -> Self {
+        Registration {
+            reactor,
+            io,
+            index,
+            fd,
+        }
     }
 
     /// Polls for readiness in `direction`, storing the task's waker if it is
@@ -54,7 +64,11 @@ impl Registration {
     /// # Errors
     ///
     /// Fails only if the registration was removed.
-    pub fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
+    pub fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
         let ev = ready!(self.io.poll_ready(cx, direction));
         if ev.shutdown {
             return Poll::Ready(Err(gone()));
@@ -95,7 +109,11 @@ impl Registration {
 
     /// Runs `op` if the fd looks ready in `direction`, without registering a
     /// waker; returns `WouldBlock` if it is not ready or `op` would block.
-    pub fn try_io<R>(&self, direction: Direction, mut op: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io<R>(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
         let ev = match self.io.ready_event(direction) {
             Some(ev) if ev.shutdown => return Err(gone()),
             Some(ev) => ev,

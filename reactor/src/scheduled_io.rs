@@ -101,14 +101,22 @@ impl ScheduledIo {
         let mut cur = self.readiness.load(Ordering::Acquire);
         loop {
             let mut next = cur | u64::from(ready.bits());
-            for (touched, dir) in [(touches_read, Direction::Read), (touches_write, Direction::Write)] {
+            for (touched, dir) in [
+                (touches_read, Direction::Read),
+                (touches_write, Direction::Write),
+            ] {
                 if touched {
                     let shift = tick_shift(dir);
                     let tick = (u64::from(tick_of(cur, dir)) + 1) & TICK_MASK;
                     next = (next & !(TICK_MASK << shift)) | (tick << shift);
                 }
             }
-            match self.readiness.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self.readiness.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => break,
                 Err(actual) => cur = actual,
             }
@@ -140,13 +148,22 @@ impl ScheduledIo {
         if ready.is_empty() && !shutdown {
             return None;
         }
-        Some(ReadyEvent { ready, direction, tick: tick_of(word, direction), shutdown })
+        Some(ReadyEvent {
+            ready,
+            direction,
+            tick: tick_of(word, direction),
+            shutdown,
+        })
     }
 
     /// Returns the readiness of `direction` if it is ready; otherwise stores
     /// the task's waker and returns `Pending` (after re-checking, see the
     /// module docs).
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<ReadyEvent> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<ReadyEvent> {
         if let Some(ev) = self.ready_event(direction) {
             return Poll::Ready(ev);
         }
@@ -182,7 +199,12 @@ impl ScheduledIo {
             if next == cur {
                 return;
             }
-            match self.readiness.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self.readiness.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return,
                 Err(actual) => cur = actual,
             }
@@ -242,12 +264,16 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let mut w = Vec::new();
         io.set_readiness(Ready::READABLE, &mut w);
-        let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else { panic!() };
+        let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!()
+        };
         // A newer read event arrives before the WouldBlock is reported.
         io.set_readiness(Ready::READABLE, &mut w);
         io.clear_readiness(seen);
         assert!(io.readiness().is_readable(), "the newer event must survive");
-        let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else { panic!() };
+        let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!()
+        };
         io.clear_readiness(seen);
         assert!(!io.readiness().is_readable());
     }
@@ -259,7 +285,9 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let mut w = Vec::new();
         io.set_readiness(Ready::READABLE | Ready::WRITABLE, &mut w);
-        let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else { panic!() };
+        let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!()
+        };
         io.set_readiness(Ready::WRITABLE, &mut w);
         io.clear_readiness(seen);
         assert_eq!(io.readiness(), Ready::WRITABLE);
@@ -289,8 +317,14 @@ mod tests {
         for _ in 0..(TICK_MASK + 3) {
             io.set_readiness(Ready::READABLE, &mut w);
         }
-        assert_eq!(tick_of(io.readiness.load(Ordering::Relaxed), Direction::Read), 2);
-        assert_eq!(tick_of(io.readiness.load(Ordering::Relaxed), Direction::Write), 0);
+        assert_eq!(
+            tick_of(io.readiness.load(Ordering::Relaxed), Direction::Read),
+            2
+        );
+        assert_eq!(
+            tick_of(io.readiness.load(Ordering::Relaxed), Direction::Write),
+            0
+        );
     }
 }
 
@@ -340,7 +374,9 @@ mod loom_tests {
             io.set_readiness(Ready::READABLE, &mut w);
             let waker = Waker::from(std::sync::Arc::new(Flag(AtomicBool::new(false))));
             let mut cx = Context::from_waker(&waker);
-            let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else { panic!() };
+            let Poll::Ready(seen) = io.poll_ready(&mut cx, Direction::Read) else {
+                panic!()
+            };
             let io2 = io.clone();
             let reactor = loom::thread::spawn(move || {
                 let mut w = Vec::new();
@@ -348,7 +384,10 @@ mod loom_tests {
             });
             io.clear_readiness(seen);
             reactor.join().unwrap();
-            assert!(io.readiness().is_readable(), "the event after the observation was lost");
+            assert!(
+                io.readiness().is_readable(),
+                "the event after the observation was lost"
+            );
         });
     }
 }

@@ -15,8 +15,7 @@ use crate::Ready;
 const WAKE_TOKEN: u64 = u64::MAX;
 
 /// The interest every fd is registered with.
-const INTEREST: u32 =
-    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 /// An epoll instance and its wake-up eventfd.
 #[derive(Debug)]
@@ -52,15 +51,28 @@ impl Poller {
 
     pub(crate) fn register(&self, fd: RawFd, token: u64) -> io::Result<()> {
         debug_assert_ne!(token, WAKE_TOKEN);
-        let mut ev = libc::epoll_event { events: INTEREST, u64: token };
-        syscall!(epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev))?;
+        let mut ev = libc::epoll_event {
+            events: INTEREST,
+            u64: token,
+        };
+        syscall!(epoll_ctl(
+            self.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd,
+            &mut ev
+        ))?;
         Ok(())
     }
 
     pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
         // A non-null event pointer keeps kernels before 2.6.9 happy.
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        syscall!(epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, &mut ev))?;
+        syscall!(epoll_ctl(
+            self.epoll.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            fd,
+            &mut ev
+        ))?;
         Ok(())
     }
 
@@ -133,7 +145,10 @@ impl std::fmt::Debug for Events {
 impl Events {
     pub(crate) fn with_capacity(n: usize) -> Events {
         let n = n.clamp(1, libc::c_int::MAX as usize);
-        Events { buf: (0..n).map(|_| MaybeUninit::uninit()).collect(), len: 0 }
+        Events {
+            buf: (0..n).map(|_| MaybeUninit::uninit()).collect(),
+            len: 0,
+        }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = Event> + '_ {
@@ -142,7 +157,10 @@ impl Events {
             // SAFETY: the first `len` entries were initialised by `epoll_wait`.
             .map(|ev| unsafe { ev.assume_init_ref() })
             .filter(|ev| ev.u64 != WAKE_TOKEN)
-            .map(|ev| Event { token: ev.u64, ready: ready_of(ev.events) })
+            .map(|ev| Event {
+                token: ev.u64,
+                ready: ready_of(ev.events),
+            })
     }
 }
 
@@ -207,7 +225,9 @@ mod tests {
         assert_eq!(events.len, 0);
         // A second round of notify still wakes (the edge was reset).
         poller.notify().unwrap();
-        poller.wait(&mut events, Some(Duration::from_secs(10))).unwrap();
+        poller
+            .wait(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
         assert_eq!(events.len, 1);
     }
 }

@@ -72,16 +72,21 @@ pub(crate) fn timeout_millis(timeout: Option<Duration>) -> libc::c_int {
     }
 }
 
-#[cfg(all(any(target_os = "linux", target_os = "android"), not(runtime_libkqueue)))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(runtime_libkqueue)
+))]
 mod epoll;
-#[cfg(all(any(target_os = "linux", target_os = "android"), not(runtime_libkqueue)))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(runtime_libkqueue)
+))]
 pub(crate) use epoll::{Events, Poller};
 
 #[cfg(any(
     target_os = "macos",
     target_os = "ios",
     target_os = "freebsd",
-    target_os = "netbsd",
     target_os = "openbsd",
     target_os = "dragonfly",
     runtime_libkqueue
@@ -91,7 +96,6 @@ mod kqueue;
     target_os = "macos",
     target_os = "ios",
     target_os = "freebsd",
-    target_os = "netbsd",
     target_os = "openbsd",
     target_os = "dragonfly",
     runtime_libkqueue
@@ -104,7 +108,6 @@ pub(crate) use kqueue::{Events, Poller};
     target_os = "macos",
     target_os = "ios",
     target_os = "freebsd",
-    target_os = "netbsd",
     target_os = "openbsd",
     target_os = "dragonfly",
     runtime_libkqueue

@@ -3,13 +3,13 @@
 //!
 //! Every per-platform difference of the kqueue ABI lives in this file:
 //!
-//! | platform                  | `struct kevent`                        | `EVFILT_USER` |
-//! |---------------------------|----------------------------------------|---------------|
-//! | macOS, iOS                | 32 bytes, `data: intptr_t`             | -10           |
-//! | FreeBSD (12+ ABI)         | 64 bytes, `data: int64_t`, `ext[4]`    | -11           |
-//! | OpenBSD                   | 32 bytes, `data: int64_t`              | -10           |
-//! | DragonFly                 | 32 bytes, `data: intptr_t`             | -9            |
-//! | libkqueue on Linux        | 32 bytes, `data: intptr_t`             | -11           |
+//! | platform           | `struct kevent`                     | `EVFILT_USER` |
+//! |--------------------|-------------------------------------|---------------|
+//! | macOS, iOS         | 32 bytes, `data: intptr_t`          | -10           |
+//! | FreeBSD (12+ ABI)  | 64 bytes, `data: int64_t`, `ext[4]` | -11           |
+//! | OpenBSD            | 32 bytes, `data: int64_t`           | -10           |
+//! | DragonFly          | 32 bytes, `data: intptr_t`          | -9            |
+//! | libkqueue (Linux)  | 32 bytes, `data: intptr_t`          | -11           |
 //!
 //! The libkqueue row (developer cfg `runtime_libkqueue`, used to exercise this
 //! backend on Linux) follows libkqueue's public `include/sys/event.h.in`.
@@ -37,13 +37,20 @@ compile_error!("the kqueue backend supports 64-bit targets only");
 )))]
 compile_error!("the kqueue backend has no `struct kevent` layout for this target");
 
-/// C's `struct kevent`, in the 32-byte layout of macOS, OpenBSD, DragonFly and
-/// libkqueue.
+/// C's `intptr_t data` of 32-byte layouts (`int64_t` on OpenBSD: the same on
+/// 64-bit targets).
+#[cfg(not(target_os = "freebsd"))]
+type Data = isize;
+/// FreeBSD's `int64_t data`.
+#[cfg(target_os = "freebsd")]
+type Data = i64;
+
+/// C's `struct kevent`: 32 bytes, or 64 on FreeBSD (12+ ABI, the default
+/// `kevent@@FBSD_1.5` symbol that an unversioned import binds to).
 ///
 /// `udata` is C's `void *udata`, declared as an integer of the same size and
 /// alignment: this backend only ever stores tokens in it, never pointers, so
 /// it needs no integer-to-pointer casts and `kevent` stays `Send + Sync`.
-#[cfg(not(target_os = "freebsd"))]
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct kevent {
@@ -56,32 +63,11 @@ pub(crate) struct kevent {
     /// Filter-specific flags; with `EV_EOF` on a socket, its pending errno.
     pub(crate) fflags: u32,
     /// Filter-specific data; with `EV_ERROR`, an errno.
-    data: isize,
+    data: Data,
     /// Opaque user data, returned with every event: the registration token.
     pub(crate) udata: usize,
-}
-
-/// C's `struct kevent` in FreeBSD's 64-byte layout (FreeBSD 12 and later, the
-/// default `kevent@@FBSD_1.5` symbol that an unversioned import binds to).
-///
-/// `udata` is an integer for the reasons given on the 32-byte layout.
-#[cfg(target_os = "freebsd")]
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct kevent {
-    /// The identifier of the event source: a file descriptor here.
-    pub(crate) ident: usize,
-    /// Which filter (`EVFILT_*`).
-    pub(crate) filter: i16,
-    /// Actions on input (`EV_ADD`, ...), conditions on output (`EV_EOF`, ...).
-    pub(crate) flags: u16,
-    /// Filter-specific flags; with `EV_EOF` on a socket, its pending errno.
-    pub(crate) fflags: u32,
-    /// Filter-specific data; with `EV_ERROR`, an errno.
-    data: i64,
-    /// Opaque user data, returned with every event: the registration token.
-    pub(crate) udata: usize,
-    /// Extension words; unused here, always zero on input.
+    /// FreeBSD's extension words; unused here, always zero on input.
+    #[cfg(target_os = "freebsd")]
     ext: [u64; 4],
 }
 
@@ -95,7 +81,13 @@ const _: () = assert!(std::mem::offset_of!(kevent, udata) == 24);
 
 impl kevent {
     /// A change (C's `EV_SET`), with `data` and any extension words zero.
-    pub(crate) const fn new(ident: usize, filter: i16, flags: u16, fflags: u32, udata: usize) -> kevent {
+    pub(crate) const fn new(
+        ident: usize,
+        filter: i16,
+        flags: u16,
+        fflags: u32,
+        udata: usize,
+    ) -> kevent {
         kevent {
             ident,
             filter,
@@ -109,14 +101,13 @@ impl kevent {
     }
 
     /// The `data` field, widened; an errno when `flags` has `EV_ERROR`.
-    #[allow(clippy::unnecessary_cast)] // `data` is `i64` on FreeBSD, `isize` elsewhere
+    #[allow(clippy::unnecessary_cast)] // `Data` is `i64` on FreeBSD only
     pub(crate) const fn data(&self) -> i64 {
         self.data as i64
     }
 
     /// Sets the `data` field (for tests that play the kernel).
     #[cfg(test)]
-    #[allow(clippy::unnecessary_cast)] // `data` is `i64` on FreeBSD, `isize` elsewhere
     pub(crate) fn set_data(&mut self, data: i64) {
         self.data = data as _;
     }
