@@ -1,0 +1,41 @@
+//! Async I/O traits and helpers.
+//!
+//! The traits are `futures-io`'s [`AsyncRead`] and [`AsyncWrite`], the
+//! ecosystem's common ground, so adapters written for them work here
+//! unchanged. The extension traits and helpers (`read`, `read_exact`,
+//! `write_all`, `copy`, `BufReader`, …) are re-exported from
+//! `futures-util`'s `io` module rather than written again: it is the
+//! well-kept implementation of exactly these methods for exactly these
+//! traits, and depending on it (with default features off) is the reason
+//! `futures-util` is a dependency of this crate.
+//!
+//! # Examples
+//!
+//! ```
+//! use runtime::io::{AsyncReadExt, AsyncWriteExt};
+//! use runtime::net::{TcpListener, TcpStream};
+//!
+//! # runtime::Runtime::new().unwrap().block_on(async {
+//! let listener = TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! let server = runtime::spawn(async move {
+//!     let (mut s, _) = listener.accept().await?;
+//!     let mut buf = [0u8; 5];
+//!     s.read_exact(&mut buf).await?;
+//!     s.write_all(&buf).await?;
+//!     Ok::<_, std::io::Error>(())
+//! });
+//! let mut c = TcpStream::connect(addr).await?;
+//! c.write_all(b"hello").await?;
+//! let mut buf = [0u8; 5];
+//! c.read_exact(&mut buf).await?;
+//! assert_eq!(&buf, b"hello");
+//! server.await??;
+//! # Ok::<_, std::io::Error>(()) }).unwrap();
+//! ```
+
+pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+pub use futures_util::io::{
+    copy, copy_buf, empty, repeat, sink, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader,
+    BufWriter, ReadHalf, WriteHalf,
+};

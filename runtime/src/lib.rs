@@ -1,0 +1,62 @@
+//! `runtime`: an async runtime for TCP services.
+//!
+//! A reactor thread turns epoll (Linux) or kqueue (BSD, macOS) readiness
+//! into task wake-ups; an executor polls the tasks; [`net`] gives async TCP
+//! sockets; `#[runtime::main]` starts it all. The names are tokio's.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use runtime::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! #[runtime::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let listener = runtime::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     loop {
+//!         let (mut stream, _) = listener.accept().await?;
+//!         runtime::spawn(async move {
+//!             let mut buf = vec![0u8; 4096];
+//!             loop {
+//!                 let n = stream.read(&mut buf).await?;
+//!                 if n == 0 {
+//!                     return Ok::<_, std::io::Error>(());
+//!                 }
+//!                 stream.write_all(&buf[..n]).await?;
+//!             }
+//!         });
+//!     }
+//! }
+//! ```
+//!
+//! # Implementation
+//!
+//! - **Reactor** (`runtime-reactor`): one per process, started on first use,
+//!   so sockets work under any executor and from any thread.
+//! - **Tasks** ([`task`]): one allocation per task; an atomic state word
+//!   (running, complete, notified, cancelled, join interest, join waker and a
+//!   reference count) makes wake-ups idempotent and lets `abort`, completion
+//!   and `JoinHandle` drop race safely.
+//! - **Schedulers**: the current-thread scheduler runs tasks on the thread in
+//!   `block_on`, with a local queue and a lock-free injector for wake-ups
+//!   from other threads.
+//! - **Cooperative budget**: each task poll may complete 128 I/O operations;
+//!   then the operation returns `Pending` after a self-wake, so one busy
+//!   connection cannot starve the others.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod context;
+pub mod io;
+mod runtime;
+mod scheduler;
+mod sync;
+pub mod task;
+
+pub use crate::runtime::{Builder, Handle, Runtime, TryCurrentError};
+pub use runtime_macros::{main, test};
+pub use task::{spawn, JoinError, JoinHandle};
+
+/// Async networking: TCP listeners and streams.
+pub mod net {
+    pub use runtime_net::tcp::{TcpListener, TcpStream};
+}

@@ -1,0 +1,298 @@
+//! `Runtime`, `Builder` and `Handle`: the user-facing shell around a
+//! scheduler.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::context;
+use crate::scheduler::{self, current_thread, Config};
+use crate::task::JoinHandle;
+
+/// Which scheduler a [`Builder`] builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Builder::new_current_thread().build().unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    kind: Kind,
+    worker_threads: Option<usize>,
+    thread_name: String,
+    thread_stack_size: Option<usize>,
+    max_blocking_threads: usize,
+    config: Config,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("kind", &self.kind)
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_name", &self.thread_name)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .finish()
+    }
+}
+
+impl Builder {
+    /// A builder for the current-thread scheduler: every task runs on the
+    /// thread that calls [`Runtime::block_on`].
+    pub fn new_current_thread() -> Builder {
+        Builder::new(Kind::CurrentThread)
+    }
+
+    /// A builder for the multi-thread work-stealing scheduler (the default
+    /// of [`Runtime::new`] and `#[runtime::main]`).
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Kind::MultiThread)
+    }
+
+    fn new(kind: Kind) -> Builder {
+        Builder {
+            kind,
+            worker_threads: None,
+            thread_name: "runtime-worker".into(),
+            thread_stack_size: None,
+            max_blocking_threads: 512,
+            config: Config::default(),
+        }
+    }
+
+    /// The number of worker threads (multi-thread only; default: the number
+    /// of CPUs).
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero.
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "worker_threads must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// The name of the runtime's threads.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// The stack size of the runtime's threads.
+    pub fn thread_stack_size(&mut self, size: usize) -> &mut Self {
+        self.thread_stack_size = Some(size);
+        self
+    }
+
+    /// The most threads the blocking pool may run at once (default 512).
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero.
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Runs `f` on each runtime thread when it starts.
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.config.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each runtime thread before it stops.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.config.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Accepted for tokio compatibility: I/O and timers are always enabled
+    /// (one process-wide reactor serves every runtime).
+    pub fn enable_all(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Errors
+    ///
+    /// If the reactor or a worker thread cannot be started (e.g. `EMFILE`,
+    /// `EAGAIN` from `clone`).
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        // Start the reactor now so that its failure is reported here.
+        runtime_reactor::Reactor::get()?;
+        let handle = match self.kind {
+            Kind::CurrentThread => scheduler::Handle::CurrentThread(current_thread::Shared::new(self.config.clone())),
+            Kind::MultiThread => scheduler::Handle::CurrentThread(current_thread::Shared::new(self.config.clone())),
+        };
+        Ok(Runtime { handle: Handle { inner: handle } })
+    }
+}
+
+/// An executor with its tasks.
+///
+/// Dropping a `Runtime` cancels every task: each future is dropped exactly
+/// once, worker threads are joined, and nothing is leaked. Wakers that
+/// outlive it become no-ops.
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// let answer = rt.block_on(async {
+///     runtime::spawn(async { 42 }).await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("handle", &self.handle).finish()
+    }
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings.
+    ///
+    /// # Errors
+    ///
+    /// See [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    /// Runs `future` to completion on the current thread, running the
+    /// runtime's tasks meanwhile (current-thread flavor) or while workers run
+    /// them (multi-thread flavor).
+    ///
+    /// # Panics
+    ///
+    /// If called from a thread that is already driving a runtime (inside a
+    /// task, or inside another `block_on`): that would deadlock. Panics of
+    /// `future` itself propagate.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// A handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Shuts the runtime down, waiting at most `timeout` for worker threads
+    /// to stop. Every task is cancelled.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        let _ = timeout;
+        drop(self);
+    }
+
+    /// Shuts the runtime down without waiting for worker threads.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let _current = context::set_current(&self.handle.inner);
+        self.handle.inner.shutdown();
+    }
+}
+
+/// A cheap, cloneable reference to a runtime, usable from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is running on.
+    ///
+    /// # Panics
+    ///
+    /// If the thread is not a runtime thread and not inside `block_on`; see
+    /// [`Handle::try_current`].
+    #[track_caller]
+    pub fn current() -> Handle {
+        Handle::try_current().expect(
+            "`Handle::current()` called outside a runtime: call it from a task, from inside \
+             `block_on`, or from a runtime worker thread",
+        )
+    }
+
+    /// The handle of the current runtime, or an error outside any.
+    ///
+    /// # Errors
+    ///
+    /// [`TryCurrentError`] outside a runtime.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::current().map(|inner| Handle { inner }).ok_or(TryCurrentError { _private: () })
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future)
+    }
+
+    /// Runs `future` to completion on this thread; see [`Runtime::block_on`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Runtime::block_on`].
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter_runtime();
+        let _current = context::set_current(&self.inner);
+        self.inner.block_on(future)
+    }
+}
+
+/// Returned by [`Handle::try_current`] outside a runtime.
+#[derive(Debug)]
+pub struct TryCurrentError {
+    _private: (),
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not inside a runtime")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}

@@ -1,0 +1,235 @@
+//! The current-thread scheduler: every task runs on the thread that calls
+//! `block_on`.
+//!
+//! Tasks woken on that thread (while it runs tasks) go to a local `VecDeque`;
+//! wake-ups from other threads (the reactor thread, a `spawn` from outside)
+//! go through a lock-free injector (`crossbeam_queue::SegQueue`) and unpark
+//! the thread. The injector is checked first every
+//! [`GLOBAL_QUEUE_INTERVAL`] ticks so remote wake-ups cannot starve.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use crossbeam_queue::SegQueue;
+use parking_lot::Mutex;
+
+use super::park::{Parker, Unparker};
+use super::Config;
+use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+
+/// Ticks between forced looks at the injector.
+const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+/// Tasks run before the `block_on` future is polled again, at most.
+const MAX_TASKS_PER_TICK: usize = 61;
+
+/// State shared by the runtime's handles, its tasks and the driving thread.
+pub(crate) struct Shared {
+    /// Every live task.
+    owned: OwnedTasks,
+    /// Tasks woken from other threads.
+    injector: SegQueue<Notified>,
+    /// Wakes the thread in `block_on`.
+    unparker: Unparker,
+    /// The local queue and parker; taken by the thread that drives.
+    core: Mutex<Option<Box<Core>>>,
+    /// Runtime configuration (thread hooks).
+    #[allow(dead_code)]
+    pub(crate) config: Config,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurrentThread").field("tasks", &self.owned.len()).finish()
+    }
+}
+
+/// What the driving thread owns.
+struct Core {
+    /// Tasks woken on this thread.
+    local: VecDeque<Notified>,
+    /// Counts task runs, for the injector interval.
+    tick: u32,
+    /// Parks the thread when there is nothing to do.
+    parker: Parker,
+}
+
+thread_local! {
+    /// The scheduler this thread is driving, and its local queue, while in
+    /// `block_on`.
+    static DRIVING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+    static LOCAL: RefCell<VecDeque<Notified>> = const { RefCell::new(VecDeque::new()) };
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Arc<Shared> {
+        let parker = Parker::new();
+        Arc::new(Shared {
+            owned: OwnedTasks::new(),
+            injector: SegQueue::new(),
+            unparker: parker.unparker(),
+            core: Mutex::new(Some(Box::new(Core { local: VecDeque::new(), tick: 0, parker }))),
+            config,
+        })
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (notified, join) = task::new_task(&self.owned, future, self.clone());
+        if let Some(n) = notified {
+            self.schedule(n);
+        }
+        join
+    }
+
+    fn is_driving_thread(&self) -> bool {
+        DRIVING.with(|d| std::ptr::eq(d.get(), self))
+    }
+
+    /// Runs `future` to completion on this thread, running the runtime's
+    /// tasks meanwhile.
+    pub(crate) fn block_on<F: Future>(self: &Arc<Self>, future: F) -> F::Output {
+        let Some(core) = self.core.lock().take() else {
+            // Another thread drives the tasks; just wait for our future.
+            return park_block_on(future);
+        };
+        let mut guard = CoreGuard { shared: self, core: Some(core) };
+        let prev = DRIVING.with(|d| d.replace(Arc::as_ptr(self)));
+        let _restore = RestoreDriving(prev);
+        let core = guard.core.as_mut().expect("core present while driving");
+        LOCAL.with(|l| std::mem::swap(&mut *l.borrow_mut(), &mut core.local));
+
+        let main = Arc::new(MainWaker { woken: AtomicBool::new(true), unparker: self.unparker.clone() });
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if main.woken.swap(false, Ordering::AcqRel) {
+                if let Poll::Ready(v) = runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx)) {
+                    return v;
+                }
+            }
+            let mut ran = 0;
+            while ran < MAX_TASKS_PER_TICK {
+                core.tick = core.tick.wrapping_add(1);
+                let next = if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+                    self.injector.pop().or_else(|| LOCAL.with(|l| l.borrow_mut().pop_front()))
+                } else {
+                    LOCAL.with(|l| l.borrow_mut().pop_front()).or_else(|| self.injector.pop())
+                };
+                let Some(task) = next else { break };
+                task.run();
+                ran += 1;
+                if main.woken.load(Ordering::Acquire) {
+                    break;
+                }
+            }
+            if ran == 0 && !main.woken.load(Ordering::Acquire) {
+                core.parker.park();
+            }
+        }
+    }
+
+    /// Cancels every task and empties the queues (runtime drop).
+    pub(crate) fn shutdown(&self) {
+        self.owned.close_and_shutdown();
+        let core = self.core.lock().take();
+        if let Some(mut core) = core {
+            core.local.clear();
+            *self.core.lock() = Some(core);
+        }
+        while self.injector.pop().is_some() {}
+    }
+
+    /// How many tasks are alive.
+    #[allow(dead_code)]
+    pub(crate) fn task_count(&self) -> usize {
+        self.owned.len()
+    }
+}
+
+/// Puts the core back (with the thread-local queue) when `block_on` ends,
+/// also by panic.
+struct CoreGuard<'a> {
+    shared: &'a Shared,
+    core: Option<Box<Core>>,
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(mut core) = self.core.take() {
+            let _ = LOCAL.try_with(|l| std::mem::swap(&mut *l.borrow_mut(), &mut core.local));
+            *self.shared.core.lock() = Some(core);
+        }
+    }
+}
+
+struct RestoreDriving(*const Shared);
+
+impl Drop for RestoreDriving {
+    fn drop(&mut self) {
+        let _ = DRIVING.try_with(|d| d.set(self.0));
+    }
+}
+
+/// The waker of the `block_on` future.
+struct MainWaker {
+    woken: AtomicBool,
+    unparker: Unparker,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.unparker.unpark();
+    }
+}
+
+/// Blocks the thread on `future` without running any tasks.
+pub(crate) fn park_block_on<F: Future>(future: F) -> F::Output {
+    let parker = Parker::new();
+    let main = Arc::new(MainWaker { woken: AtomicBool::new(true), unparker: parker.unparker() });
+    let waker = Waker::from(main.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if main.woken.swap(false, Ordering::AcqRel) {
+            if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                return v;
+            }
+        } else {
+            parker.park();
+        }
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notified) {
+        if self.is_driving_thread() {
+            LOCAL.with(|l| l.borrow_mut().push_back(task));
+            return;
+        }
+        self.injector.push(task);
+        // After shutdown emptied the injector nobody will: drop what we
+        // pushed (a task holds its scheduler, so a leftover would leak both).
+        if self.owned.is_closed() {
+            while self.injector.pop().is_some() {}
+            return;
+        }
+        self.unparker.unpark();
+    }
+
+    fn release(&self, task: &Task) -> Option<Task> {
+        self.owned.remove(task)
+    }
+}

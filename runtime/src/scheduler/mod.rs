@@ -1,0 +1,64 @@
+//! The schedulers, behind one [`Handle`] enum: the seam where the
+//! current-thread and the multi-thread work-stealing schedulers meet the
+//! rest of the runtime.
+
+pub(crate) mod current_thread;
+pub(crate) mod park;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::task::JoinHandle;
+
+/// A callback run on each runtime thread at start or stop.
+pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
+
+/// Settings shared by every scheduler flavor.
+#[derive(Clone, Default)]
+pub(crate) struct Config {
+    /// Run on each worker (and blocking-pool) thread after it starts.
+    pub(crate) on_thread_start: Option<Callback>,
+    /// Run on each worker (and blocking-pool) thread before it stops.
+    pub(crate) on_thread_stop: Option<Callback>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("on_thread_start", &self.on_thread_start.is_some())
+            .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .finish()
+    }
+}
+
+/// A cheap, cloneable reference to one scheduler.
+#[derive(Clone, Debug)]
+pub(crate) enum Handle {
+    CurrentThread(Arc<current_thread::Shared>),
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::CurrentThread(s) => s.spawn(future),
+        }
+    }
+
+    /// Blocks this thread on `future`, running tasks if the flavor allows.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self {
+            Handle::CurrentThread(s) => s.block_on(future),
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        match self {
+            Handle::CurrentThread(s) => s.shutdown(),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Tasks: the unit the schedulers run.
+//!
+//! A task is one heap allocation holding a header (the state word, a vtable,
+//! the id), the scheduler handle, the future (then its output) and the
+//! `JoinHandle`'s waker. A [`Waker`](std::task::Waker) for a task is the task
+//! pointer with a `RawWakerVTable`; waking a task that is running only marks
+//! it `NOTIFIED`, so it is never queued twice. Panics inside `poll` (and
+//! inside the future's `Drop`) are caught and become a [`JoinError`].
+//!
+//! References: the owned-task list of the scheduler holds one until the task
+//! completes (so shutdown can reach every task), the [`JoinHandle`] one, each
+//! queued [`Notified`] one, each `Waker` one.
+
+mod error;
+mod join;
+mod owned;
+mod raw;
+mod state;
+mod yield_now;
+
+pub use error::JoinError;
+pub use join::JoinHandle;
+pub use yield_now::yield_now;
+
+pub(crate) use owned::OwnedTasks;
+pub(crate) use raw::RawTask;
+
+use std::fmt;
+
+/// What a scheduler must provide to its tasks.
+pub(crate) trait Schedule: Send + Sync + Sized + 'static {
+    /// Queues a woken task.
+    fn schedule(&self, task: Notified);
+
+    /// Queues a task that was woken while it was being polled (it yielded):
+    /// it goes behind the others, never into a LIFO slot.
+    fn yield_now(&self, task: Notified) {
+        self.schedule(task);
+    }
+
+    /// Removes a completed task from the owned-task list, returning the
+    /// list's reference (or `None` if the list no longer has it).
+    fn release(&self, task: &Task) -> Option<Task>;
+}
+
+/// An owned reference to a task.
+pub(crate) struct Task {
+    raw: RawTask,
+}
+
+impl Task {
+    pub(crate) fn from_raw(raw: RawTask) -> Task {
+        Task { raw }
+    }
+
+    pub(crate) fn raw(&self) -> RawTask {
+        self.raw
+    }
+
+    /// Gives up ownership without dropping the reference.
+    pub(crate) fn into_raw(self) -> RawTask {
+        let raw = self.raw;
+        std::mem::forget(self);
+        raw
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.raw.id()
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.raw.drop_reference();
+    }
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task").field("id", &self.id()).finish()
+    }
+}
+
+/// A task that was woken and waits in a run queue; running it consumes it.
+#[derive(Debug)]
+pub(crate) struct Notified(pub(crate) Task);
+
+impl Notified {
+    /// Polls the task (or cancels it, or drops a stale notification).
+    pub(crate) fn run(self) {
+        let raw = self.0.into_raw();
+        // SAFETY: the `Notified`'s reference is handed to `run`.
+        unsafe { raw.run() }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.0.id()
+    }
+}
+
+/// Creates a task bound to `scheduler`: binds it into `owned` and returns the
+/// first `Notified` (to be queued by the caller) and the `JoinHandle`.
+/// If `owned` is closed (the runtime shut down), the task is cancelled at
+/// once and only the handle is returned.
+pub(crate) fn new_task<F, S>(
+    owned: &OwnedTasks,
+    future: F,
+    scheduler: S,
+) -> (Option<Notified>, JoinHandle<F::Output>)
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let raw = RawTask::new(future, scheduler);
+    let join = JoinHandle::new(raw);
+    let notified = Notified(Task::from_raw(raw));
+    match owned.bind(Task::from_raw(raw)) {
+        Ok(()) => (Some(notified), join),
+        Err(task) => {
+            // Closed: cancel now, on this thread. The list's reference comes
+            // back to us and goes away with `task`.
+            raw.shutdown();
+            drop(notified);
+            drop(task);
+            (None, join)
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests;
+
+/// Spawns a task on the current runtime.
+///
+/// The task starts running in the background at once; the returned
+/// [`JoinHandle`] may be awaited for its output or dropped to detach it.
+///
+/// # Panics
+///
+/// Outside a runtime (no task, no `block_on`, no worker thread): there is
+/// nowhere to run the task. Use [`Handle::spawn`](crate::Handle::spawn) with
+/// a handle obtained earlier to spawn from other threads.
+///
+/// # Examples
+///
+/// ```
+/// # runtime::Runtime::new().unwrap().block_on(async {
+/// let a = runtime::spawn(async { 1 });
+/// let b = runtime::spawn(async { 2 });
+/// assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match crate::context::current() {
+        Some(handle) => handle.spawn(future),
+        None => panic!(
+            "`runtime::spawn` called outside a runtime: spawn from a task or inside `block_on`, \
+             or use `Handle::spawn`"
+        ),
+    }
+}

@@ -1,0 +1,450 @@
+//! The task allocation: header, scheduler, future/output and join waker in
+//! one `Box`, driven through a per-type vtable.
+
+use std::any::Any;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use super::state::{State, ToIdle, ToNotified, ToRunning, JOIN_INTEREST, JOIN_WAKER};
+use super::{JoinError, Notified, Schedule, Task};
+use crate::sync::{AtomicUsize, UnsafeCell};
+
+/// The type-erased part of every task, first in the allocation so that a
+/// `NonNull<Header>` is also a pointer to the whole `Cell`.
+pub(crate) struct Header {
+    /// Lifecycle bits and reference count (see `state.rs`).
+    pub(crate) state: State,
+    /// The functions that know the concrete future and scheduler types.
+    vtable: &'static Vtable,
+    /// The task's id, unique in the process; reported in `JoinError`s.
+    pub(crate) id: u64,
+    /// The task's slot in its scheduler's owned-task list (set once, when
+    /// the task is bound, before it is shared).
+    pub(crate) owned_index: AtomicUsize,
+}
+
+impl std::fmt::Debug for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Header").field("id", &self.id).field("state", &self.state.load()).finish()
+    }
+}
+
+struct Vtable {
+    /// Runs the task for one `Notified` (consuming its reference).
+    run: unsafe fn(NonNull<Header>),
+    /// Hands a `Notified` (whose reference is already counted) to the
+    /// task's scheduler.
+    schedule: unsafe fn(NonNull<Header>),
+    /// Frees the allocation; the reference count is zero.
+    dealloc: unsafe fn(NonNull<Header>),
+    /// `JoinHandle::poll`: writes `Poll<Result<T, JoinError>>` to `dst`.
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// `JoinHandle::drop`.
+    drop_join_handle: unsafe fn(NonNull<Header>),
+    /// Runtime shutdown: cancel if idle.
+    shutdown: unsafe fn(NonNull<Header>),
+}
+
+/// Where the task is in its life. Only the holder of `RUNNING` touches it
+/// before `COMPLETE`; after, only the `JoinHandle` (while `JOIN_INTEREST`).
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    /// The scheduler the task belongs to (an `Arc` of its shared state).
+    scheduler: S,
+    /// The future, then its output.
+    stage: UnsafeCell<Stage<F>>,
+    /// The `JoinHandle`'s waker. Written by the handle only while
+    /// `JOIN_WAKER` is clear; read by the task only if it saw `JOIN_WAKER`
+    /// when completing. Dropped with the cell (or by the handle when it is
+    /// dropped early).
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// A copyable pointer to a task; owns nothing by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawTask {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: the header is only accessed through atomics, and the cell's other
+// fields only under the rules of the state word; futures and outputs are
+// required to be `Send` by `RawTask::new`.
+unsafe impl Send for RawTask {}
+// SAFETY: as above.
+unsafe impl Sync for RawTask {}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl RawTask {
+    /// Allocates a task (three references: owned list, `JoinHandle`, first
+    /// `Notified`).
+    pub(crate) fn new<F, S>(future: F, scheduler: S) -> RawTask
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        let cell = Box::new(Cell {
+            header: Header {
+                state: State::new(),
+                vtable: vtable::<F, S>(),
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                owned_index: AtomicUsize::new(usize::MAX),
+            },
+            scheduler,
+            stage: UnsafeCell::new(Stage::Running(future)),
+            join_waker: UnsafeCell::new(None),
+        });
+        let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+        RawTask { ptr }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a `RawTask` is only used while some reference keeps the
+        // allocation alive (the caller holds a `Task`, `Notified`, `Waker` or
+        // `JoinHandle`).
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.header().id
+    }
+
+    /// # Safety
+    /// The caller gives up one reference (that of a `Notified`).
+    pub(crate) unsafe fn run(self) {
+        // SAFETY: the vtable matches the cell; the caller's contract.
+        unsafe { (self.header().vtable.run)(self.ptr) }
+    }
+
+    /// # Safety
+    /// The caller gives up one reference, counted for the new `Notified`.
+    pub(crate) unsafe fn schedule(self) {
+        // SAFETY: as above.
+        unsafe { (self.header().vtable.schedule)(self.ptr) }
+    }
+
+    /// # Safety
+    /// `dst` points to a `Poll<Result<T, JoinError>>` with `T` the task's
+    /// output type, and the caller holds the `JoinHandle`.
+    pub(crate) unsafe fn try_read_output(self, dst: *mut (), waker: &Waker) {
+        // SAFETY: the caller's contract.
+        unsafe { (self.header().vtable.try_read_output)(self.ptr, dst, waker) }
+    }
+
+    /// # Safety
+    /// Called once, by the `JoinHandle`'s drop; gives up its reference.
+    pub(crate) unsafe fn drop_join_handle(self) {
+        // SAFETY: the caller's contract.
+        unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
+    }
+
+    /// Cancels the task if it is idle (runtime shutdown). The caller keeps
+    /// its own reference.
+    pub(crate) fn shutdown(self) {
+        // SAFETY: the caller holds a reference (the owned list's).
+        unsafe { (self.header().vtable.shutdown)(self.ptr) }
+    }
+
+    /// `abort()` from any thread.
+    pub(crate) fn remote_abort(self) {
+        if self.header().state.transition_to_notified_and_cancel() {
+            // SAFETY: the transition took a reference for the `Notified`.
+            unsafe { self.schedule() }
+        }
+    }
+
+    /// Drops one reference, freeing the task if it was the last.
+    pub(crate) fn drop_reference(self) {
+        if self.header().state.ref_dec_n(1) {
+            // SAFETY: that was the last reference.
+            unsafe { (self.header().vtable.dealloc)(self.ptr) }
+        }
+    }
+}
+
+fn vtable<F, S>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    &Vtable {
+        run: run::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+        shutdown: shutdown::<F, S>,
+    }
+}
+
+/// # Safety
+/// `ptr` is a live task of this type.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: the header is the first field of a `repr(C)` cell, and the
+    // vtable that led here was built for exactly these types.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference, which the `Notified` now owns.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.schedule(Notified(Task::from_raw(RawTask { ptr })));
+}
+
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the reference count is zero; nobody else can reach the cell.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+}
+
+unsafe fn run<F, S>(ptr: NonNull<Header>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the `Notified` being run holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let raw = RawTask { ptr };
+    match cell.header.state.transition_to_running() {
+        ToRunning::Success => {}
+        ToRunning::Cancelled => return cancel_and_complete(cell, raw),
+        ToRunning::Failed => return raw.drop_reference(),
+    }
+    let waker = ManuallyDrop::new(
+        // SAFETY: the waker borrows the reference the poll holds; it is
+        // never dropped (ManuallyDrop), only cloned, so counts stay exact.
+        unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr().cast(), waker_vtable::<F, S>())) },
+    );
+    let mut cx = Context::from_waker(&waker);
+    let res = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: we hold RUNNING, so we alone touch the stage; the future
+        // never moves (it lives in the heap cell until dropped in place).
+        cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
+            Stage::Running(fut) => {
+                // SAFETY: pinned in the cell, see above.
+                let fut = unsafe { Pin::new_unchecked(fut) };
+                runtime_reactor::coop::budget(|| fut.poll(&mut cx))
+            }
+            _ => unreachable!("a task is polled only while its future is present"),
+        })
+    }));
+    match res {
+        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
+            ToIdle::Ok => raw.drop_reference(),
+            ToIdle::OkNotified => cell.scheduler.yield_now(Notified(Task::from_raw(raw))),
+            ToIdle::Cancelled => cancel_and_complete(cell, raw),
+        },
+        Ok(Poll::Ready(out)) => {
+            // SAFETY: RUNNING is ours. Dropping the finished future may panic;
+            // the output is stored either way.
+            let dropped = catch_unwind(AssertUnwindSafe(|| {
+                cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+            }));
+            let result = match dropped {
+                Ok(()) => Ok(out),
+                Err(payload) => {
+                    drop(out);
+                    Err(JoinError::panic(cell.header.id, payload))
+                }
+            };
+            complete(cell, raw, result);
+        }
+        Err(payload) => {
+            drop_future(cell);
+            complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)));
+        }
+    }
+}
+
+/// Drops the future in place, swallowing a panic from its `Drop`.
+fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: only the holder of RUNNING calls this.
+        cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+    }))
+    .err()
+}
+
+fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) {
+    let err = match drop_future(cell) {
+        None => JoinError::cancelled(cell.header.id),
+        Some(payload) => JoinError::panic(cell.header.id, payload),
+    };
+    complete(cell, raw, Err(err));
+}
+
+/// Stores the result, publishes `COMPLETE`, notifies the `JoinHandle`,
+/// leaves the owned-task list and drops the running reference.
+fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask, result: Result<F::Output, JoinError>) {
+    // SAFETY: RUNNING is ours until `transition_to_complete`.
+    cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
+    let prev = cell.header.state.transition_to_complete();
+    if !prev.has(JOIN_INTEREST) {
+        // Nobody will read the output: drop it here (it may panic).
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: without JOIN_INTEREST the handle never reads the stage.
+            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+        }));
+    } else if prev.has(JOIN_WAKER) {
+        // SAFETY: JOIN_WAKER was set when we completed, so the handle no
+        // longer writes the waker; shared reads only.
+        cell.join_waker.with(|w| {
+            if let Some(w) = unsafe { &*w } {
+                let _ = catch_unwind(AssertUnwindSafe(|| w.wake_by_ref()));
+            }
+        });
+    }
+    let task = Task::from_raw(raw);
+    let released = cell.scheduler.release(&task);
+    let n = 1 + usize::from(released.is_some());
+    if let Some(t) = released {
+        std::mem::forget(t);
+    }
+    std::mem::forget(task);
+    if cell.header.state.ref_dec_n(n) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(raw.ptr) }
+    }
+}
+
+unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: the `JoinHandle` holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the caller's contract on `dst`.
+    let dst = unsafe { &mut *dst.cast::<Poll<Result<F::Output, JoinError>>>() };
+    if can_read_output(cell, waker) {
+        // SAFETY: COMPLETE was observed with JOIN_INTEREST held: the stage
+        // is the handle's alone.
+        let stage = cell.stage.with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Consumed) });
+        match stage {
+            Stage::Finished(res) => *dst = Poll::Ready(res),
+            _ => panic!("JoinHandle polled after it returned its output"),
+        }
+    }
+}
+
+/// Whether the output can be read now; otherwise makes sure `waker` is the
+/// stored join waker.
+fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
+    let state = &cell.header.state;
+    let snapshot = state.load();
+    if snapshot.has(super::state::COMPLETE) {
+        return true;
+    }
+    if snapshot.has(JOIN_WAKER) {
+        // SAFETY: shared read; the task only reads the waker too.
+        let same = cell.join_waker.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        if same {
+            return false;
+        }
+        if !state.unset_join_waker() {
+            return true;
+        }
+    }
+    // SAFETY: JOIN_WAKER is clear and the task is not complete: the task
+    // will not read the waker until we set the bit again.
+    cell.join_waker.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    !state.set_join_waker()
+}
+
+unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the `JoinHandle` holds a reference until the end of this call.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.unset_join_interest() {
+        // SAFETY: interest and JOIN_WAKER are now clear: the task will
+        // neither read the waker nor expect us to; drop it early.
+        let w = cell.join_waker.with_mut(|w| unsafe { (*w).take() });
+        drop(w);
+    } else {
+        // Complete: the output is ours to drop (it may panic; the handle's
+        // drop must not).
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: COMPLETE with JOIN_INTEREST held: the stage is ours.
+            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+        }));
+    }
+    RawTask { ptr }.drop_reference();
+}
+
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        // We hold RUNNING now; `complete` drops one reference as "the
+        // poll's": take one for it.
+        cell.header.state.ref_inc();
+        cancel_and_complete(cell, RawTask { ptr });
+    }
+}
+
+fn waker_vtable<F, S>() -> &'static RawWakerVTable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    &RawWakerVTable::new(clone_waker::<F, S>, wake_by_val::<F, S>, wake_by_ref::<F, S>, drop_waker::<F, S>)
+}
+
+unsafe fn clone_waker<F, S>(ptr: *const ()) -> RawWaker
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: a waker's data pointer is a live task header.
+    let header = unsafe { &*ptr.cast::<Header>() };
+    header.state.ref_inc();
+    RawWaker::new(ptr, waker_vtable::<F, S>())
+}
+
+unsafe fn wake_by_val<F: Future, S: Schedule>(ptr: *const ()) {
+    // SAFETY: the waker owns a reference.
+    let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
+    // SAFETY: as above.
+    let header = unsafe { ptr.as_ref() };
+    match header.state.transition_to_notified_by_val() {
+        // SAFETY: the waker's reference moves to the `Notified`.
+        ToNotified::Submit => unsafe { schedule::<F, S>(ptr) },
+        // SAFETY: that was the last reference.
+        ToNotified::Dealloc => unsafe { dealloc::<F, S>(ptr) },
+        ToNotified::DoNothing => {}
+    }
+}
+
+unsafe fn wake_by_ref<F: Future, S: Schedule>(ptr: *const ()) {
+    // SAFETY: the waker holds a reference for the duration of the call.
+    let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
+    // SAFETY: as above.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.transition_to_notified_by_ref() == ToNotified::Submit {
+        // SAFETY: the transition took a reference for the `Notified`.
+        unsafe { schedule::<F, S>(ptr) }
+    }
+}
+
+unsafe fn drop_waker<F: Future, S: Schedule>(ptr: *const ()) {
+    // SAFETY: the waker owns a reference.
+    let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
+    RawTask { ptr }.drop_reference();
+}
+
+// The cast from `NonNull<Header>` to `NonNull<Cell<..>>` relies on this.
+const _: () = assert!(std::mem::offset_of!(Cell<std::future::Ready<()>, ()>, header) == 0);
