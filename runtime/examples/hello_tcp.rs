@@ -77,7 +77,10 @@ async fn main() -> std::io::Result<()> {
         total as f64 / elapsed.as_secs_f64()
     );
     if all_ok {
-        println!("every byte came back intact ({} bytes each way)", total * MESSAGE_LEN);
+        println!(
+            "every byte came back intact ({} bytes each way)",
+            total * MESSAGE_LEN
+        );
         Ok(())
     } else {
         eprintln!("MISMATCH: an echoed message differed from what was sent");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::context;
-use crate::scheduler::{self, current_thread, Config};
+use crate::scheduler::{self, current_thread, multi_thread, Config};
 use crate::task::JoinHandle;
 
 /// Which scheduler a [`Builder`] builds.
@@ -135,10 +135,29 @@ impl Builder {
         // Start the reactor now so that its failure is reported here.
         runtime_reactor::Reactor::get()?;
         let handle = match self.kind {
-            Kind::CurrentThread => scheduler::Handle::CurrentThread(current_thread::Shared::new(self.config.clone())),
-            Kind::MultiThread => scheduler::Handle::CurrentThread(current_thread::Shared::new(self.config.clone())),
+            Kind::CurrentThread => {
+                scheduler::Handle::CurrentThread(current_thread::Shared::new(self.config.clone()))
+            }
+            Kind::MultiThread => {
+                let workers = self
+                    .worker_threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+                let spec = multi_thread::ThreadSpec {
+                    name: self.thread_name.clone(),
+                    stack_size: self.thread_stack_size,
+                };
+                let shared = multi_thread::Shared::start(
+                    workers,
+                    self.config.clone(),
+                    spec,
+                    scheduler::Handle::MultiThread,
+                )?;
+                scheduler::Handle::MultiThread(shared)
+            }
         };
-        Ok(Runtime { handle: Handle { inner: handle } })
+        Ok(Runtime {
+            handle: Handle { inner: handle },
+        })
     }
 }
 
@@ -163,7 +182,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("handle", &self.handle).finish()
+        f.debug_struct("Runtime")
+            .field("handle", &self.handle)
+            .finish()
     }
 }
 
@@ -207,9 +228,8 @@ impl Runtime {
 
     /// Shuts the runtime down, waiting at most `timeout` for worker threads
     /// to stop. Every task is cancelled.
-    pub fn shutdown_timeout(self, timeout: Duration) {
-        let _ = timeout;
-        drop(self);
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
     }
 
     /// Shuts the runtime down without waiting for worker threads.
@@ -218,10 +238,16 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        let _current = context::set_current(&self.handle.inner);
+        self.handle.inner.shutdown(timeout);
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let _current = context::set_current(&self.handle.inner);
-        self.handle.inner.shutdown();
+        self.shutdown(None);
     }
 }
 
@@ -258,7 +284,9 @@ impl Handle {
     ///
     /// [`TryCurrentError`] outside a runtime.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::current().map(|inner| Handle { inner }).ok_or(TryCurrentError { _private: () })
+        context::current()
+            .map(|inner| Handle { inner })
+            .ok_or(TryCurrentError { _private: () })
     }
 
     /// Spawns a task on this runtime.

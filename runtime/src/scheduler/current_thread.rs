@@ -44,7 +44,9 @@ pub(crate) struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CurrentThread").field("tasks", &self.owned.len()).finish()
+        f.debug_struct("CurrentThread")
+            .field("tasks", &self.owned.len())
+            .finish()
     }
 }
 
@@ -72,7 +74,11 @@ impl Shared {
             owned: OwnedTasks::new(),
             injector: SegQueue::new(),
             unparker: parker.unparker(),
-            core: Mutex::new(Some(Box::new(Core { local: VecDeque::new(), tick: 0, parker }))),
+            core: Mutex::new(Some(Box::new(Core {
+                local: VecDeque::new(),
+                tick: 0,
+                parker,
+            }))),
             config,
         })
     }
@@ -100,19 +106,27 @@ impl Shared {
             // Another thread drives the tasks; just wait for our future.
             return park_block_on(future);
         };
-        let mut guard = CoreGuard { shared: self, core: Some(core) };
+        let mut guard = CoreGuard {
+            shared: self,
+            core: Some(core),
+        };
         let prev = DRIVING.with(|d| d.replace(Arc::as_ptr(self)));
         let _restore = RestoreDriving(prev);
         let core = guard.core.as_mut().expect("core present while driving");
         LOCAL.with(|l| std::mem::swap(&mut *l.borrow_mut(), &mut core.local));
 
-        let main = Arc::new(MainWaker { woken: AtomicBool::new(true), unparker: self.unparker.clone() });
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            unparker: self.unparker.clone(),
+        });
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
-                if let Poll::Ready(v) = runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx)) {
+                if let Poll::Ready(v) =
+                    runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx))
+                {
                     return v;
                 }
             }
@@ -120,9 +134,13 @@ impl Shared {
             while ran < MAX_TASKS_PER_TICK {
                 core.tick = core.tick.wrapping_add(1);
                 let next = if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
-                    self.injector.pop().or_else(|| LOCAL.with(|l| l.borrow_mut().pop_front()))
+                    self.injector
+                        .pop()
+                        .or_else(|| LOCAL.with(|l| l.borrow_mut().pop_front()))
                 } else {
-                    LOCAL.with(|l| l.borrow_mut().pop_front()).or_else(|| self.injector.pop())
+                    LOCAL
+                        .with(|l| l.borrow_mut().pop_front())
+                        .or_else(|| self.injector.pop())
                 };
                 let Some(task) = next else { break };
                 task.run();
@@ -198,7 +216,10 @@ impl Wake for MainWaker {
 /// Blocks the thread on `future` without running any tasks.
 pub(crate) fn park_block_on<F: Future>(future: F) -> F::Output {
     let parker = Parker::new();
-    let main = Arc::new(MainWaker { woken: AtomicBool::new(true), unparker: parker.unparker() });
+    let main = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        unparker: parker.unparker(),
+    });
     let waker = Waker::from(main.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);

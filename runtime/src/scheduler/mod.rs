@@ -3,6 +3,7 @@
 //! rest of the runtime.
 
 pub(crate) mod current_thread;
+pub(crate) mod multi_thread;
 pub(crate) mod park;
 
 use std::fmt;
@@ -36,6 +37,7 @@ impl fmt::Debug for Config {
 #[derive(Clone, Debug)]
 pub(crate) enum Handle {
     CurrentThread(Arc<current_thread::Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
 }
 
 impl Handle {
@@ -46,6 +48,7 @@ impl Handle {
     {
         match self {
             Handle::CurrentThread(s) => s.spawn(future),
+            Handle::MultiThread(s) => s.spawn(future),
         }
     }
 
@@ -53,12 +56,16 @@ impl Handle {
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self {
             Handle::CurrentThread(s) => s.block_on(future),
+            Handle::MultiThread(_) => current_thread::park_block_on(future),
         }
     }
 
-    pub(crate) fn shutdown(&self) {
+    /// Cancels every task; for the multi-thread flavor also stops the
+    /// workers, waiting for them at most `timeout` (`None`: no limit).
+    pub(crate) fn shutdown(&self, timeout: Option<std::time::Duration>) {
         match self {
             Handle::CurrentThread(s) => s.shutdown(),
+            Handle::MultiThread(s) => s.shutdown(timeout),
         }
     }
 }

@@ -35,22 +35,37 @@ pub(crate) struct Unparker {
 
 impl Parker {
     pub(crate) fn new() -> Parker {
-        Parker { inner: Arc::new(Inner { state: AtomicUsize::new(EMPTY), lock: Mutex::new(()), cvar: Condvar::new() }) }
+        Parker {
+            inner: Arc::new(Inner {
+                state: AtomicUsize::new(EMPTY),
+                lock: Mutex::new(()),
+                cvar: Condvar::new(),
+            }),
+        }
     }
 
     pub(crate) fn unparker(&self) -> Unparker {
-        Unparker { inner: self.inner.clone() }
+        Unparker {
+            inner: self.inner.clone(),
+        }
     }
 
     /// Blocks until `unpark` is called (returns at once if it already was
     /// since the last `park`).
     pub(crate) fn park(&self) {
         let inner = &*self.inner;
-        if inner.state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
             return;
         }
         let mut guard = inner.lock.lock();
-        match inner.state.compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst) {
+        match inner
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+        {
             Ok(_) => {}
             Err(NOTIFIED) => {
                 inner.state.store(EMPTY, Ordering::SeqCst);
@@ -60,7 +75,11 @@ impl Parker {
         }
         loop {
             guard = inner.cvar.wait(guard);
-            if inner.state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            if inner
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
                 return;
             }
             // Spurious wake-up: wait again.
@@ -71,7 +90,10 @@ impl Parker {
     /// there was one.
     #[allow(dead_code)]
     pub(crate) fn try_consume(&self) -> bool {
-        self.inner.state.compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+        self.inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
 
     /// Marks the thread as parked *without* blocking on the condition
@@ -79,7 +101,10 @@ impl Parker {
     /// `false` if a notification was pending (consumed).
     #[allow(dead_code)]
     pub(crate) fn prepare_park_elsewhere(&self) -> bool {
-        self.inner.state.compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+        self.inner
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
             || {
                 self.inner.state.store(EMPTY, Ordering::SeqCst);
                 false

@@ -18,11 +18,17 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled(id: u64) -> JoinError {
-        JoinError { id, repr: Repr::Cancelled }
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { id, repr: Repr::Panic(Mutex::new(payload)) }
+        JoinError {
+            id,
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
     }
 
     /// Whether the task was cancelled (`abort()`, or runtime shutdown).
@@ -41,7 +47,8 @@ impl JoinError {
     ///
     /// If the task did not panic (see [`is_panic`](JoinError::is_panic)).
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().expect("`JoinError::into_panic` called on a task that did not panic")
+        self.try_into_panic()
+            .expect("`JoinError::into_panic` called on a task that did not panic")
     }
 
     /// The panic payload, or the error back if the task did not panic.
@@ -78,7 +85,9 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
             (Repr::Cancelled, _) => write!(f, "task {} was cancelled", self.id),
-            (Repr::Panic(_), Some(msg)) => write!(f, "task {} panicked with message {msg:?}", self.id),
+            (Repr::Panic(_), Some(msg)) => {
+                write!(f, "task {} panicked with message {msg:?}", self.id)
+            }
             (Repr::Panic(_), None) => write!(f, "task {} panicked", self.id),
         }
     }
@@ -88,7 +97,12 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panic(_) => write!(f, "JoinError::Panic({}, {:?})", self.id, self.panic_message()),
+            Repr::Panic(_) => write!(
+                f,
+                "JoinError::Panic({}, {:?})",
+                self.id,
+                self.panic_message()
+            ),
         }
     }
 }

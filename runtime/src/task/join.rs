@@ -35,7 +35,10 @@ impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(raw: RawTask) -> JoinHandle<T> {
-        JoinHandle { raw, _output: PhantomData }
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
     }
 
     /// Cancels the task: the next time a worker reaches it, its future is
@@ -63,7 +66,12 @@ impl<T> Future for JoinHandle<T> {
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `out` has the task's output type `T` (fixed at spawn), and
         // this handle is the task's one `JoinHandle`.
-        unsafe { self.raw.try_read_output((&mut out as *mut Poll<Result<T, JoinError>>).cast(), cx.waker()) };
+        unsafe {
+            self.raw.try_read_output(
+                (&mut out as *mut Poll<Result<T, JoinError>>).cast(),
+                cx.waker(),
+            )
+        };
         out
     }
 }
@@ -77,6 +85,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id()).field("finished", &self.is_finished()).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }

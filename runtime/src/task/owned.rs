@@ -22,7 +22,10 @@ pub(crate) struct OwnedTasks {
 
 impl OwnedTasks {
     pub(crate) fn new() -> OwnedTasks {
-        OwnedTasks { shards: (0..SHARDS).map(|_| Mutex::new(Slab::new())).collect(), closed: AtomicBool::new(false) }
+        OwnedTasks {
+            shards: (0..SHARDS).map(|_| Mutex::new(Slab::new())).collect(),
+            closed: AtomicBool::new(false),
+        }
     }
 
     fn shard(&self, id: u64) -> &Mutex<Slab<Task>> {

@@ -29,7 +29,10 @@ pub(crate) struct Header {
 
 impl std::fmt::Debug for Header {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Header").field("id", &self.id).field("state", &self.state.load()).finish()
+        f.debug_struct("Header")
+            .field("id", &self.id)
+            .field("state", &self.state.load())
+            .finish()
     }
 }
 
@@ -201,7 +204,8 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the caller holds a reference, which the `Notified` now owns.
     let cell = unsafe { cell::<F, S>(ptr) };
-    cell.scheduler.schedule(Notified(Task::from_raw(RawTask { ptr })));
+    cell.scheduler
+        .schedule(Notified(Task::from_raw(RawTask { ptr })));
 }
 
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
@@ -251,7 +255,8 @@ where
             // SAFETY: RUNNING is ours. Dropping the finished future may panic;
             // the output is stored either way.
             let dropped = catch_unwind(AssertUnwindSafe(|| {
-                cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+                cell.stage
+                    .with_mut(|stage| unsafe { *stage = Stage::Consumed })
             }));
             let result = match dropped {
                 Ok(()) => Ok(out),
@@ -273,7 +278,8 @@ where
 fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: only the holder of RUNNING calls this.
-        cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+        cell.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Consumed })
     }))
     .err()
 }
@@ -288,15 +294,21 @@ fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) 
 
 /// Stores the result, publishes `COMPLETE`, notifies the `JoinHandle`,
 /// leaves the owned-task list and drops the running reference.
-fn complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask, result: Result<F::Output, JoinError>) {
+fn complete<F: Future, S: Schedule>(
+    cell: &Cell<F, S>,
+    raw: RawTask,
+    result: Result<F::Output, JoinError>,
+) {
     // SAFETY: RUNNING is ours until `transition_to_complete`.
-    cell.stage.with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
+    cell.stage
+        .with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
     let prev = cell.header.state.transition_to_complete();
     if !prev.has(JOIN_INTEREST) {
         // Nobody will read the output: drop it here (it may panic).
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: without JOIN_INTEREST the handle never reads the stage.
-            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+            cell.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed })
         }));
     } else if prev.has(JOIN_WAKER) {
         // SAFETY: JOIN_WAKER was set when we completed, so the handle no
@@ -332,7 +344,9 @@ where
     if can_read_output(cell, waker) {
         // SAFETY: COMPLETE was observed with JOIN_INTEREST held: the stage
         // is the handle's alone.
-        let stage = cell.stage.with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Consumed) });
+        let stage = cell
+            .stage
+            .with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Consumed) });
         match stage {
             Stage::Finished(res) => *dst = Poll::Ready(res),
             _ => panic!("JoinHandle polled after it returned its output"),
@@ -350,7 +364,9 @@ fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
     }
     if snapshot.has(JOIN_WAKER) {
         // SAFETY: shared read; the task only reads the waker too.
-        let same = cell.join_waker.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        let same = cell
+            .join_waker
+            .with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
         if same {
             return false;
         }
@@ -360,7 +376,8 @@ fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
     }
     // SAFETY: JOIN_WAKER is clear and the task is not complete: the task
     // will not read the waker until we set the bit again.
-    cell.join_waker.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    cell.join_waker
+        .with_mut(|w| unsafe { *w = Some(waker.clone()) });
     !state.set_join_waker()
 }
 
@@ -377,7 +394,8 @@ unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // drop must not).
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: COMPLETE with JOIN_INTEREST held: the stage is ours.
-            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed })
+            cell.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed })
         }));
     }
     RawTask { ptr }.drop_reference();
@@ -400,7 +418,12 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    &RawWakerVTable::new(clone_waker::<F, S>, wake_by_val::<F, S>, wake_by_ref::<F, S>, drop_waker::<F, S>)
+    &RawWakerVTable::new(
+        clone_waker::<F, S>,
+        wake_by_val::<F, S>,
+        wake_by_ref::<F, S>,
+        drop_waker::<F, S>,
+    )
 }
 
 unsafe fn clone_waker<F, S>(ptr: *const ()) -> RawWaker

@@ -91,7 +91,10 @@ impl State {
         loop {
             let (next, res) = f(cur);
             let Some(next) = next else { return res };
-            match self.0.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return res,
                 Err(actual) => cur = actual,
             }
@@ -105,7 +108,11 @@ impl State {
                 return (None, ToRunning::Failed);
             }
             let next = (cur | RUNNING) & !NOTIFIED;
-            let res = if cur & CANCELLED != 0 { ToRunning::Cancelled } else { ToRunning::Success };
+            let res = if cur & CANCELLED != 0 {
+                ToRunning::Cancelled
+            } else {
+                ToRunning::Success
+            };
             (Some(next), res)
         })
     }
@@ -146,7 +153,11 @@ impl State {
                 (Some((cur | NOTIFIED) - REF_ONE), ToNotified::DoNothing)
             } else if cur & (COMPLETE | NOTIFIED) != 0 {
                 let next = cur - REF_ONE;
-                let res = if next >> REF_SHIFT == 0 { ToNotified::Dealloc } else { ToNotified::DoNothing };
+                let res = if next >> REF_SHIFT == 0 {
+                    ToNotified::Dealloc
+                } else {
+                    ToNotified::DoNothing
+                };
                 (Some(next), res)
             } else {
                 (Some(cur | NOTIFIED), ToNotified::Submit)
@@ -294,7 +305,10 @@ mod tests {
         assert_eq!(s.transition_to_running(), ToRunning::Success);
         assert_eq!(s.transition_to_idle(), ToIdle::Ok);
         assert!(s.transition_to_notified_and_cancel());
-        assert!(!s.transition_to_notified_and_cancel(), "second abort is a no-op");
+        assert!(
+            !s.transition_to_notified_and_cancel(),
+            "second abort is a no-op"
+        );
         assert_eq!(s.transition_to_running(), ToRunning::Cancelled);
     }
 
@@ -303,11 +317,17 @@ mod tests {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
         s.transition_to_complete();
-        assert!(!s.unset_join_interest(), "after completion the handle drops the output");
+        assert!(
+            !s.unset_join_interest(),
+            "after completion the handle drops the output"
+        );
         let s = State::new();
         assert!(s.unset_join_interest());
         assert_eq!(s.transition_to_running(), ToRunning::Success);
-        assert!(!s.transition_to_complete().has(JOIN_INTEREST), "the task drops the output");
+        assert!(
+            !s.transition_to_complete().has(JOIN_INTEREST),
+            "the task drops the output"
+        );
     }
 
     #[test]

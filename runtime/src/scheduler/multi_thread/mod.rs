@@ -1,0 +1,474 @@
+//! The multi-thread work-stealing scheduler (the default flavor).
+//!
+//! Each worker owns a bounded local queue ([`queue`]) and a LIFO slot for
+//! the task it woke last (so a request/response pair runs back to back,
+//! while caches are warm). Tasks woken outside the workers go to a global
+//! injector (`crossbeam_queue::SegQueue`) that every worker checks first
+//! once every [`GLOBAL_QUEUE_INTERVAL`] ticks, so it cannot starve. An idle
+//! worker steals half of a random victim's queue; at most half of the
+//! workers search at once, and a wake-up unparks a worker only when nobody
+//! is searching ([`idle`]).
+//!
+//! The LIFO slot is bounded: after [`MAX_LIFO_POLLS`] tasks run from it in
+//! a row, the next one goes to the back of the queue, so two tasks that wake
+//! each other forever cannot starve the rest.
+
+pub(crate) mod idle;
+pub(crate) mod queue;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::SegQueue;
+use parking_lot::{Condvar, Mutex};
+
+use self::idle::Idle;
+use self::queue::{Local, Overflow, Steal};
+use super::park::{Parker, Unparker};
+use super::Config;
+use crate::context;
+use crate::sync::{fence, AtomicBool, Ordering};
+use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+
+/// Ticks between forced looks at the injector.
+const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+/// Tasks run from the LIFO slot in a row before it yields to the queue.
+const MAX_LIFO_POLLS: u32 = 3;
+
+/// State shared by all workers and handles.
+pub(crate) struct Shared {
+    /// Per worker: the stealing end of its queue and its unparker.
+    remotes: Box<[Remote]>,
+    /// Tasks scheduled from outside the workers (and queue overflow).
+    inject: SegQueue<Notified>,
+    /// Searching/parked bookkeeping.
+    idle: Idle,
+    /// Every live task.
+    owned: OwnedTasks,
+    /// Set once, when the runtime shuts down.
+    shutdown: AtomicBool,
+    /// Thread hooks.
+    config: Config,
+    /// The worker threads, to join at shutdown.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Counts workers still running, to wait for them with a timeout.
+    running: Mutex<usize>,
+    all_stopped: Condvar,
+}
+
+struct Remote {
+    steal: Steal,
+    unparker: Unparker,
+}
+
+/// What a worker owns while it runs.
+struct Core {
+    index: usize,
+    /// The task woken last by this worker; runs next.
+    lifo: Option<Notified>,
+    /// LIFO tasks run in a row.
+    lifo_polls: u32,
+    run_queue: Local,
+    tick: u32,
+    is_searching: bool,
+    /// Random victim selection.
+    rand: u32,
+    parker: Parker,
+}
+
+/// The worker this thread is, if any.
+struct WorkerCtx {
+    shared: Arc<Shared>,
+    /// The core, present while a task runs (so `schedule` can reach the
+    /// local queue and LIFO slot).
+    core: RefCell<Option<Box<Core>>>,
+}
+
+thread_local! {
+    static WORKER: Cell<*const WorkerCtx> = const { Cell::new(std::ptr::null()) };
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiThread")
+            .field("workers", &self.remotes.len())
+            .field("tasks", &self.owned.len())
+            .finish()
+    }
+}
+
+impl Overflow for Shared {
+    fn push_batch(&self, tasks: impl Iterator<Item = Notified>) {
+        for t in tasks {
+            self.inject.push(t);
+        }
+    }
+}
+
+/// Thread settings for the workers.
+pub(crate) struct ThreadSpec {
+    pub(crate) name: String,
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl Shared {
+    /// Starts `workers` worker threads.
+    pub(crate) fn start(
+        workers: usize,
+        config: Config,
+        spec: ThreadSpec,
+        handle: impl Fn(Arc<Shared>) -> super::Handle,
+    ) -> std::io::Result<Arc<Shared>> {
+        let mut cores = Vec::with_capacity(workers);
+        let mut remotes = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (steal, run_queue) = queue::local();
+            let parker = Parker::new();
+            remotes.push(Remote {
+                steal,
+                unparker: parker.unparker(),
+            });
+            cores.push(Box::new(Core {
+                index,
+                lifo: None,
+                lifo_polls: 0,
+                run_queue,
+                tick: 0,
+                is_searching: false,
+                rand: 0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B),
+                parker,
+            }));
+        }
+        let shared = Arc::new(Shared {
+            remotes: remotes.into_boxed_slice(),
+            inject: SegQueue::new(),
+            idle: Idle::new(workers),
+            owned: OwnedTasks::new(),
+            shutdown: AtomicBool::new(false),
+            config,
+            threads: Mutex::new(Vec::with_capacity(workers)),
+            running: Mutex::new(0),
+            all_stopped: Condvar::new(),
+        });
+        for core in cores {
+            let worker_shared = shared.clone();
+            let h = handle(shared.clone());
+            let mut builder = std::thread::Builder::new().name(spec.name.clone());
+            if let Some(size) = spec.stack_size {
+                builder = builder.stack_size(size);
+            }
+            *shared.running.lock() += 1;
+            match builder.spawn(move || run_worker(worker_shared, core, h)) {
+                Ok(t) => shared.threads.lock().push(t),
+                Err(e) => {
+                    *shared.running.lock() -= 1;
+                    shared.shutdown(None);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(shared)
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (notified, join) = task::new_task(&self.owned, future, self.clone());
+        if let Some(n) = notified {
+            self.schedule_task(n, false);
+        }
+        join
+    }
+
+    fn schedule_task(self: &Arc<Self>, task: Notified, is_yield: bool) {
+        let local = WORKER.with(|w| {
+            let ctx = w.get();
+            if ctx.is_null() {
+                return Some(task);
+            }
+            // SAFETY: WORKER points to the `WorkerCtx` on the stack of
+            // `run_worker`, which outlives every task run on this thread
+            // and resets the pointer before returning.
+            let ctx = unsafe { &*ctx };
+            if !Arc::ptr_eq(&ctx.shared, self) {
+                return Some(task);
+            }
+            let Ok(mut core) = ctx.core.try_borrow_mut() else {
+                return Some(task);
+            };
+            let Some(core) = core.as_mut() else {
+                return Some(task);
+            };
+            self.schedule_local(core, task, is_yield);
+            None
+        });
+        if let Some(task) = local {
+            self.push_remote(task);
+        }
+    }
+
+    fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
+        let pushed_to_queue = if is_yield {
+            core.run_queue.push_back(task, self);
+            true
+        } else if let Some(prev) = core.lifo.replace(task) {
+            core.run_queue.push_back(prev, self);
+            true
+        } else {
+            false
+        };
+        if pushed_to_queue {
+            self.notify_parked();
+        }
+    }
+
+    fn push_remote(&self, task: Notified) {
+        self.inject.push(task);
+        // Pairs with the fence in `park`: either the parking worker sees
+        // this task, or we see it listed as parked and wake it.
+        fence(Ordering::SeqCst);
+        if self.owned.is_closed() {
+            // Shutdown already emptied the injector; nobody else will.
+            while self.inject.pop().is_some() {}
+            return;
+        }
+        self.notify_parked();
+    }
+
+    fn notify_parked(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.remotes[worker].unparker.unpark();
+        }
+    }
+
+    /// Cancels every task and stops the workers, waiting for them at most
+    /// `timeout` (`None`: as long as it takes).
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        if self.shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for remote in self.remotes.iter() {
+            remote.unparker.unpark();
+        }
+        // A worker cannot wait for itself.
+        let on_worker = WORKER.with(|w| {
+            let ctx = w.get();
+            // SAFETY: see `schedule_task`.
+            !ctx.is_null() && std::ptr::eq(Arc::as_ptr(&unsafe { &*ctx }.shared), self)
+        });
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut running = self.running.lock();
+        let stopped = loop {
+            if *running == 0 || on_worker && *running == 1 {
+                break true;
+            }
+            match deadline {
+                None => self.all_stopped.wait(&mut running),
+                Some(d) => {
+                    if self.all_stopped.wait_until(&mut running, d).timed_out() {
+                        break *running == 0;
+                    }
+                }
+            }
+        };
+        drop(running);
+        if stopped && !on_worker {
+            for t in self.threads.lock().drain(..) {
+                let _ = t.join();
+            }
+        }
+        // Every worker that will ever run tasks has stopped (or is stuck in
+        // a task, which sees CANCELLED when it returns): cancel the rest.
+        self.owned.close_and_shutdown();
+        while self.inject.pop().is_some() {}
+    }
+
+    /// How many tasks are alive.
+    #[allow(dead_code)]
+    pub(crate) fn task_count(&self) -> usize {
+        self.owned.len()
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.remotes.len()
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notified) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.schedule_task(task, true);
+    }
+
+    fn release(&self, task: &Task) -> Option<Task> {
+        self.owned.remove(task)
+    }
+}
+
+/// Marks the worker stopped when its thread ends (also by panic).
+struct StopGuard<'a>(&'a Shared);
+
+impl Drop for StopGuard<'_> {
+    fn drop(&mut self) {
+        let mut running = self.0.running.lock();
+        *running -= 1;
+        if *running == 0 {
+            self.0.all_stopped.notify_all();
+        }
+    }
+}
+
+fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
+    let _stopped = StopGuard(&shared);
+    let _current = context::set_current(&handle);
+    let _enter = context::enter_runtime();
+    if let Some(f) = &shared.config.on_thread_start {
+        f();
+    }
+    let ctx = WorkerCtx {
+        shared: shared.clone(),
+        core: RefCell::new(None),
+    };
+    WORKER.with(|w| w.set(&ctx));
+    struct ResetWorker;
+    impl Drop for ResetWorker {
+        fn drop(&mut self) {
+            let _ = WORKER.try_with(|w| w.set(std::ptr::null()));
+        }
+    }
+    let _reset = ResetWorker;
+
+    let mut core = core;
+    while !shared.shutdown.load(Ordering::Acquire) {
+        core.tick = core.tick.wrapping_add(1);
+        if let Some(task) = next_task(&shared, &mut core) {
+            core = run_task(&ctx, core, task);
+            continue;
+        }
+        if let Some(task) = steal_work(&shared, &mut core) {
+            core = run_task(&ctx, core, task);
+            continue;
+        }
+        core = park(&shared, core);
+    }
+    // Drop what is still queued here (the tasks themselves are cancelled by
+    // `Shared::shutdown` through the owned list).
+    drop(core.lifo.take());
+    while core.run_queue.pop().is_some() {}
+    if let Some(f) = &shared.config.on_thread_stop {
+        f();
+    }
+}
+
+fn next_task(shared: &Shared, core: &mut Core) -> Option<Notified> {
+    if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        if let Some(t) = shared.inject.pop() {
+            return Some(t);
+        }
+    }
+    if let Some(t) = core.run_queue.pop() {
+        return Some(t);
+    }
+    // Take a fair share of the injector at once, to touch it less often.
+    let first = shared.inject.pop()?;
+    let share = (shared.inject.len() / shared.num_workers())
+        .min(core.run_queue.remaining())
+        .min(queue::CAPACITY / 2);
+    for _ in 0..share {
+        match shared.inject.pop() {
+            Some(t) => core.run_queue.push_back(t, shared),
+            None => break,
+        }
+    }
+    Some(first)
+}
+
+fn steal_work(shared: &Shared, core: &mut Core) -> Option<Notified> {
+    if !core.is_searching {
+        if !shared.idle.transition_to_searching() {
+            return None;
+        }
+        core.is_searching = true;
+    }
+    let n = shared.remotes.len();
+    // xorshift32
+    core.rand ^= core.rand << 13;
+    core.rand ^= core.rand >> 17;
+    core.rand ^= core.rand << 5;
+    let start = core.rand as usize % n;
+    for i in 0..n {
+        let victim = (start + i) % n;
+        if victim == core.index {
+            continue;
+        }
+        if let Some(t) = shared.remotes[victim].steal.steal_into(&mut core.run_queue) {
+            return Some(t);
+        }
+    }
+    shared.inject.pop()
+}
+
+fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Box<Core> {
+    let shared = &*ctx.shared;
+    if core.is_searching {
+        core.is_searching = false;
+        if shared.idle.transition_from_searching() {
+            // The last searcher found work: there may be more, so wake a
+            // peer to look.
+            shared.notify_parked();
+        }
+    }
+    core.lifo_polls = 0;
+    let mut task = task;
+    loop {
+        *ctx.core.borrow_mut() = Some(core);
+        task.run();
+        core = ctx
+            .core
+            .borrow_mut()
+            .take()
+            .expect("worker core is returned after each task");
+        let Some(next) = core.lifo.take() else {
+            return core;
+        };
+        if core.lifo_polls >= MAX_LIFO_POLLS {
+            core.run_queue.push_back(next, shared);
+            shared.notify_parked();
+            return core;
+        }
+        core.lifo_polls += 1;
+        task = next;
+    }
+}
+
+fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
+    let was_searching = std::mem::replace(&mut core.is_searching, false);
+    let was_last_searcher = shared.idle.transition_to_parked(core.index, was_searching);
+    // Pairs with the fence in `push_remote`.
+    fence(Ordering::SeqCst);
+    let work_left = !shared.inject.is_empty() || shared.remotes.iter().any(|r| !r.steal.is_empty());
+    if was_last_searcher && work_left {
+        shared.notify_parked();
+    }
+    if shared.inject.is_empty() && !shared.shutdown.load(Ordering::SeqCst) {
+        core.parker.park();
+    }
+    // Either a notifier unlisted us (we count as searching) or we unlist
+    // ourselves.
+    core.is_searching = shared.idle.unpark_self(core.index);
+    core
+}
+
+/// Wakes every parked worker (used by tests and shutdown).
+#[allow(dead_code)]
+pub(crate) fn sleepers(shared: &Shared) -> Vec<usize> {
+    shared.idle.all_sleepers()
+}
