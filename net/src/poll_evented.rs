@@ -50,20 +50,31 @@ impl<T: AsRawFd> PollEvented<T> {
     }
 
     /// Runs `op` if the object looks ready; never parks the task.
-    pub(crate) fn try_io<R>(&self, direction: Direction, op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn try_io<R>(
+        &self,
+        direction: Direction,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
         let mut op = op;
         self.registration.try_io(direction, || op(&self.io))
     }
 
     /// Waits until the object is ready in `direction` (without running any
     /// operation and without clearing readiness).
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
         self.registration.poll_ready(cx, direction)
     }
 }
 
 impl<T: AsRawFd + fmt::Debug> fmt::Debug for PollEvented<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PollEvented").field("io", &self.io).field("registration", &self.registration).finish()
+        f.debug_struct("PollEvented")
+            .field("io", &self.io)
+            .field("registration", &self.registration)
+            .finish()
     }
 }

@@ -26,9 +26,23 @@ pub(crate) use syscall;
 
 /// Flags for `send`/`sendmsg`: never raise SIGPIPE where the flag exists;
 /// elsewhere (macOS) every socket gets `SO_NOSIGPIPE` at creation instead.
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly"))]
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
 pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly")))]
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
 pub(crate) const SEND_FLAGS: libc::c_int = 0;
 
 /// A raw socket address and its length, as the kernel wants it.
@@ -54,10 +68,14 @@ pub(crate) fn raw_addr(addr: &SocketAddr) -> RawAddr {
         SocketAddr::V4(a) => {
             // SAFETY: sockaddr_storage is large and aligned enough for any
             // sockaddr type, sockaddr_in included.
-            let sin = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = a.port().to_be();
-            sin.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            sin.sin_addr = libc::in_addr {
+                s_addr: u32::from_ne_bytes(a.ip().octets()),
+            };
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
             {
                 sin.sin_len = size_of::<libc::sockaddr_in>() as u8;
@@ -66,10 +84,14 @@ pub(crate) fn raw_addr(addr: &SocketAddr) -> RawAddr {
         }
         SocketAddr::V6(a) => {
             // SAFETY: as above, for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            sin6.sin6_addr = libc::in6_addr {
+                s6_addr: a.ip().octets(),
+            };
             sin6.sin6_flowinfo = a.flowinfo();
             sin6.sin6_scope_id = a.scope_id();
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -79,21 +101,33 @@ pub(crate) fn raw_addr(addr: &SocketAddr) -> RawAddr {
             size_of::<libc::sockaddr_in6>()
         }
     };
-    RawAddr { storage, len: len as libc::socklen_t }
+    RawAddr {
+        storage,
+        len: len as libc::socklen_t,
+    }
 }
 
 /// Decodes a `sockaddr_in`/`sockaddr_in6` filled in by the kernel.
-pub(crate) fn socket_addr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<SocketAddr> {
+pub(crate) fn socket_addr(
+    storage: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> io::Result<SocketAddr> {
     match libc::c_int::from(storage.ss_family) {
         libc::AF_INET if len as usize >= size_of::<libc::sockaddr_in>() => {
             // SAFETY: the family and length say the storage holds a sockaddr_in.
-            let sin = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 if len as usize >= size_of::<libc::sockaddr_in6>() => {
             // SAFETY: the family and length say the storage holds a sockaddr_in6.
-            let sin6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             Ok(SocketAddr::V6(SocketAddrV6::new(
                 ip,
@@ -102,19 +136,40 @@ pub(crate) fn socket_addr(storage: &libc::sockaddr_storage, len: libc::socklen_t
                 sin6.sin6_scope_id,
             )))
         }
-        _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "not an IPv4 or IPv6 socket address")),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not an IPv4 or IPv6 socket address",
+        )),
     }
 }
 
 /// Creates a non-blocking, close-on-exec socket that never raises SIGPIPE.
 pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
     {
-        let fd = syscall!(socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0))?;
+        let fd = syscall!(socket(
+            domain,
+            ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0
+        ))?;
         // SAFETY: `socket` returned a fresh fd that nothing else owns.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly")))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
     {
         let fd = syscall!(socket(domain, ty, 0))?;
         // SAFETY: `socket` returned a fresh fd that nothing else owns.
@@ -126,7 +181,14 @@ pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd
 
 /// On platforms without `SOCK_NONBLOCK`/`accept4`/`MSG_NOSIGNAL`: makes `fd`
 /// non-blocking and close-on-exec and turns off SIGPIPE for it.
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly")))]
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
 fn prepare_fd(fd: RawFd) -> io::Result<()> {
     syscall!(fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC))?;
     let flags = syscall!(fcntl(fd, libc::F_GETFL))?;
@@ -144,7 +206,12 @@ pub(crate) fn set_nosigpipe(fd: RawFd) -> io::Result<()> {
 }
 
 /// Sets an `int` socket option.
-pub(crate) fn setsockopt(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+pub(crate) fn setsockopt(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     syscall!(setsockopt(
         fd,
         level,
@@ -156,10 +223,20 @@ pub(crate) fn setsockopt(fd: RawFd, level: libc::c_int, name: libc::c_int, value
 }
 
 /// Reads an `int` socket option.
-pub(crate) fn getsockopt(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+pub(crate) fn getsockopt(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> io::Result<libc::c_int> {
     let mut value: libc::c_int = 0;
     let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-    syscall!(getsockopt(fd, level, name, (&mut value as *mut libc::c_int).cast(), &mut len))?;
+    syscall!(getsockopt(
+        fd,
+        level,
+        name,
+        (&mut value as *mut libc::c_int).cast(),
+        &mut len
+    ))?;
     Ok(value)
 }
 
@@ -190,18 +267,39 @@ pub(crate) fn bind(fd: RawFd, addr: &SocketAddr) -> io::Result<()> {
 pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, SocketAddr)> {
     let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
     let conn = syscall!(accept4(
         fd,
         storage.as_mut_ptr().cast(),
         &mut len,
         libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
     ))?;
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly")))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
     let conn = syscall!(accept(fd, storage.as_mut_ptr().cast(), &mut len))?;
     // SAFETY: `accept` returned a fresh fd that nothing else owns.
     let conn = unsafe { OwnedFd::from_raw_fd(conn) };
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly")))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
     prepare_fd(std::os::fd::AsRawFd::as_raw_fd(&conn))?;
     // SAFETY: zero-initialised above and possibly filled in by `accept`.
     let storage = unsafe { storage.assume_init() };

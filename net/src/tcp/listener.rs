@@ -57,7 +57,9 @@ impl TcpListener {
     }
 
     pub(crate) fn new(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        Ok(TcpListener { io: PollEvented::new(listener)? })
+        Ok(TcpListener {
+            io: PollEvented::new(listener)?,
+        })
     }
 
     /// Wraps a listener from the standard library, switching it to
@@ -97,7 +99,10 @@ impl TcpListener {
     ///
     /// The errors of `accept(2)`.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self.io.poll_io(cx, Direction::Read, |l| sys::accept(l.as_raw_fd())) {
+        match self
+            .io
+            .poll_io(cx, Direction::Read, |l| sys::accept(l.as_raw_fd()))
+        {
             Poll::Ready(Ok((fd, addr))) => Poll::Ready(TcpStream::from_fd(fd).map(|s| (s, addr))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
@@ -134,7 +139,10 @@ impl TcpListener {
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener").field("fd", &self.as_raw_fd()).field("local_addr", &self.local_addr().ok()).finish()
+        f.debug_struct("TcpListener")
+            .field("fd", &self.as_raw_fd())
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
     }
 }
 

@@ -72,7 +72,9 @@ impl TcpStream {
 
     /// Registers a connected (or connecting) non-blocking socket.
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
-        Ok(TcpStream { io: PollEvented::new(std::net::TcpStream::from(fd))? })
+        Ok(TcpStream {
+            io: PollEvented::new(std::net::TcpStream::from(fd))?,
+        })
     }
 
     /// Wraps a connected standard-library stream, switching it to
@@ -84,7 +86,9 @@ impl TcpStream {
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         sys::set_nosigpipe(stream.as_raw_fd())?;
-        Ok(TcpStream { io: PollEvented::new(stream)? })
+        Ok(TcpStream {
+            io: PollEvented::new(stream)?,
+        })
     }
 
     /// Deregisters the stream and returns it as a standard-library stream
@@ -157,7 +161,9 @@ impl TcpStream {
     ///
     /// Only if the stream was deregistered.
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read)).await.map(drop)
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read))
+            .await
+            .map(drop)
     }
 
     /// Waits until the stream may be writable.
@@ -166,7 +172,9 @@ impl TcpStream {
     ///
     /// Only if the stream was deregistered.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write)).await.map(drop)
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write))
+            .await
+            .map(drop)
     }
 
     /// Reads without waiting: `WouldBlock` if no data is there.
@@ -178,7 +186,8 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.io.try_io(Direction::Read, |s| sys::recv(s.as_raw_fd(), buf, 0))
+        self.io
+            .try_io(Direction::Read, |s| sys::recv(s.as_raw_fd(), buf, 0))
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
@@ -190,24 +199,35 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.io.try_io(Direction::Write, |s| sys::send(s.as_raw_fd(), buf))
+        self.io
+            .try_io(Direction::Write, |s| sys::send(s.as_raw_fd(), buf))
     }
 
     /// Polls a read into `buf`. An empty `buf` returns `Ok(0)` at once and
     /// says nothing about EOF.
-    pub(crate) fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.io.poll_io(cx, Direction::Read, |s| sys::recv(s.as_raw_fd(), buf, 0))
+        self.io
+            .poll_io(cx, Direction::Read, |s| sys::recv(s.as_raw_fd(), buf, 0))
     }
 
     /// Polls a write of `buf`.
-    pub(crate) fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.io.poll_io(cx, Direction::Write, |s| sys::send(s.as_raw_fd(), buf))
+        self.io
+            .poll_io(cx, Direction::Write, |s| sys::send(s.as_raw_fd(), buf))
     }
 
     /// Shuts down the write half for `poll_close`; an already disconnected
@@ -221,19 +241,31 @@ impl TcpStream {
 }
 
 impl AsyncRead for TcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_read_priv(cx, buf)
     }
 }
 
 impl AsyncRead for &TcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_read_priv(cx, buf)
     }
 }
 
 impl AsyncWrite for TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_priv(cx, buf)
     }
 
@@ -249,7 +281,11 @@ impl AsyncWrite for TcpStream {
 }
 
 impl AsyncWrite for &TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_priv(cx, buf)
     }
 
