@@ -66,6 +66,11 @@ pub(crate) fn enter_runtime() -> EnterRuntimeGuard {
     EnterRuntimeGuard { _private: () }
 }
 
+/// Whether this thread drives a runtime now.
+pub(crate) fn in_runtime() -> bool {
+    IN_RUNTIME.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Temporarily leaves runtime mode (for `block_in_place`).
 pub(crate) fn exit_runtime<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(bool);

@@ -45,6 +45,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod blocking;
 mod context;
 pub mod io;
 mod runtime;
@@ -53,8 +54,9 @@ mod sync;
 pub mod task;
 
 pub use crate::runtime::{Builder, Handle, Runtime, TryCurrentError};
+pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
-pub use task::{spawn, JoinError, JoinHandle};
+pub use task::{block_in_place, spawn, JoinError, JoinHandle};
 
 /// Async networking: TCP listeners and streams.
 pub mod net {

@@ -7,8 +7,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::blocking;
 use crate::context;
-use crate::scheduler::{self, current_thread, multi_thread, Config};
+use crate::scheduler::{self, current_thread, multi_thread, Config, Flavor};
 use crate::task::JoinHandle;
 
 /// Which scheduler a [`Builder`] builds.
@@ -134,9 +135,14 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         // Start the reactor now so that its failure is reported here.
         runtime_reactor::Reactor::get()?;
-        let handle = match self.kind {
+        let blocking = blocking::Spawner::new(
+            self.max_blocking_threads,
+            format!("{}-blocking", self.thread_name),
+            self.config.clone(),
+        );
+        let flavor = match self.kind {
             Kind::CurrentThread => {
-                scheduler::Handle::CurrentThread(current_thread::Shared::new(self.config.clone()))
+                Flavor::CurrentThread(current_thread::Shared::new(self.config.clone()))
             }
             Kind::MultiThread => {
                 let workers = self
@@ -146,15 +152,22 @@ impl Builder {
                     name: self.thread_name.clone(),
                     stack_size: self.thread_stack_size,
                 };
-                let shared = multi_thread::Shared::start(
-                    workers,
-                    self.config.clone(),
-                    spec,
-                    scheduler::Handle::MultiThread,
-                )?;
-                scheduler::Handle::MultiThread(shared)
+                let spawner = blocking.clone();
+                let shared =
+                    multi_thread::Shared::start(workers, self.config.clone(), spec, move |s| {
+                        scheduler::Handle {
+                            flavor: Flavor::MultiThread(s),
+                            blocking: spawner.clone(),
+                        }
+                    })?;
+                Flavor::MultiThread(shared)
             }
         };
+        let handle = scheduler::Handle {
+            flavor,
+            blocking: blocking.clone(),
+        };
+        blocking.set_handle(handle.clone());
         Ok(Runtime {
             handle: Handle { inner: handle },
         })
@@ -235,6 +248,13 @@ impl Runtime {
     /// Shuts the runtime down without waiting for worker threads.
     pub fn shutdown_background(self) {
         self.shutdown_timeout(Duration::ZERO);
+    }
+
+    /// Runs `f` with this runtime as the current one, so that
+    /// [`spawn`](crate::spawn) and [`Handle::current`] work inside it.
+    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _current = context::set_current(&self.handle.inner);
+        f()
     }
 }
 

@@ -33,9 +33,17 @@ impl fmt::Debug for Config {
     }
 }
 
-/// A cheap, cloneable reference to one scheduler.
+/// A cheap, cloneable reference to one runtime: its scheduler and its
+/// blocking pool.
 #[derive(Clone, Debug)]
-pub(crate) enum Handle {
+pub(crate) struct Handle {
+    pub(crate) flavor: Flavor,
+    pub(crate) blocking: crate::blocking::Spawner,
+}
+
+/// The scheduler of a runtime.
+#[derive(Clone, Debug)]
+pub(crate) enum Flavor {
     CurrentThread(Arc<current_thread::Shared>),
     MultiThread(Arc<multi_thread::Shared>),
 }
@@ -46,26 +54,27 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match self {
-            Handle::CurrentThread(s) => s.spawn(future),
-            Handle::MultiThread(s) => s.spawn(future),
+        match &self.flavor {
+            Flavor::CurrentThread(s) => s.spawn(future),
+            Flavor::MultiThread(s) => s.spawn(future),
         }
     }
 
     /// Blocks this thread on `future`, running tasks if the flavor allows.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        match self {
-            Handle::CurrentThread(s) => s.block_on(future),
-            Handle::MultiThread(_) => current_thread::park_block_on(future),
+        match &self.flavor {
+            Flavor::CurrentThread(s) => s.block_on(future),
+            Flavor::MultiThread(_) => current_thread::park_block_on(future),
         }
     }
 
     /// Cancels every task; for the multi-thread flavor also stops the
     /// workers, waiting for them at most `timeout` (`None`: no limit).
     pub(crate) fn shutdown(&self, timeout: Option<std::time::Duration>) {
-        match self {
-            Handle::CurrentThread(s) => s.shutdown(),
-            Handle::MultiThread(s) => s.shutdown(timeout),
+        match &self.flavor {
+            Flavor::CurrentThread(s) => s.shutdown(),
+            Flavor::MultiThread(s) => s.shutdown(timeout),
         }
+        self.blocking.shutdown(timeout);
     }
 }

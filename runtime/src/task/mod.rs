@@ -93,6 +93,7 @@ impl Notified {
         unsafe { raw.run() }
     }
 
+    #[cfg(test)]
     pub(crate) fn id(&self) -> u64 {
         self.0.id()
     }
@@ -163,5 +164,45 @@ where
             "`runtime::spawn` called outside a runtime: spawn from a task or inside `block_on`, \
              or use `Handle::spawn`"
         ),
+    }
+}
+
+/// Runs `f`, which may block, on the current worker thread, first handing
+/// the worker's other tasks to a new thread so they keep running.
+///
+/// Outside any runtime `f` simply runs. Prefer
+/// [`spawn_blocking`](crate::spawn_blocking) where `f` does not need to
+/// borrow from the caller.
+///
+/// # Panics
+///
+/// On a current-thread runtime (its only thread would block).
+///
+/// # Examples
+///
+/// ```
+/// # runtime::Runtime::new().unwrap().block_on(async {
+/// runtime::spawn(async {
+///     let n = runtime::task::block_in_place(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(10));
+///         5
+///     });
+///     assert_eq!(n, 5);
+/// }).await.unwrap();
+/// # });
+/// ```
+#[track_caller]
+pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    match crate::scheduler::multi_thread::block_in_place(f) {
+        Ok(r) => r,
+        Err(f) => match crate::context::current() {
+            Some(h)
+                if crate::context::in_runtime()
+                    && matches!(h.flavor, crate::scheduler::Flavor::CurrentThread(_)) =>
+            {
+                panic!("`block_in_place` cannot be used on a current-thread runtime: its only thread would block")
+            }
+            _ => f(),
+        },
     }
 }

@@ -252,15 +252,10 @@ where
             ToIdle::Cancelled => cancel_and_complete(cell, raw),
         },
         Ok(Poll::Ready(out)) => {
-            // SAFETY: RUNNING is ours. Dropping the finished future may panic;
-            // the output is stored either way.
-            let dropped = catch_unwind(AssertUnwindSafe(|| {
-                cell.stage
-                    .with_mut(|stage| unsafe { *stage = Stage::Consumed })
-            }));
-            let result = match dropped {
-                Ok(()) => Ok(out),
-                Err(payload) => {
+            // Dropping the finished future may panic; the result says so.
+            let result = match consume_stage(cell) {
+                None => Ok(out),
+                Some(payload) => {
                     drop(out);
                     Err(JoinError::panic(cell.header.id, payload))
                 }
@@ -268,16 +263,21 @@ where
             complete(cell, raw, result);
         }
         Err(payload) => {
-            drop_future(cell);
+            consume_stage(cell);
             complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)));
         }
     }
 }
 
-/// Drops the future in place, swallowing a panic from its `Drop`.
-fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
+/// Replaces the stage with `Consumed`, dropping the future or the output in
+/// place; returns the payload if that `Drop` panicked.
+///
+/// Called only by whoever owns the stage: the holder of `RUNNING` before
+/// completion; after it, the task if nobody has join interest, else the
+/// `JoinHandle`.
+fn consume_stage<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: only the holder of RUNNING calls this.
+        // SAFETY: the caller owns the stage (see above).
         cell.stage
             .with_mut(|stage| unsafe { *stage = Stage::Consumed })
     }))
@@ -285,7 +285,7 @@ fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
 }
 
 fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) {
-    let err = match drop_future(cell) {
+    let err = match consume_stage(cell) {
         None => JoinError::cancelled(cell.header.id),
         Some(payload) => JoinError::panic(cell.header.id, payload),
     };
@@ -304,16 +304,12 @@ fn complete<F: Future, S: Schedule>(
         .with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
     let prev = cell.header.state.transition_to_complete();
     if !prev.has(JOIN_INTEREST) {
-        // Nobody will read the output: drop it here (it may panic).
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: without JOIN_INTEREST the handle never reads the stage.
-            cell.stage
-                .with_mut(|stage| unsafe { *stage = Stage::Consumed })
-        }));
+        // Nobody will read the output: drop it here.
+        let _ = consume_stage(cell);
     } else if prev.has(JOIN_WAKER) {
-        // SAFETY: JOIN_WAKER was set when we completed, so the handle no
-        // longer writes the waker; shared reads only.
         cell.join_waker.with(|w| {
+            // SAFETY: JOIN_WAKER was set when we completed, so the handle no
+            // longer writes the waker; shared reads only.
             if let Some(w) = unsafe { &*w } {
                 let _ = catch_unwind(AssertUnwindSafe(|| w.wake_by_ref()));
             }
@@ -390,13 +386,9 @@ unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         let w = cell.join_waker.with_mut(|w| unsafe { (*w).take() });
         drop(w);
     } else {
-        // Complete: the output is ours to drop (it may panic; the handle's
-        // drop must not).
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: COMPLETE with JOIN_INTEREST held: the stage is ours.
-            cell.stage
-                .with_mut(|stage| unsafe { *stage = Stage::Consumed })
-        }));
+        // Complete: the output is ours to drop (COMPLETE with JOIN_INTEREST
+        // held), and the handle's drop must not panic.
+        let _ = consume_stage(cell);
     }
     RawTask { ptr }.drop_reference();
 }
@@ -422,7 +414,7 @@ where
         clone_waker::<F, S>,
         wake_by_val::<F, S>,
         wake_by_ref::<F, S>,
-        drop_waker::<F, S>,
+        drop_waker,
     )
 }
 
@@ -463,7 +455,7 @@ unsafe fn wake_by_ref<F: Future, S: Schedule>(ptr: *const ()) {
     }
 }
 
-unsafe fn drop_waker<F: Future, S: Schedule>(ptr: *const ()) {
+unsafe fn drop_waker(ptr: *const ()) {
     // SAFETY: the waker owns a reference.
     let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
     RawTask { ptr }.drop_reference();

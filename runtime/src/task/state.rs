@@ -37,6 +37,7 @@ impl Snapshot {
     pub(crate) fn has(self, bit: usize) -> bool {
         self.0 & bit != 0
     }
+    #[cfg(test)]
     pub(crate) fn ref_count(self) -> usize {
         self.0 >> REF_SHIFT
     }
@@ -77,7 +78,7 @@ pub(crate) enum ToNotified {
 
 impl State {
     pub(crate) fn new() -> State {
-        State(AtomicUsize::new(3 * REF_ONE | JOIN_INTEREST | NOTIFIED))
+        State(AtomicUsize::new((3 * REF_ONE) | JOIN_INTEREST | NOTIFIED))
     }
 
     pub(crate) fn load(&self) -> Snapshot {

@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// Thread hooks.
     config: Config,
+    /// Worker thread settings.
+    spec: ThreadSpec,
     /// The worker threads, to join at shutdown.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Counts workers still running, to wait for them with a timeout.
@@ -149,28 +151,42 @@ impl Shared {
             owned: OwnedTasks::new(),
             shutdown: AtomicBool::new(false),
             config,
+            spec,
             threads: Mutex::new(Vec::with_capacity(workers)),
             running: Mutex::new(0),
             all_stopped: Condvar::new(),
         });
         for core in cores {
-            let worker_shared = shared.clone();
-            let h = handle(shared.clone());
-            let mut builder = std::thread::Builder::new().name(spec.name.clone());
-            if let Some(size) = spec.stack_size {
-                builder = builder.stack_size(size);
-            }
-            *shared.running.lock() += 1;
-            match builder.spawn(move || run_worker(worker_shared, core, h)) {
-                Ok(t) => shared.threads.lock().push(t),
-                Err(e) => {
-                    *shared.running.lock() -= 1;
-                    shared.shutdown(None);
-                    return Err(e);
-                }
+            if let Err(e) = shared.spawn_worker(core, handle(shared.clone())) {
+                shared.shutdown(None);
+                return Err(e);
             }
         }
         Ok(shared)
+    }
+
+    /// Starts a thread that runs the worker loop with `core`.
+    fn spawn_worker(
+        self: &Arc<Self>,
+        core: Box<Core>,
+        handle: super::Handle,
+    ) -> std::io::Result<()> {
+        let mut builder = std::thread::Builder::new().name(self.spec.name.clone());
+        if let Some(size) = self.spec.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = self.clone();
+        *self.running.lock() += 1;
+        match builder.spawn(move || run_worker(shared, core, handle)) {
+            Ok(t) => {
+                self.threads.lock().push(t);
+                Ok(())
+            }
+            Err(e) => {
+                *self.running.lock() -= 1;
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
@@ -349,12 +365,15 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     let mut core = core;
     while !shared.shutdown.load(Ordering::Acquire) {
         core.tick = core.tick.wrapping_add(1);
-        if let Some(task) = next_task(&shared, &mut core) {
-            core = run_task(&ctx, core, task);
-            continue;
-        }
-        if let Some(task) = steal_work(&shared, &mut core) {
-            core = run_task(&ctx, core, task);
+        let task = match next_task(&shared, &mut core) {
+            Some(task) => Some(task),
+            None => steal_work(&shared, &mut core),
+        };
+        if let Some(task) = task {
+            match run_task(&ctx, core, task) {
+                Some(c) => core = c,
+                None => return,
+            }
             continue;
         }
         core = park(&shared, core);
@@ -416,7 +435,7 @@ fn steal_work(shared: &Shared, core: &mut Core) -> Option<Notified> {
     shared.inject.pop()
 }
 
-fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Box<Core> {
+fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<Core>> {
     let shared = &*ctx.shared;
     if core.is_searching {
         core.is_searching = false;
@@ -431,18 +450,16 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Box<Core> {
     loop {
         *ctx.core.borrow_mut() = Some(core);
         task.run();
-        core = ctx
-            .core
-            .borrow_mut()
-            .take()
-            .expect("worker core is returned after each task");
+        // No core: the task called `block_in_place`, and another thread
+        // carries on as this worker.
+        core = ctx.core.borrow_mut().take()?;
         let Some(next) = core.lifo.take() else {
-            return core;
+            return Some(core);
         };
         if core.lifo_polls >= MAX_LIFO_POLLS {
             core.run_queue.push_back(next, shared);
             shared.notify_parked();
-            return core;
+            return Some(core);
         }
         core.lifo_polls += 1;
         task = next;
@@ -471,4 +488,33 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
 #[allow(dead_code)]
 pub(crate) fn sleepers(shared: &Shared) -> Vec<usize> {
     shared.idle.all_sleepers()
+}
+
+/// Runs `f`, which may block, on this worker thread after handing the
+/// worker's queue to a new thread, so the other tasks keep running.
+///
+/// Returns `None` (without running `f`) when this thread is not a worker of
+/// a multi-thread runtime.
+pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> Result<R, F> {
+    let handed_off = WORKER.with(|w| {
+        let ctx = w.get();
+        if ctx.is_null() {
+            return false;
+        }
+        // SAFETY: see `Shared::schedule_task`.
+        let ctx = unsafe { &*ctx };
+        let Some(core) = ctx.core.borrow_mut().take() else {
+            // Already handed off by an enclosing `block_in_place`.
+            return true;
+        };
+        let handle = context::current().expect("a worker thread has a current runtime");
+        if let Err(e) = ctx.shared.spawn_worker(core, handle) {
+            panic!("block_in_place: cannot start a replacement worker thread: {e}");
+        }
+        true
+    });
+    if !handed_off {
+        return Err(f);
+    }
+    Ok(context::exit_runtime(f))
 }

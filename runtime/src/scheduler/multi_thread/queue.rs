@@ -109,17 +109,9 @@ impl Inner {
 
 impl Local {
     /// Tasks in the queue (a snapshot).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.inner.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether a stealer could find something here.
-    pub(crate) fn has_stealable(&self) -> bool {
-        self.len() > 1
     }
 
     /// Space left for `push_back_batch`-style refills.
