@@ -21,7 +21,7 @@ use super::{JoinError, RawTask};
 /// # });
 /// ```
 pub struct JoinHandle<T> {
-    raw: RawTask,
+    pub(crate) raw: RawTask,
     _output: PhantomData<T>,
 }
 

@@ -129,7 +129,7 @@ where
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(test)]
 mod tests;
 
 /// Spawns a task on the current runtime.

@@ -1,1 +1,351 @@
+//! Unit tests of the task machinery with a minimal scheduler. They run
+//! under `miri` (`cargo +nightly miri test -p runtime --lib task::`) and,
+//! with `--cfg loom`, the `loom_*` models explore the races of the state
+//! word.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use super::{new_task, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
+
+/// A scheduler that only queues: tests decide when tasks run.
+struct TestSched {
+    queue: Mutex<VecDeque<Notified>>,
+    owned: OwnedTasks,
+}
+
+impl Schedule for Arc<TestSched> {
+    fn schedule(&self, task: Notified) {
+        if self.owned.is_closed() {
+            return drop(task);
+        }
+        self.queue.lock().push_back(task);
+    }
+    fn release(&self, task: &Task) -> Option<Task> {
+        self.owned.remove(task)
+    }
+}
+
+impl TestSched {
+    fn new() -> Arc<TestSched> {
+        Arc::new(TestSched {
+            queue: Mutex::new(VecDeque::new()),
+            owned: OwnedTasks::new(),
+        })
+    }
+
+    fn spawn<F>(this: &Arc<Self>, f: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (n, join) = new_task(&this.owned, f, this.clone());
+        if let Some(n) = n {
+            this.schedule(n);
+        }
+        join
+    }
+
+    fn run_all(&self) -> usize {
+        let mut n = 0;
+        loop {
+            let next = self.queue.lock().pop_front();
+            match next {
+                Some(t) => {
+                    t.run();
+                    n += 1;
+                }
+                None => return n,
+            }
+        }
+    }
+
+    fn shutdown(&self) {
+        self.owned.close_and_shutdown();
+        let drained: Vec<_> = self.queue.lock().drain(..).collect();
+        drop(drained);
+    }
+}
+
+/// Counts drops of whatever holds it.
+struct DropCount(Arc<AtomicUsize>);
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Pending on the first poll (storing the waker where the test can take
+/// it), ready on the second.
+struct TwoPolls {
+    polls: usize,
+    waker_slot: Arc<Mutex<Option<Waker>>>,
+    _guard: DropCount,
+}
+
+impl Future for TwoPolls {
+    type Output = DropCount;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DropCount> {
+        self.polls += 1;
+        if self.polls == 1 {
+            *self.waker_slot.lock() = Some(cx.waker().clone());
+            Poll::Pending
+        } else {
+            Poll::Ready(DropCount(self._guard.0.clone()))
+        }
+    }
+}
+
+fn two_polls(drops: &Arc<AtomicUsize>) -> (TwoPolls, Arc<Mutex<Option<Waker>>>) {
+    let slot = Arc::new(Mutex::new(None));
+    (
+        TwoPolls {
+            polls: 0,
+            waker_slot: slot.clone(),
+            _guard: DropCount(drops.clone()),
+        },
+        slot,
+    )
+}
+
+/// Polls a join handle once with a no-op waker.
+fn poll_join<T>(join: &mut JoinHandle<T>) -> Poll<Result<T, super::JoinError>> {
+    Pin::new(join).poll(&mut Context::from_waker(Waker::noop()))
+}
+
+#[cfg(not(loom))]
+mod plain {
+    use super::*;
+
+    #[test]
+    fn output_is_returned_once_and_dropped_once() {
+        let s = TestSched::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, slot) = two_polls(&drops);
+        let mut join = TestSched::spawn(&s, fut);
+        assert_eq!(s.run_all(), 1);
+        assert!(poll_join(&mut join).is_pending());
+        slot.lock().take().unwrap().wake();
+        assert_eq!(s.run_all(), 1);
+        assert!(join.is_finished());
+        // The future's guard dropped when the future completed.
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        let out = match poll_join(&mut join) {
+            Poll::Ready(Ok(out)) => out,
+            other => panic!(
+                "expected the output, got {:?}",
+                other.map(|r| r.map(|_| ()))
+            ),
+        };
+        drop(out);
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        drop(join);
+        s.shutdown();
+    }
+
+    #[test]
+    fn waking_many_times_queues_once() {
+        let s = TestSched::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, slot) = two_polls(&drops);
+        let join = TestSched::spawn(&s, fut);
+        s.run_all();
+        let w = slot.lock().take().unwrap();
+        for _ in 0..5 {
+            w.wake_by_ref();
+        }
+        assert_eq!(s.queue.lock().len(), 1);
+        drop(w);
+        assert_eq!(s.run_all(), 1);
+        drop(join);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            2,
+            "future guard and unread output both dropped"
+        );
+        s.shutdown();
+    }
+
+    #[test]
+    fn abort_pending_task_cancels_and_drops_future() {
+        let s = TestSched::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, _slot) = two_polls(&drops);
+        let mut join = TestSched::spawn(&s, fut);
+        s.run_all();
+        join.abort();
+        s.run_all();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        match poll_join(&mut join) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            _ => panic!("an aborted task resolves to a cancelled JoinError"),
+        }
+        s.shutdown();
+    }
+
+    #[test]
+    fn panic_in_poll_becomes_join_error() {
+        let s = TestSched::new();
+        let mut join = TestSched::spawn(&s, async { panic!("boom") });
+        s.run_all();
+        match poll_join(&mut join) {
+            Poll::Ready(Err(e)) => {
+                assert!(e.is_panic());
+                assert_eq!(*e.into_panic().downcast::<&str>().unwrap(), "boom");
+            }
+            _ => panic!("expected a panic JoinError"),
+        }
+        s.shutdown();
+    }
+
+    #[test]
+    fn shutdown_drops_pending_futures_and_later_wakes_are_noops() {
+        let s = TestSched::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, slot) = two_polls(&drops);
+        let mut join = TestSched::spawn(&s, fut);
+        s.run_all();
+        let w = slot.lock().take().unwrap();
+        s.shutdown();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        w.wake();
+        assert_eq!(s.queue.lock().len(), 0);
+        match poll_join(&mut join) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            _ => panic!("shutdown cancels"),
+        }
+    }
+
+    #[test]
+    fn spawn_after_shutdown_is_cancelled() {
+        let s = TestSched::new();
+        s.shutdown();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, _slot) = two_polls(&drops);
+        let mut join = TestSched::spawn(&s, fut);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the future is dropped at once"
+        );
+        assert!(matches!(poll_join(&mut join), Poll::Ready(Err(e)) if e.is_cancelled()));
+    }
+
+    #[test]
+    fn waker_from_another_thread_after_shutdown() {
+        let s = TestSched::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, slot) = two_polls(&drops);
+        drop(TestSched::spawn(&s, fut));
+        s.run_all();
+        let w = slot.lock().take().unwrap();
+        s.shutdown();
+        std::thread::spawn(move || w.wake()).join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[cfg(loom)]
+mod loom_models {
+    use super::*;
+
+    /// A wake racing the task's own poll: the task runs to completion
+    /// exactly once, whatever the interleaving.
+    #[test]
+    fn loom_wake_while_running() {
+        loom::model(|| {
+            let s = TestSched::new();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let (fut, slot) = two_polls(&drops);
+            let mut join = TestSched::spawn(&s, fut);
+            let slot2 = slot.clone();
+            let waker_thread = loom::thread::spawn(move || {
+                if let Some(w) = slot2.lock().take() {
+                    w.wake();
+                }
+            });
+            s.run_all();
+            waker_thread.join().unwrap();
+            if let Some(w) = slot.lock().take() {
+                w.wake();
+            }
+            s.run_all();
+            assert!(matches!(poll_join(&mut join), Poll::Ready(Ok(_))));
+            assert_eq!(drops.load(Ordering::SeqCst), 2);
+            s.shutdown();
+        });
+    }
+
+    /// `abort` racing completion: the handle sees the output or a
+    /// cancellation, and the future is dropped exactly once.
+    #[test]
+    fn loom_abort_vs_complete() {
+        loom::model(|| {
+            let s = TestSched::new();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let guard = DropCount(drops.clone());
+            let mut join = TestSched::spawn(&s, async move {
+                drop(guard);
+                7
+            });
+            let abort = {
+                let raw = join.raw;
+                raw.header().state.ref_inc();
+                let t = Task::from_raw(raw);
+                loom::thread::spawn(move || {
+                    t.raw().remote_abort();
+                    drop(t);
+                })
+            };
+            s.run_all();
+            abort.join().unwrap();
+            s.run_all();
+            match poll_join(&mut join) {
+                Poll::Ready(Ok(7)) => {}
+                Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+                _ => panic!("task neither completed nor cancelled"),
+            }
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            s.shutdown();
+        });
+    }
+
+    /// Dropping the `JoinHandle` while the task completes: the output is
+    /// dropped exactly once, by one side or the other.
+    #[test]
+    fn loom_join_drop_vs_complete() {
+        loom::model(|| {
+            let s = TestSched::new();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = drops.clone();
+            let join = TestSched::spawn(&s, async move { DropCount(d) });
+            let th = loom::thread::spawn(move || drop(join));
+            s.run_all();
+            th.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            s.shutdown();
+        });
+    }
+
+    /// A wake from another thread racing shutdown: no use after free, and
+    /// the future is dropped exactly once.
+    #[test]
+    fn loom_wake_vs_shutdown() {
+        loom::model(|| {
+            let s = TestSched::new();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let (fut, slot) = two_polls(&drops);
+            drop(TestSched::spawn(&s, fut));
+            s.run_all();
+            let w = slot.lock().take().unwrap();
+            let th = loom::thread::spawn(move || w.wake());
+            s.shutdown();
+            th.join().unwrap();
+            s.run_all();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+}

@@ -1,0 +1,6 @@
+#[runtime::main(flavor = "current_thread")]
+async fn main<T>()
+where
+    T: Default,
+{
+}

@@ -1,0 +1,5 @@
+#[runtime::main]
+async fn main(args: Vec<String>) {
+    let first = async { args.first().cloned() }.await;
+    let _ = first;
+}

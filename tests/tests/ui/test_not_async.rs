@@ -1,0 +1,7 @@
+#[runtime::test]
+#[should_panic]
+fn not_async() {
+    panic!();
+}
+
+fn main() {}
