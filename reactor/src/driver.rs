@@ -41,6 +41,20 @@ pub struct Reactor {
     driver: Mutex<DriverState>,
     /// Whether the reactor thread is running.
     thread_started: AtomicBool,
+    /// Who drives: the reactor thread, or an idle worker that asked to
+    /// (see [`Reactor::try_drive_as_worker`]).
+    handoff: parking_lot::Mutex<Handoff>,
+    /// Signals the reactor thread that no worker drives any more.
+    handoff_done: parking_lot::Condvar,
+}
+
+/// Who is driving the reactor.
+#[derive(Debug, Default)]
+struct Handoff {
+    /// An idle worker drives (or is about to).
+    worker_driving: bool,
+    /// The reactor thread is inside (or about to enter) `turn`.
+    thread_driving: bool,
 }
 
 #[derive(Debug)]
@@ -103,13 +117,27 @@ impl Reactor {
                 wakers: Vec::with_capacity(64),
             }),
             thread_started: AtomicBool::new(false),
+            handoff: parking_lot::Mutex::new(Handoff::default()),
+            handoff_done: parking_lot::Condvar::new(),
         })
     }
 
     /// The reactor thread's loop.
     fn run(&'static self) {
         loop {
-            if let Err(e) = self.turn(None) {
+            {
+                // Step aside while an idle worker drives: its wake-ups then
+                // land in its own run queue.
+                let mut h = self.handoff.lock();
+                while h.worker_driving {
+                    self.handoff_done.wait(&mut h);
+                }
+                h.thread_driving = true;
+            }
+            // A worker that asks to drive sets its flag, then wakes us.
+            let res = self.turn_unless(None, || self.handoff.lock().worker_driving);
+            self.handoff.lock().thread_driving = false;
+            if let Err(e) = res {
                 // The poller itself failed (EBADF, EINVAL: a bug or a
                 // corrupted process). Keep going rather than strand every
                 // task, but do not spin on a persistent error.
@@ -180,7 +208,29 @@ impl Reactor {
     ///
     /// Only errors of the wait system call itself (`EINTR` is retried).
     pub fn turn(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        self.turn_unless(timeout, || false)
+    }
+
+    /// Like [`turn`](Reactor::turn), but first evaluates `skip_wait` — after
+    /// wake-ups sent so far have been cleared, and before blocking — and only
+    /// polls without blocking if it returns `true`.
+    ///
+    /// This closes the gap between "nothing to do, let me wait" and the
+    /// wait: a [`wake`](Reactor::wake) issued before `skip_wait` runs is seen
+    /// by it (the waker set a flag first), one issued after it interrupts the
+    /// wait.
+    pub fn turn_unless(
+        &self,
+        timeout: Option<Duration>,
+        skip_wait: impl FnOnce() -> bool,
+    ) -> io::Result<usize> {
         let mut state = self.driver.lock();
+        self.poller.clear_wakeups();
+        let timeout = if skip_wait() {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         self.turn_locked(&mut state, timeout)
     }
 
@@ -188,6 +238,7 @@ impl Reactor {
     /// thread is driving the reactor.
     pub fn try_turn(&self, timeout: Option<Duration>) -> Option<io::Result<usize>> {
         let mut state = self.driver.try_lock()?;
+        self.poller.clear_wakeups();
         Some(self.turn_locked(&mut state, timeout))
     }
 
@@ -212,6 +263,34 @@ impl Reactor {
         }
         wake_all(wakers.drain(..));
         Ok(dispatched)
+    }
+
+    /// Lets an idle scheduler worker drive the reactor instead of sleeping,
+    /// so that the tasks its events wake run on that worker without a
+    /// cross-thread hop. Returns `false` if another worker drives already.
+    ///
+    /// On `true` the caller must call [`turn`](Reactor::turn) (blocking until
+    /// an event or a [`wake`](Reactor::wake)) and then
+    /// [`end_worker_drive`](Reactor::end_worker_drive). The reactor thread
+    /// steps aside meanwhile and takes over again afterwards, so I/O never
+    /// waits for a worker that is busy running tasks.
+    pub fn try_drive_as_worker(&self) -> bool {
+        let mut h = self.handoff.lock();
+        if h.worker_driving {
+            return false;
+        }
+        h.worker_driving = true;
+        if h.thread_driving {
+            drop(h);
+            self.wake();
+        }
+        true
+    }
+
+    /// Ends a drive begun with [`try_drive_as_worker`](Reactor::try_drive_as_worker).
+    pub fn end_worker_drive(&self) {
+        self.handoff.lock().worker_driving = false;
+        self.handoff_done.notify_one();
     }
 
     /// Interrupts a thread blocked in [`turn`](Reactor::turn) (or makes the

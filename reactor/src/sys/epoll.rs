@@ -92,13 +92,6 @@ impl Poller {
             }
         };
         events.len = n;
-        for i in 0..n {
-            // SAFETY: `epoll_wait` initialised the first `n` entries.
-            let token = unsafe { events.buf[i].assume_init_ref() }.u64;
-            if token == WAKE_TOKEN {
-                self.drain_wakeups();
-            }
-        }
         Ok(())
     }
 
@@ -116,8 +109,11 @@ impl Poller {
         }
     }
 
-    /// Resets the eventfd counter so that the next `notify` produces a new edge.
-    fn drain_wakeups(&self) {
+    /// Resets the eventfd counter, so that only a `notify` from now on
+    /// interrupts the next `wait`. Called before the waiter checks whether it
+    /// still needs to block: a `notify` before the reset is seen by that
+    /// check, one after it by `wait`.
+    pub(crate) fn clear_wakeups(&self) {
         let mut buf = 0u64;
         // Errors (EAGAIN: already drained) are irrelevant here.
         let _ = syscall!(read(

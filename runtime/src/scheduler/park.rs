@@ -6,13 +6,13 @@
 //! parker's state change and its wait. `park` consumes a pending `NOTIFIED`
 //! without blocking. No wake-up is lost (see `loom_park_unpark`).
 
-use std::time::Duration;
-
 use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering};
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
+/// Parked inside the reactor's `turn`: woken through the reactor.
+const PARKED_DRIVING: usize = 3;
 
 #[derive(Debug)]
 struct Inner {
@@ -86,39 +86,36 @@ impl Parker {
         }
     }
 
-    /// Consumes a pending notification without blocking; returns whether
-    /// there was one.
-    #[allow(dead_code)]
-    pub(crate) fn try_consume(&self) -> bool {
-        self.inner
+    /// Another handle on the same parker, for parking while the owner's
+    /// core is lent out. Only one thread may park at a time.
+    pub(crate) fn clone_for_driving(&self) -> Parker {
+        Parker {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Parks by running `drive` (a blocking reactor turn) instead of
+    /// waiting on the condition variable; `unpark` then interrupts the
+    /// reactor. Returns at once if a notification is pending.
+    ///
+    /// `drive` gets a check to run right before it blocks (after clearing
+    /// old reactor wake-ups): `true` means a notification arrived and it
+    /// must not block.
+    pub(crate) fn park_driving(&self, drive: impl FnOnce(&dyn Fn() -> bool)) {
+        let inner = &*self.inner;
+        if inner
             .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+            .compare_exchange(EMPTY, PARKED_DRIVING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // NOTIFIED: consume it and return.
+            inner.state.store(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        drive(&|| inner.state.load(Ordering::SeqCst) == NOTIFIED);
+        // Consume a notification that arrived while driving, if any.
+        inner.state.store(EMPTY, Ordering::SeqCst);
     }
-
-    /// Marks the thread as parked *without* blocking on the condition
-    /// variable (the thread blocks elsewhere, e.g. in the reactor). Returns
-    /// `false` if a notification was pending (consumed).
-    #[allow(dead_code)]
-    pub(crate) fn prepare_park_elsewhere(&self) -> bool {
-        self.inner
-            .state
-            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-            || {
-                self.inner.state.store(EMPTY, Ordering::SeqCst);
-                false
-            }
-    }
-
-    /// Ends a park begun with `prepare_park_elsewhere`.
-    #[allow(dead_code)]
-    pub(crate) fn finish_park_elsewhere(&self) {
-        self.inner.state.store(EMPTY, Ordering::SeqCst);
-    }
-
-    #[allow(dead_code)]
-    pub(crate) fn park_timeout_unused(&self, _d: Duration) {}
 }
 
 impl Unparker {
@@ -126,6 +123,11 @@ impl Unparker {
         let inner = &*self.inner;
         match inner.state.swap(NOTIFIED, Ordering::SeqCst) {
             EMPTY | NOTIFIED => {}
+            PARKED_DRIVING => {
+                if let Ok(reactor) = runtime_reactor::Reactor::get() {
+                    reactor.wake();
+                }
+            }
             _ => {
                 drop(inner.lock.lock());
                 inner.cvar.notify_one();

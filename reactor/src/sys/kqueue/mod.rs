@@ -104,6 +104,10 @@ impl Poller {
 
     /// Makes a concurrent or the next [`wait`](Poller::wait) return, by
     /// triggering the `EVFILT_USER` knote registered in [`Poller::new`].
+    /// Nothing to do: an `EV_CLEAR` user event is reset when it is
+    /// retrieved, and a trigger before the next wait is still reported.
+    pub(crate) fn clear_wakeups(&self) {}
+
     pub(crate) fn notify(&self) -> io::Result<()> {
         let trigger = kevent::new(WAKE_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0);
         self.kevent(&[trigger], &mut [], Some(&NO_WAIT)).map(drop)

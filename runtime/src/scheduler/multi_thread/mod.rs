@@ -114,6 +114,8 @@ impl Overflow for Shared {
 pub(crate) struct ThreadSpec {
     pub(crate) name: String,
     pub(crate) stack_size: Option<usize>,
+    /// Whether idle workers drive the reactor (see the module docs).
+    pub(crate) worker_driven_reactor: bool,
 }
 
 impl Shared {
@@ -376,7 +378,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
             }
             continue;
         }
-        core = park(&shared, core);
+        core = park(&ctx, core);
     }
     // Drop what is still queued here (the tasks themselves are cancelled by
     // `Shared::shutdown` through the owned list).
@@ -388,6 +390,10 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
 }
 
 fn next_task(shared: &Shared, core: &mut Core) -> Option<Notified> {
+    // Filled outside `run_task` only when this worker drove the reactor.
+    if let Some(t) = core.lifo.take() {
+        return Some(t);
+    }
     if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
         if let Some(t) = shared.inject.pop() {
             return Some(t);
@@ -466,7 +472,8 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     }
 }
 
-fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
+fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
+    let shared = &*ctx.shared;
     let was_searching = std::mem::replace(&mut core.is_searching, false);
     let was_last_searcher = shared.idle.transition_to_parked(core.index, was_searching);
     // Pairs with the fence in `push_remote`.
@@ -476,7 +483,30 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
         shared.notify_parked();
     }
     if shared.inject.is_empty() && !shared.shutdown.load(Ordering::SeqCst) {
-        core.parker.park();
+        let reactor = if shared.spec.worker_driven_reactor {
+            runtime_reactor::Reactor::get().ok()
+        } else {
+            None
+        };
+        match reactor {
+            Some(reactor) if reactor.try_drive_as_worker() => {
+                // Drive the reactor instead of sleeping; with the core in
+                // the context, the tasks its events wake go to this
+                // worker's own queue.
+                let parker = core.parker.clone_for_driving();
+                *ctx.core.borrow_mut() = Some(core);
+                parker.park_driving(|notified| {
+                    let _ = reactor.turn_unless(None, notified);
+                });
+                core = ctx
+                    .core
+                    .borrow_mut()
+                    .take()
+                    .expect("no task runs while a worker drives the reactor");
+                reactor.end_worker_drive();
+            }
+            _ => core.parker.park(),
+        }
     }
     // Either a notifier unlisted us (we count as searching) or we unlist
     // ourselves.

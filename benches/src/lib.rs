@@ -1,0 +1,23 @@
+//! Benchmarks of `runtime` side by side with tokio and smol.
+//!
+//! The binaries (`sched`, and later `compare`) share what lives here:
+//!
+//! - [`rt`]: one small trait, [`rt::BenchRuntime`], over "build with N
+//!   workers, spawn, block on, yield", implemented for `runtime`, tokio and
+//!   smol, so every case runs the very same code on each runtime;
+//! - [`chan`]: a countdown latch and a one-slot mailbox built on `std` and
+//!   [`Waker`](std::task::Waker) alone, so that the synchronisation a case
+//!   needs costs the same under every runtime and is not what is measured;
+//! - [`stats`]: wall and CPU time of a closure, medians;
+//! - [`report`]: duration and ratio formatting, markdown tables;
+//! - [`args`]: a tiny command-line flag parser.
+//!
+//! Absolute figures on shared machines are noise; the binaries therefore run
+//! all runtimes in one process, alternating them round by round, and report
+//! ratios of medians.
+
+pub mod args;
+pub mod chan;
+pub mod report;
+pub mod rt;
+pub mod stats;
