@@ -4,10 +4,10 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use slab::Slab;
@@ -41,20 +41,31 @@ pub struct Reactor {
     driver: Mutex<DriverState>,
     /// Whether the reactor thread is running.
     thread_started: AtomicBool,
-    /// Who drives: the reactor thread, or an idle worker that asked to
-    /// (see [`Reactor::try_drive_as_worker`]).
-    handoff: parking_lot::Mutex<Handoff>,
-    /// Signals the reactor thread that no worker drives any more.
-    handoff_done: parking_lot::Condvar,
+    /// How many scheduler threads have promised to poll the reactor
+    /// themselves (see [`Reactor::register_poller`]).
+    pollers: AtomicUsize,
+    /// When a turn last ended, in milliseconds since `epoch`.
+    last_turn_ms: AtomicU64,
+    /// The reference point of `last_turn_ms`.
+    epoch: Instant,
 }
 
-/// Who is driving the reactor.
-#[derive(Debug, Default)]
-struct Handoff {
-    /// An idle worker drives (or is about to).
-    worker_driving: bool,
-    /// The reactor thread is inside (or about to enter) `turn`.
-    thread_driving: bool,
+/// How long the reactor thread lets I/O go unpolled, while schedulers have
+/// promised to poll, before it polls itself.
+pub const STALL_GUARD: Duration = Duration::from_millis(10);
+
+/// Keeps a scheduler thread counted as a poller of the reactor; see
+/// [`Reactor::register_poller`].
+#[derive(Debug)]
+pub struct PollerGuard {
+    reactor: &'static Reactor,
+}
+
+impl Drop for PollerGuard {
+    fn drop(&mut self) {
+        self.reactor.pollers.fetch_sub(1, Ordering::SeqCst);
+        self.reactor.wake();
+    }
 }
 
 #[derive(Debug)]
@@ -117,26 +128,35 @@ impl Reactor {
                 wakers: Vec::with_capacity(64),
             }),
             thread_started: AtomicBool::new(false),
-            handoff: parking_lot::Mutex::new(Handoff::default()),
-            handoff_done: parking_lot::Condvar::new(),
+            pollers: AtomicUsize::new(0),
+            last_turn_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
     }
 
     /// The reactor thread's loop.
+    ///
+    /// While no scheduler polls the reactor itself, this thread waits for
+    /// events and dispatches them. While some do (worker-driven mode), it
+    /// only watches: every [`STALL_GUARD`] it checks that somebody polled
+    /// recently, and polls itself if not, so a scheduler whose threads are
+    /// all busy (or blocked in user code) never holds up I/O for anybody.
     fn run(&'static self) {
         loop {
-            {
-                // Step aside while an idle worker drives: its wake-ups then
-                // land in its own run queue.
-                let mut h = self.handoff.lock();
-                while h.worker_driving {
-                    self.handoff_done.wait(&mut h);
+            let res = if self.pollers.load(Ordering::SeqCst) == 0 {
+                // `register_poller` bumps the count, then wakes us.
+                self.turn_unless(None, || self.pollers.load(Ordering::SeqCst) > 0)
+            } else {
+                std::thread::sleep(STALL_GUARD);
+                match self.driver.try_lock() {
+                    Some(mut state) if self.since_last_turn() >= STALL_GUARD => {
+                        self.poller.clear_wakeups();
+                        self.turn_locked(&mut state, Some(STALL_GUARD))
+                    }
+                    // Somebody is driving now, or did recently.
+                    _ => Ok(0),
                 }
-                h.thread_driving = true;
-            }
-            // A worker that asks to drive sets its flag, then wakes us.
-            let res = self.turn_unless(None, || self.handoff.lock().worker_driving);
-            self.handoff.lock().thread_driving = false;
+            };
             if let Err(e) = res {
                 // The poller itself failed (EBADF, EINVAL: a bug or a
                 // corrupted process). Keep going rather than strand every
@@ -145,6 +165,23 @@ impl Reactor {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+    }
+
+    fn since_last_turn(&self) -> Duration {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_turn_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Counts the caller as a scheduler thread that polls the reactor
+    /// itself: at regular intervals while busy (with
+    /// [`try_turn`](Reactor::try_turn) and a zero timeout) and, when idle,
+    /// by blocking in it instead of sleeping. While any such thread is
+    /// registered, the reactor thread stops waiting for events and only
+    /// steps in when nobody polled for [`STALL_GUARD`].
+    pub fn register_poller(&'static self) -> PollerGuard {
+        self.pollers.fetch_add(1, Ordering::SeqCst);
+        self.wake();
+        PollerGuard { reactor: self }
     }
 
     /// Registers `fd` for edge-triggered readiness in both directions.
@@ -237,8 +274,23 @@ impl Reactor {
     /// Like [`turn`](Reactor::turn), but returns `None` at once if another
     /// thread is driving the reactor.
     pub fn try_turn(&self, timeout: Option<Duration>) -> Option<io::Result<usize>> {
+        self.try_turn_unless(timeout, || false)
+    }
+
+    /// [`try_turn`](Reactor::try_turn) with the `skip_wait` check of
+    /// [`turn_unless`](Reactor::turn_unless).
+    pub fn try_turn_unless(
+        &self,
+        timeout: Option<Duration>,
+        skip_wait: impl FnOnce() -> bool,
+    ) -> Option<io::Result<usize>> {
         let mut state = self.driver.try_lock()?;
         self.poller.clear_wakeups();
+        let timeout = if skip_wait() {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
         Some(self.turn_locked(&mut state, timeout))
     }
 
@@ -262,35 +314,9 @@ impl Reactor {
             }
         }
         wake_all(wakers.drain(..));
+        self.last_turn_ms
+            .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         Ok(dispatched)
-    }
-
-    /// Lets an idle scheduler worker drive the reactor instead of sleeping,
-    /// so that the tasks its events wake run on that worker without a
-    /// cross-thread hop. Returns `false` if another worker drives already.
-    ///
-    /// On `true` the caller must call [`turn`](Reactor::turn) (blocking until
-    /// an event or a [`wake`](Reactor::wake)) and then
-    /// [`end_worker_drive`](Reactor::end_worker_drive). The reactor thread
-    /// steps aside meanwhile and takes over again afterwards, so I/O never
-    /// waits for a worker that is busy running tasks.
-    pub fn try_drive_as_worker(&self) -> bool {
-        let mut h = self.handoff.lock();
-        if h.worker_driving {
-            return false;
-        }
-        h.worker_driving = true;
-        if h.thread_driving {
-            drop(h);
-            self.wake();
-        }
-        true
-    }
-
-    /// Ends a drive begun with [`try_drive_as_worker`](Reactor::try_drive_as_worker).
-    pub fn end_worker_drive(&self) {
-        self.handoff.lock().worker_driving = false;
-        self.handoff_done.notify_one();
     }
 
     /// Interrupts a thread blocked in [`turn`](Reactor::turn) (or makes the

@@ -56,7 +56,7 @@ mod scheduled_io;
 mod sync;
 mod sys;
 
-pub use driver::Reactor;
+pub use driver::{PollerGuard, Reactor, STALL_GUARD};
 pub use ready::{Direction, Ready};
 pub use registration::Registration;
 pub use scheduled_io::ReadyEvent;

@@ -25,6 +25,10 @@ pub(crate) struct Poller {
     /// A non-blocking eventfd registered edge-triggered for reading: writing to
     /// it interrupts `epoll_wait`.
     event_fd: OwnedFd,
+    /// Set by `notify` before it writes the eventfd, cleared by
+    /// `clear_wakeups` before it reads it: saves the read (a system call)
+    /// on every turn that no `notify` preceded.
+    notified: std::sync::atomic::AtomicBool,
 }
 
 impl Poller {
@@ -35,7 +39,11 @@ impl Poller {
         let event_fd = syscall!(eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK))?;
         // SAFETY: `eventfd` returned a fresh fd that nothing else owns.
         let event_fd = unsafe { OwnedFd::from_raw_fd(event_fd) };
-        let poller = Poller { epoll, event_fd };
+        let poller = Poller {
+            epoll,
+            event_fd,
+            notified: std::sync::atomic::AtomicBool::new(false),
+        };
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLET) as u32,
             u64: WAKE_TOKEN,
@@ -96,6 +104,8 @@ impl Poller {
     }
 
     pub(crate) fn notify(&self) -> io::Result<()> {
+        self.notified
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let one: u64 = 1;
         match syscall!(write(
             self.event_fd.as_raw_fd(),
@@ -114,6 +124,12 @@ impl Poller {
     /// still needs to block: a `notify` before the reset is seen by that
     /// check, one after it by `wait`.
     pub(crate) fn clear_wakeups(&self) {
+        if !self
+            .notified
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
         let mut buf = 0u64;
         // Errors (EAGAIN: already drained) are irrelevant here.
         let _ = syscall!(read(

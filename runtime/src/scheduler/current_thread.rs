@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     unparker: Unparker,
     /// The local queue and parker; taken by the thread that drives.
     core: Mutex<Option<Box<Core>>>,
+    /// Whether the thread in `block_on` polls the reactor itself.
+    worker_driven: bool,
     /// Runtime configuration (thread hooks).
     #[allow(dead_code)]
     pub(crate) config: Config,
@@ -68,7 +70,7 @@ thread_local! {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> Arc<Shared> {
+    pub(crate) fn new(config: Config, worker_driven: bool) -> Arc<Shared> {
         let parker = Parker::new();
         Arc::new(Shared {
             owned: OwnedTasks::new(),
@@ -80,6 +82,7 @@ impl Shared {
                 parker,
             }))),
             config,
+            worker_driven,
         })
     }
 
@@ -122,6 +125,15 @@ impl Shared {
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        // In worker-driven mode this thread polls the reactor itself while
+        // it drives the runtime: between batches of tasks without blocking,
+        // and instead of sleeping when idle.
+        let reactor = if self.worker_driven {
+            runtime_reactor::Reactor::get().ok()
+        } else {
+            None
+        };
+        let _poller = reactor.map(|r| r.register_poller());
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
                 if let Poll::Ready(v) =
@@ -149,8 +161,16 @@ impl Shared {
                     break;
                 }
             }
-            if ran == 0 && !main.woken.load(Ordering::Acquire) {
-                core.parker.park();
+            match reactor {
+                Some(reactor) if ran == 0 && !main.woken.load(Ordering::Acquire) => {
+                    core.parker
+                        .park_driving(|notified| reactor.try_turn_unless(None, notified).is_some());
+                }
+                Some(reactor) if ran == MAX_TASKS_PER_TICK => {
+                    let _ = reactor.try_turn(Some(std::time::Duration::ZERO));
+                }
+                None if ran == 0 && !main.woken.load(Ordering::Acquire) => core.parker.park(),
+                _ => {}
             }
         }
     }

@@ -100,8 +100,10 @@ impl Parker {
     ///
     /// `drive` gets a check to run right before it blocks (after clearing
     /// old reactor wake-ups): `true` means a notification arrived and it
-    /// must not block.
-    pub(crate) fn park_driving(&self, drive: impl FnOnce(&dyn Fn() -> bool)) {
+    /// must not block. `drive` returns `false` if it could not drive (another
+    /// thread holds the reactor); the thread then parks on the condition
+    /// variable as usual.
+    pub(crate) fn park_driving(&self, drive: impl FnOnce(&dyn Fn() -> bool) -> bool) {
         let inner = &*self.inner;
         if inner
             .state
@@ -112,9 +114,22 @@ impl Parker {
             inner.state.store(EMPTY, Ordering::SeqCst);
             return;
         }
-        drive(&|| inner.state.load(Ordering::SeqCst) == NOTIFIED);
-        // Consume a notification that arrived while driving, if any.
-        inner.state.store(EMPTY, Ordering::SeqCst);
+        if drive(&|| inner.state.load(Ordering::SeqCst) == NOTIFIED) {
+            // Consume a notification that arrived while driving, if any.
+            inner.state.store(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        // Could not drive: become an ordinary parker, unless notified
+        // meanwhile.
+        if inner
+            .state
+            .compare_exchange(PARKED_DRIVING, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            inner.state.store(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        self.park();
     }
 }
 

@@ -35,6 +35,8 @@ use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// Ticks between forced looks at the injector.
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;
+/// Ticks between non-blocking polls of the reactor (worker-driven mode).
+const EVENT_INTERVAL: u32 = 61;
 /// Tasks run from the LIFO slot in a row before it yields to the queue.
 const MAX_LIFO_POLLS: u32 = 3;
 
@@ -312,6 +314,15 @@ impl Shared {
         self.owned.len()
     }
 
+    /// The reactor, if idle workers drive it (worker-driven mode).
+    fn reactor(&self) -> Option<&'static runtime_reactor::Reactor> {
+        if self.spec.worker_driven_reactor {
+            runtime_reactor::Reactor::get().ok()
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
     }
@@ -364,9 +375,25 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     }
     let _reset = ResetWorker;
 
+    // In worker-driven mode this thread polls the reactor itself; the
+    // reactor thread only watches for stalls.
+    let _poller = shared.reactor().map(|r| r.register_poller());
     let mut core = core;
     while !shared.shutdown.load(Ordering::Acquire) {
         core.tick = core.tick.wrapping_add(1);
+        if core.tick % EVENT_INTERVAL == 0 {
+            if let Some(reactor) = shared.reactor() {
+                // Pick up I/O events without blocking; their tasks land in
+                // this worker's queue.
+                *ctx.core.borrow_mut() = Some(core);
+                let _ = reactor.try_turn(Some(Duration::ZERO));
+                core = ctx
+                    .core
+                    .borrow_mut()
+                    .take()
+                    .expect("no task runs while a worker polls the reactor");
+            }
+        }
         let task = match next_task(&shared, &mut core) {
             Some(task) => Some(task),
             None => steal_work(&shared, &mut core),
@@ -483,29 +510,21 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
         shared.notify_parked();
     }
     if shared.inject.is_empty() && !shared.shutdown.load(Ordering::SeqCst) {
-        let reactor = if shared.spec.worker_driven_reactor {
-            runtime_reactor::Reactor::get().ok()
-        } else {
-            None
-        };
-        match reactor {
-            Some(reactor) if reactor.try_drive_as_worker() => {
-                // Drive the reactor instead of sleeping; with the core in
-                // the context, the tasks its events wake go to this
+        match shared.reactor() {
+            Some(reactor) => {
+                // Wait inside the reactor instead of sleeping: with the core
+                // in the context, the tasks its events wake go to this
                 // worker's own queue.
                 let parker = core.parker.clone_for_driving();
                 *ctx.core.borrow_mut() = Some(core);
-                parker.park_driving(|notified| {
-                    let _ = reactor.turn_unless(None, notified);
-                });
+                parker.park_driving(|notified| reactor.try_turn_unless(None, notified).is_some());
                 core = ctx
                     .core
                     .borrow_mut()
                     .take()
                     .expect("no task runs while a worker drives the reactor");
-                reactor.end_worker_drive();
             }
-            _ => core.parker.park(),
+            None => core.parker.park(),
         }
     }
     // Either a notifier unlisted us (we count as searching) or we unlist
