@@ -194,6 +194,7 @@ impl Builder {
         };
         blocking.set_handle(handle.clone());
         Ok(Runtime {
+            shut_down: false,
             handle: Handle { inner: handle },
         })
     }
@@ -216,6 +217,9 @@ impl Builder {
 /// ```
 pub struct Runtime {
     handle: Handle,
+    /// Set by the first shutdown, so that `Drop` after `shutdown_timeout`
+    /// does not wait again (without a limit).
+    shut_down: bool,
 }
 
 impl fmt::Debug for Runtime {
@@ -285,6 +289,9 @@ impl Runtime {
 
 impl Runtime {
     fn shutdown(&mut self, timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return;
+        }
         let _current = context::set_current(&self.handle.inner);
         self.handle.inner.shutdown(timeout);
     }
