@@ -377,6 +377,6 @@ trait SpawnBlockingForTest {
 
 impl SpawnBlockingForTest for runtime::Runtime {
     fn spawn_blocking_for_test(&self, f: impl FnOnce() + Send + 'static) {
-        let _ = self.enter(|| runtime::spawn_blocking(f));
+        drop(self.enter(|| runtime::spawn_blocking(f)));
     }
 }
