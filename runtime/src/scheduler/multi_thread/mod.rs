@@ -37,6 +37,10 @@ use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 /// Ticks between non-blocking polls of the reactor (worker-driven mode).
 const EVENT_INTERVAL: u32 = 61;
+/// A busy worker skips its periodic reactor poll if any thread polled more
+/// recently than this: short tasks (e.g. 61 `yield_now`s take a few
+/// microseconds) would otherwise pay one `epoll_wait` per 61 polls.
+const MIN_POLL_GAP: Duration = Duration::from_micros(50);
 /// Tasks run from the LIFO slot in a row before it yields to the queue.
 const MAX_LIFO_POLLS: u32 = 3;
 
@@ -382,7 +386,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     while !shared.shutdown.load(Ordering::Acquire) {
         core.tick = core.tick.wrapping_add(1);
         if core.tick % EVENT_INTERVAL == 0 {
-            if let Some(reactor) = shared.reactor() {
+            if let Some(reactor) = shared.reactor().filter(|r| r.since_last_turn() >= MIN_POLL_GAP) {
                 // Pick up I/O events without blocking; their tasks land in
                 // this worker's queue.
                 *ctx.core.borrow_mut() = Some(core);
