@@ -9,7 +9,7 @@
 //!
 //! References: the owned-task list of the scheduler holds one until the task
 //! completes (so shutdown can reach every task), the [`JoinHandle`] one, each
-//! queued [`Notified`] one, each `Waker` one.
+//! queued `Notified` one, each `Waker` one.
 
 mod error;
 mod join;
