@@ -429,7 +429,10 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     while !shared.shutdown.load(Ordering::Acquire) {
         core.tick = core.tick.wrapping_add(1);
         if core.tick % EVENT_INTERVAL == 0 {
-            if let Some(reactor) = shared.reactor().filter(|r| r.since_last_turn() >= MIN_POLL_GAP) {
+            if let Some(reactor) = shared
+                .reactor()
+                .filter(|r| r.since_last_turn() >= MIN_POLL_GAP)
+            {
                 // Pick up I/O events without blocking; their tasks land in
                 // this worker's queue.
                 *ctx.core.borrow_mut() = Some(core);
