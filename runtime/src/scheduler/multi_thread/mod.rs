@@ -457,8 +457,12 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
         }
         core = park(&ctx, core);
     }
-    // Drop what is still queued here (the tasks themselves are cancelled by
-    // `Shared::shutdown` through the owned list).
+    // Cancel every task that is not running elsewhere, here on a worker
+    // thread (with this runtime current), so futures' `Drop` runs where the
+    // futures ran; then drop what is still queued here. `Shared::shutdown`
+    // repeats the cancellation for anything left (a worker stuck in user
+    // code past a shutdown timeout).
+    shared.owned.close_and_shutdown();
     drop(core.lifo.take());
     while core.run_queue.pop().is_some() {}
     if let Some(f) = &shared.config.on_thread_stop {
