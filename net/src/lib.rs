@@ -1,9 +1,11 @@
-//! Async networking for `runtime`: TCP sockets that any executor can drive.
+//! Async networking for `runtime`: TCP, UDP and Unix-domain sockets, and
+//! [`AsyncFd`](async_fd::AsyncFd) for any other file descriptor, all driven
+//! by the process-wide reactor.
 //!
-//! The types here register their fds with the process-wide reactor of
-//! `runtime-reactor` and implement the `futures-io` traits; they need no
-//! particular scheduler (and never ask "is a reactor running?": one always
-//! is). Users normally reach them as `runtime::net`.
+//! The types here register their fds with the reactor of `runtime-reactor`
+//! and implement the `futures-io` traits; they need no particular scheduler
+//! (and never ask "is a reactor running?": one always is). Users normally
+//! reach them as `runtime::net` and `runtime::io::unix`.
 //!
 //! # Examples
 //!
@@ -15,7 +17,14 @@
 //! async fn main() -> std::io::Result<()> {
 //!     let listener = TcpListener::bind("127.0.0.1:8080").await?;
 //!     loop {
-//!         let (mut stream, _) = listener.accept().await?;
+//!         let (mut stream, _) = match listener.accept().await {
+//!             Ok(conn) => conn,
+//!             // Out of fds: logged, and the next accept backs off.
+//!             Err(e) => {
+//!                 eprintln!("accept: {e}");
+//!                 continue;
+//!             }
+//!         };
 //!         runtime::spawn(async move {
 //!             let mut buf = vec![0u8; 4096];
 //!             loop {
@@ -32,20 +41,44 @@
 //!
 //! # Implementation
 //!
-//! Every socket type wraps one `PollEvented<T>`: the OS object plus its
-//! reactor [`Registration`](runtime_reactor::Registration), dropped in that
-//! order so the fd is deregistered before it is closed. An operation runs the
-//! system call first; only `EAGAIN` clears the direction's readiness and
-//! parks the task (edge-triggered: a partial read means "maybe more"), and
-//! `EINTR` retries. Sockets are created non-blocking and close-on-exec in
-//! one call where the OS allows (`SOCK_NONBLOCK`, `accept4`), writes use
-//! `MSG_NOSIGNAL` (or `SO_NOSIGPIPE` on macOS). Socket options need nothing
-//! beyond `libc`.
+//! - Every type wraps one `PollEvented<T>`: the OS object plus its reactor
+//!   [`Registration`](runtime_reactor::Registration), dropped in that order
+//!   so the fd is deregistered before it is closed. An operation runs the
+//!   system call first; only `EAGAIN` clears the direction's readiness and
+//!   parks the task (edge-triggered: a partial read means "maybe more"),
+//!   and `EINTR` retries.
+//! - Sockets are created non-blocking and close-on-exec in one call where
+//!   the OS allows (`SOCK_NONBLOCK`, `accept4`); sends use `MSG_NOSIGNAL`
+//!   (or `SO_NOSIGPIPE` on macOS), so a dead peer is an error, never a
+//!   signal. Vectored writes are `sendmsg` calls of at most `IOV_MAX`
+//!   slices, repeated within one poll while each is written in full.
+//! - `connect` is non-blocking: `EINPROGRESS`, wait for writable, then
+//!   `SO_ERROR` (on kqueue the errno also arrives in `fflags` with
+//!   `EV_EOF`, which the reactor reports as an error).
+//! - Listeners skip connections aborted in the backlog and, after
+//!   `EMFILE`/`ENFILE`/`ENOBUFS`/`ENOMEM`, return the error and back off
+//!   (1 ms doubling to 1 s) before the next `accept`, instead of spinning;
+//!   see [`TcpListener`]. The back-off sleeps on a small private delay
+//!   thread until the reactor's timer can take over.
+//! - Socket options are plain `setsockopt(2)` calls through `libc` (no
+//!   `socket2`: every option here is one call); all system calls live in
+//!   the private `sys` module.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod accept;
+pub mod async_fd;
+mod delay;
+mod interest;
+mod macros;
 mod poll_evented;
 mod sys;
 pub mod tcp;
+pub mod udp;
+pub mod unix;
 
-pub use tcp::{TcpListener, TcpStream};
+pub use interest::Interest;
+pub use runtime_reactor::Ready;
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

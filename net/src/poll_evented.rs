@@ -1,11 +1,16 @@
-//! The one registered-I/O adapter every socket type is built on.
+//! The one registered-I/O adapter every socket type (and `AsyncFd`) is built
+//! on, with the stream operations they share.
 
 use std::fmt;
-use std::io;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
-use runtime_reactor::{Direction, Reactor, ReadyEvent, Registration};
+use runtime_reactor::{Direction, Reactor, Ready, ReadyEvent, Registration};
+
+use crate::sys;
+use crate::Interest;
 
 /// An I/O object registered with the reactor.
 ///
@@ -18,6 +23,62 @@ pub(crate) struct PollEvented<T: AsRawFd> {
     io: T,
 }
 
+/// What one wait on an [`Interest`] saw: the readiness event of each
+/// direction that was ready, kept so that the bits can be cleared later
+/// (only if no newer event arrived in between, see
+/// [`Registration::clear_readiness`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ReadyEvents {
+    read: Option<ReadyEvent>,
+    write: Option<ReadyEvent>,
+}
+
+impl ReadyEvents {
+    /// The union of the ready bits seen.
+    pub(crate) fn ready(&self) -> Ready {
+        let bits = |ev: Option<ReadyEvent>| ev.map_or(Ready::EMPTY, |e| e.ready);
+        bits(self.read) | bits(self.write)
+    }
+
+    /// Clears the bits of `mask` from the registration's readiness (unless
+    /// newer events arrived) and from these events.
+    pub(crate) fn clear(&mut self, registration: &Registration, mask: Ready) {
+        for ev in [&mut self.read, &mut self.write].into_iter().flatten() {
+            let mut cleared = *ev;
+            cleared.ready = ev.ready & mask;
+            if !cleared.ready.is_empty() {
+                registration.clear_readiness(cleared);
+            }
+            ev.ready = ev.ready - mask;
+        }
+    }
+}
+
+/// Polls `registration` for readiness in any direction of `interest`,
+/// storing the task's waker for every direction that is not ready.
+pub(crate) fn poll_ready_interest(
+    registration: &Registration,
+    cx: &mut Context<'_>,
+    interest: Interest,
+) -> Poll<io::Result<ReadyEvents>> {
+    let mut events = ReadyEvents::default();
+    for direction in interest.directions() {
+        match registration.poll_ready(cx, direction) {
+            Poll::Ready(Ok(ev)) => match direction {
+                Direction::Read => events.read = Some(ev),
+                Direction::Write => events.write = Some(ev),
+            },
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => {}
+        }
+    }
+    if events.read.is_none() && events.write.is_none() {
+        Poll::Pending
+    } else {
+        Poll::Ready(Ok(events))
+    }
+}
+
 impl<T: AsRawFd> PollEvented<T> {
     /// Registers `io`, which must already be in non-blocking mode.
     pub(crate) fn new(io: T) -> io::Result<Self> {
@@ -25,9 +86,28 @@ impl<T: AsRawFd> PollEvented<T> {
         Ok(PollEvented { registration, io })
     }
 
+    /// Registers `io`, handing it back if that fails.
+    pub(crate) fn try_new(io: T) -> Result<Self, (T, io::Error)> {
+        let registration = Reactor::get().and_then(|r| r.register(io.as_raw_fd()));
+        match registration {
+            Ok(registration) => Ok(PollEvented { registration, io }),
+            Err(e) => Err((io, e)),
+        }
+    }
+
     /// The OS object.
     pub(crate) fn get_ref(&self) -> &T {
         &self.io
+    }
+
+    /// The OS object, mutably.
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// The reactor registration.
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
     }
 
     /// Deregisters and returns the OS object (still non-blocking).
@@ -67,6 +147,126 @@ impl<T: AsRawFd> PollEvented<T> {
         direction: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
         self.registration.poll_ready(cx, direction)
+    }
+
+    /// Waits until the object is ready in any direction of `interest` and
+    /// returns the ready bits (without clearing them).
+    pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let events = poll_fn(|cx| poll_ready_interest(&self.registration, cx, interest)).await?;
+        Ok(events.ready())
+    }
+
+    /// Waits until the object may be readable (`direction` Read) or writable.
+    pub(crate) async fn ready_in(&self, direction: Direction) -> io::Result<()> {
+        poll_fn(|cx| self.poll_ready(cx, direction)).await.map(drop)
+    }
+
+    // Stream-socket operations, shared by TCP and Unix streams. An empty
+    // buffer reads or writes nothing at once (and says nothing about EOF).
+
+    /// Polls a read into `buf`.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_recv_flags(cx, buf, 0)
+    }
+
+    /// Polls a read into `buf` that leaves the data queued (`MSG_PEEK`).
+    pub(crate) fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_recv_flags(cx, buf, libc::MSG_PEEK)
+    }
+
+    fn poll_recv_flags(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_io(cx, Direction::Read, |s| {
+            sys::io::recv(s.as_raw_fd(), buf, flags)
+        })
+    }
+
+    /// Polls a vectored read into `bufs`.
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_io(cx, Direction::Read, |s| {
+            sys::io::recv_vectored(s.as_raw_fd(), bufs)
+        })
+    }
+
+    /// Polls a write of `buf`.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_io(cx, Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+    }
+
+    /// Polls a vectored write of `bufs` (`sendmsg`, see
+    /// [`sys::io::send_vectored`]).
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        self.poll_io(cx, Direction::Write, |s| {
+            sys::io::send_vectored(s.as_raw_fd(), bufs)
+        })
+    }
+
+    /// Reads without waiting.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+    }
+
+    /// Reads into `bufs` without waiting.
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Ok(0);
+        }
+        self.try_io(Direction::Read, |s| {
+            sys::io::recv_vectored(s.as_raw_fd(), bufs)
+        })
+    }
+
+    /// Writes without waiting.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.try_io(Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+    }
+
+    /// Writes `bufs` without waiting.
+    pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if bufs.iter().all(|b| b.is_empty()) {
+            return Ok(0);
+        }
+        self.try_io(Direction::Write, |s| {
+            sys::io::send_vectored(s.as_raw_fd(), bufs)
+        })
     }
 }
 

@@ -39,3 +39,12 @@ pub use futures_util::io::{
     copy, copy_buf, empty, repeat, sink, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader,
     BufWriter, ReadHalf, WriteHalf,
 };
+pub use runtime_net::{Interest, Ready};
+
+/// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd) drives any file descriptor
+/// (pipes, `eventfd`, `timerfd`, sockets made elsewhere) with the reactor.
+pub mod unix {
+    pub use runtime_net::async_fd::{
+        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+    };
+}

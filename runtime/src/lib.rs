@@ -58,7 +58,10 @@ pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};
 
-/// Async networking: TCP listeners and streams.
+/// Async networking: TCP, UDP and Unix-domain sockets.
 pub mod net {
-    pub use runtime_net::tcp::{TcpListener, TcpStream};
+    pub use runtime_net::{
+        tcp, udp, unix, TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener,
+        UnixStream,
+    };
 }

@@ -454,3 +454,270 @@ pub async fn yield_until(mut done: impl FnMut() -> bool) {
         runtime::task::yield_now().await;
     }
 }
+
+/// A fresh directory under the system temp dir, removed (with everything in
+/// it, such as Unix socket files) when dropped, so tests leave nothing
+/// behind.
+#[derive(Debug)]
+pub struct TempDir {
+    path: std::path::PathBuf,
+}
+
+impl TempDir {
+    /// Creates `$TMPDIR/runtime-<tag>-<pid>-<n>`.
+    ///
+    /// # Panics
+    ///
+    /// If the directory cannot be created.
+    pub fn new(tag: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("runtime-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+        TempDir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Waits for `d` without a timer: sleeps on the blocking pool, so the
+/// calling task parks and the scheduler stays free.
+///
+/// # Panics
+///
+/// If the blocking task panics (it does not).
+pub async fn sleep_blocking(d: Duration) {
+    runtime::spawn_blocking(move || thread::sleep(d))
+        .await
+        .expect("a blocking sleep panicked");
+}
+
+/// The CPU time (user + system) this process has used so far
+/// (`getrusage(RUSAGE_SELF)`), over all its threads.
+///
+/// # Panics
+///
+/// If `getrusage` fails.
+pub fn process_cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` points to writable memory of the right size.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    assert_eq!(rc, 0, "getrusage: {}", io::Error::last_os_error());
+    // SAFETY: zero-initialised, and filled in by a successful getrusage.
+    let usage = unsafe { usage.assume_init() };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// A future that counts how often it is polled (in a shared counter), to
+/// check that a parked operation is not polled in a loop.
+#[derive(Debug)]
+pub struct PollCounter<F> {
+    inner: std::pin::Pin<Box<F>>,
+    polls: Arc<AtomicUsize>,
+}
+
+impl<F: Future> PollCounter<F> {
+    /// Wraps `inner`; returns the wrapper and its counter.
+    pub fn new(inner: F) -> (PollCounter<F>, Arc<AtomicUsize>) {
+        let polls = Arc::new(AtomicUsize::new(0));
+        (
+            PollCounter {
+                inner: Box::pin(inner),
+                polls: polls.clone(),
+            },
+            polls,
+        )
+    }
+}
+
+impl<F: Future> Future for PollCounter<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// Writes every byte of `bufs` with vectored writes, advancing across the
+/// slices after each partial write; returns how many `write_vectored` calls
+/// it took.
+///
+/// # Errors
+///
+/// The first write error; `WriteZero` if a write makes no progress.
+pub async fn write_all_vectored<W>(w: &mut W, bufs: &mut [io::IoSlice<'_>]) -> io::Result<usize>
+where
+    W: runtime::io::AsyncWrite + Unpin,
+{
+    let mut bufs = bufs;
+    io::IoSlice::advance_slices(&mut bufs, 0);
+    let mut calls = 0;
+    while !bufs.is_empty() {
+        let n = w.write_vectored(bufs).await?;
+        calls += 1;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        io::IoSlice::advance_slices(&mut bufs, n);
+    }
+    Ok(calls)
+}
+
+// ---------------------------------------------------------------------------
+// Probes for the adversarial tests (`adv_*.rs`) and the soak binary: CPU
+// time against wall time, open file descriptors, waiting for process-wide
+// counts to settle, and noticing that a task has parked.
+// ---------------------------------------------------------------------------
+
+/// Measures the CPU time the whole process spends over a stretch of wall
+/// time, to tell "parked" from "spinning" without any latency threshold.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuMeter {
+    cpu: Duration,
+    wall: std::time::Instant,
+}
+
+/// What a [`CpuMeter`] saw.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuUsage {
+    /// Process CPU time (user + system, every thread) over the interval.
+    pub cpu: Duration,
+    /// Wall time of the interval.
+    pub wall: Duration,
+}
+
+impl CpuUsage {
+    /// CPU time as a fraction of one core over the interval (1.0: one core
+    /// busy the whole time).
+    pub fn cores(&self) -> f64 {
+        self.cpu.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+impl CpuMeter {
+    /// Starts measuring now.
+    pub fn start() -> CpuMeter {
+        CpuMeter {
+            cpu: process_cpu_time(),
+            wall: std::time::Instant::now(),
+        }
+    }
+
+    /// CPU and wall time since [`start`](CpuMeter::start).
+    pub fn read(&self) -> CpuUsage {
+        CpuUsage {
+            cpu: process_cpu_time().saturating_sub(self.cpu),
+            wall: self.wall.elapsed(),
+        }
+    }
+}
+
+/// Asserts that the process used less than `max_cores` of one core over the
+/// interval `usage` describes; `what` says what should have been idle.
+///
+/// # Panics
+///
+/// If it used more.
+#[track_caller]
+pub fn assert_idle(usage: CpuUsage, max_cores: f64, what: &str) {
+    assert!(
+        usage.cores() < max_cores,
+        "{what}: the process used {:?} of CPU in {:?} of wall time ({:.0} % of one core, \
+         limit {:.0} %): something is spinning",
+        usage.cpu,
+        usage.wall,
+        usage.cores() * 100.0,
+        max_cores * 100.0
+    );
+}
+
+/// The number of open file descriptors of this process (the entries of
+/// `/proc/self/fd`, less the one used to read it).
+///
+/// # Panics
+///
+/// If `/proc/self/fd` cannot be read.
+pub fn open_fd_count() -> usize {
+    let dir = std::fs::read_dir("/proc/self/fd").expect("reading /proc/self/fd");
+    // The directory stream itself holds one fd while it is read.
+    dir.count().saturating_sub(1)
+}
+
+/// Calls `probe` until it returns `target` or `patience` has passed, sleeping
+/// a little in between, and returns the last value: for counts that settle
+/// asynchronously (a server task closing its side after the client left).
+/// `patience` is a hang guard, not a pass criterion: the caller asserts on
+/// the value.
+pub fn settle<T: PartialEq + Copy>(
+    target: T,
+    patience: Duration,
+    mut probe: impl FnMut() -> T,
+) -> T {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let v = probe();
+        if v == target || std::time::Instant::now() >= deadline {
+            return v;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// [`settle`] inside a task: waits with [`sleep_blocking`] (no runtime
+/// timer involved) so the runtime keeps running the tasks that bring the
+/// count back.
+pub async fn settle_async<T: PartialEq + Copy>(
+    target: T,
+    patience: Duration,
+    mut probe: impl FnMut() -> T,
+) -> T {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let v = probe();
+        if v == target || std::time::Instant::now() >= deadline {
+            return v;
+        }
+        sleep_blocking(Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs `fut`, setting `parked` each time it returns `Pending`: lets a test
+/// wait until a task is really parked (its waker stored) before it provokes
+/// the event that must wake it.
+pub async fn note_pending<F: Future>(
+    parked: Arc<std::sync::atomic::AtomicBool>,
+    fut: F,
+) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let res = fut.as_mut().poll(cx);
+        if res.is_pending() {
+            parked.store(true, Ordering::SeqCst);
+        }
+        res
+    })
+    .await
+}

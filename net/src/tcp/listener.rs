@@ -5,16 +5,28 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use runtime_reactor::Direction;
-
+use crate::accept::{self, Backoff};
 use crate::poll_evented::PollEvented;
-use crate::sys;
+use crate::sys::{self, RawAddr};
 use crate::tcp::{each_addr, TcpStream};
 
 /// The listen backlog used by [`TcpListener::bind`].
-const DEFAULT_BACKLOG: libc::c_int = 1024;
+const DEFAULT_BACKLOG: u32 = 1024;
 
 /// A TCP socket server, listening for connections.
+///
+/// # Accept errors
+///
+/// A connection that was reset or aborted while it waited in the backlog
+/// (`ECONNABORTED`, `ECONNRESET`, `EPROTO`) is skipped: `accept` goes on to
+/// the next one. When the process or the system runs out of file
+/// descriptors or memory (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`),
+/// `accept` returns the error, so the caller can log it or free resources,
+/// and the listener's next `accept` first waits a little: 1 ms after the
+/// first such error, doubling with each consecutive one up to 1 s, and back
+/// to nothing after a successful accept. A server loop that logs accept
+/// errors and carries on thus neither spins at 100 % CPU nor dies while
+/// exhausted, and resumes accepting once descriptors are freed.
 ///
 /// # Examples
 ///
@@ -24,18 +36,26 @@ const DEFAULT_BACKLOG: libc::c_int = 1024;
 /// # async fn serve() -> std::io::Result<()> {
 /// let listener = TcpListener::bind("127.0.0.1:8080").await?;
 /// loop {
-///     let (stream, peer) = listener.accept().await?;
-///     println!("connection from {peer}");
-///     drop(stream);
+///     match listener.accept().await {
+///         Ok((stream, peer)) => {
+///             println!("connection from {peer}");
+///             drop(stream);
+///         }
+///         // EMFILE and friends: the next accept backs off by itself.
+///         Err(e) => eprintln!("accept: {e}"),
+///     }
 /// }
 /// # }
 /// ```
 pub struct TcpListener {
     io: PollEvented<std::net::TcpListener>,
+    /// The back-off after resource exhaustion (see "Accept errors").
+    backoff: Backoff,
 }
 
 impl TcpListener {
-    /// Creates a listener bound to `addr` (`SO_REUSEADDR` set, backlog 1024).
+    /// Creates a listener bound to `addr` (IPv4 or IPv6; `SO_REUSEADDR` set,
+    /// backlog 1024).
     ///
     /// If `addr` yields several addresses, each is tried in turn and the first
     /// that binds is used. Host names are resolved on the calling thread.
@@ -44,6 +64,17 @@ impl TcpListener {
     ///
     /// The last bind error (`AddrInUse`, `AddrNotAvailable`, `PermissionDenied`, …),
     /// or `InvalidInput` if `addr` resolves to nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::TcpListener;
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// assert_ne!(listener.local_addr()?.port(), 0);
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, |addr| async move { TcpListener::bind_addr(addr) }).await
     }
@@ -51,14 +82,15 @@ impl TcpListener {
     fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
         let fd = sys::socket(sys::domain_of(&addr), libc::SOCK_STREAM)?;
         sys::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-        sys::bind(fd.as_raw_fd(), &addr)?;
-        sys::syscall!(listen(fd.as_raw_fd(), DEFAULT_BACKLOG))?;
+        sys::bind(fd.as_raw_fd(), &RawAddr::from_inet(&addr))?;
+        sys::listen(fd.as_raw_fd(), DEFAULT_BACKLOG)?;
         TcpListener::new(std::net::TcpListener::from(fd))
     }
 
     pub(crate) fn new(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             io: PollEvented::new(listener)?,
+            backoff: Backoff::new(),
         })
     }
 
@@ -85,28 +117,29 @@ impl TcpListener {
 
     /// Accepts a new connection.
     ///
+    /// Aborted connections are skipped, and after `EMFILE`-like errors the
+    /// next call backs off; see "Accept errors" above.
+    ///
     /// # Errors
     ///
-    /// The errors of `accept(2)`.
+    /// The errors of `accept(2)` other than the skipped ones: `EMFILE`,
+    /// `ENFILE`, `ENOBUFS`, `ENOMEM` (followed by a back-off), `EINVAL` for
+    /// a socket that is not listening, …
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls to accept a new connection; stores the task's waker if none is
-    /// pending.
+    /// pending (or a back-off is in force).
     ///
     /// # Errors
     ///
-    /// The errors of `accept(2)`.
+    /// As [`accept`](TcpListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self
-            .io
-            .poll_io(cx, Direction::Read, |l| sys::accept(l.as_raw_fd()))
-        {
-            Poll::Ready(Ok((fd, addr))) => Poll::Ready(TcpStream::from_fd(fd).map(|s| (s, addr))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        accept::poll_accept(&self.io, &self.backoff, cx, |fd, addr| {
+            let addr = addr.to_inet()?;
+            Ok((TcpStream::from_fd(fd)?, addr))
+        })
     }
 
     /// The local address the listener is bound to.
@@ -134,6 +167,15 @@ impl TcpListener {
     /// The errors of `getsockopt(2)`.
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        sys::take_error(self.as_raw_fd())
     }
 }
 

@@ -1,17 +1,19 @@
 use std::fmt;
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use futures_io::{AsyncRead, AsyncWrite};
-use runtime_reactor::Direction;
+use runtime_reactor::{Direction, Ready};
 
 use crate::poll_evented::PollEvented;
-use crate::sys;
-use crate::tcp::each_addr;
+use crate::sys::{self, RawAddr};
+use crate::tcp::{
+    each_addr, split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
+};
+use crate::Interest;
 
 /// A TCP connection.
 ///
@@ -19,10 +21,19 @@ use crate::tcp::each_addr;
 /// [`futures_io::AsyncWrite`] traits, implemented for `TcpStream` and for
 /// `&TcpStream` (so one task may read while another writes); the extension
 /// methods (`read`, `read_exact`, `write_all`, …) are in `runtime::io`.
+/// [`split`](TcpStream::split) and [`into_split`](TcpStream::into_split)
+/// give separately owned halves.
 ///
 /// Every read or write tries the system call first and parks only on
-/// `EAGAIN`; a read returns as soon as it has any data. Writes never raise
-/// `SIGPIPE`: a write to a reset peer is an `io::Error`.
+/// `EAGAIN`; a read returns as soon as it has any data, and a read into an
+/// empty buffer returns `Ok(0)` at once without meaning EOF. Writes never
+/// raise `SIGPIPE`: a write to a reset peer is an `io::Error`. Vectored
+/// writes go out in one `sendmsg` per 1,024 slices (`IOV_MAX`), as many as
+/// the socket takes in one poll.
+///
+/// Each direction has one waiting task: if two tasks read (or two tasks
+/// write) the same stream concurrently, only the last to wait is woken.
+/// One reader and one writer is the supported sharing.
 ///
 /// # Examples
 ///
@@ -42,7 +53,8 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Opens a TCP connection to `addr`, trying each resolved address in turn.
+    /// Opens a TCP connection to `addr`, trying each resolved address in turn
+    /// until one connects.
     ///
     /// The connect is non-blocking: the task waits for the socket to become
     /// writable, then reads `SO_ERROR`.
@@ -52,21 +64,50 @@ impl TcpStream {
     /// The last connect error: `ConnectionRefused` for a closed port,
     /// `TimedOut`, `NetworkUnreachable`, …; `InvalidInput` if `addr`
     /// resolves to nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::{TcpListener, TcpStream};
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = TcpStream::connect(listener.local_addr()?).await?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        each_addr(addr, TcpStream::connect_addr).await
+        each_addr(addr, |addr| async move {
+            let fd = sys::socket(sys::domain_of(&addr), libc::SOCK_STREAM)?;
+            TcpStream::connect_fd(fd, addr).await
+        })
+        .await
     }
 
-    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let fd = sys::socket(sys::domain_of(&addr), libc::SOCK_STREAM)?;
-        sys::connect(fd.as_raw_fd(), &addr)?;
+    /// Connects the non-blocking socket `fd` to `addr` and waits for the
+    /// outcome.
+    pub(crate) async fn connect_fd(fd: OwnedFd, addr: SocketAddr) -> io::Result<TcpStream> {
+        sys::connect(fd.as_raw_fd(), &RawAddr::from_inet(&addr))?;
         let stream = TcpStream::from_fd(fd)?;
-        poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write)).await?;
+        stream.io.ready_in(Direction::Write).await?;
+        // A failed connect leaves its errno in SO_ERROR (on kqueue it also
+        // arrives in the event's `fflags`, with EV_EOF, which the reactor
+        // turns into the ERROR bit that woke us).
         if let Some(e) = stream.take_error()? {
             return Err(e);
         }
         // Writable without an error can, on some systems, still mean "not
-        // connected" (e.g. a hang-up before the handshake finished).
-        stream.peer_addr()?;
+        // connected" (the error was already collected, or a hang-up before
+        // the handshake finished). A read then reports the real error.
+        if let Err(e) = stream.peer_addr() {
+            let mut byte = [0u8; 1];
+            return Err(
+                match sys::io::recv(stream.as_raw_fd(), &mut byte, libc::MSG_PEEK) {
+                    Err(read_err) if read_err.kind() != io::ErrorKind::WouldBlock => read_err,
+                    _ => e,
+                },
+            );
+        }
         Ok(stream)
     }
 
@@ -137,7 +178,49 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// Sets `IP_TTL`, the time-to-live of outgoing packets.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `setsockopt(2)` (`InvalidInput` above 255).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The value of `IP_TTL`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets `SO_LINGER`: with `Some(d)`, closing the socket waits up to `d`
+    /// (whole seconds) for unsent data; `Some(Duration::ZERO)` makes the close
+    /// send a reset instead of a FIN; `None` is the default (close returns
+    /// at once, the kernel sends the rest in the background).
+    ///
+    /// # Errors
+    ///
+    /// The errors of `setsockopt(2)`.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        sys::set_linger(self.as_raw_fd(), linger)
+    }
+
+    /// The value of `SO_LINGER`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        sys::linger(self.as_raw_fd())
+    }
+
     /// Shuts down the read half, the write half or both.
+    ///
+    /// After `Shutdown::Write` the peer reads EOF, and this side can still
+    /// read what the peer sends.
     ///
     /// # Errors
     ///
@@ -155,15 +238,39 @@ impl TcpStream {
         sys::take_error(self.as_raw_fd())
     }
 
+    /// Waits until the stream is ready in any direction of `interest` and
+    /// returns what is ready (which may include `READ_CLOSED`,
+    /// `WRITE_CLOSED` and `ERROR`). Readiness can be spurious: the next
+    /// `try_*` call may still return `WouldBlock`.
+    ///
+    /// # Errors
+    ///
+    /// Only if the stream was deregistered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::io::Interest;
+    /// use runtime::net::{TcpListener, TcpStream};
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = TcpStream::connect(listener.local_addr()?).await?;
+    /// let ready = stream.ready(Interest::READABLE | Interest::WRITABLE).await?;
+    /// assert!(ready.is_writable());
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.io.ready(interest).await
+    }
+
     /// Waits until the stream may be readable (data, EOF or an error).
     ///
     /// # Errors
     ///
     /// Only if the stream was deregistered.
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read))
-            .await
-            .map(drop)
+        self.io.ready_in(Direction::Read).await
     }
 
     /// Waits until the stream may be writable.
@@ -172,67 +279,156 @@ impl TcpStream {
     ///
     /// Only if the stream was deregistered.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write))
-            .await
-            .map(drop)
+        self.io.ready_in(Direction::Write).await
     }
 
-    /// Reads without waiting: `WouldBlock` if no data is there.
+    /// Polls for read readiness, storing the task's waker if not ready.
+    ///
+    /// # Errors
+    ///
+    /// Only if the stream was deregistered.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Read).map_ok(drop)
+    }
+
+    /// Polls for write readiness, storing the task's waker if not ready.
+    ///
+    /// # Errors
+    ///
+    /// Only if the stream was deregistered.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(cx, Direction::Write).map_ok(drop)
+    }
+
+    /// Reads without waiting: `WouldBlock` if no data is there. An empty
+    /// `buf` gives `Ok(0)` (not EOF).
     ///
     /// # Errors
     ///
     /// `WouldBlock`, or the errors of `recv(2)`.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.io
-            .try_io(Direction::Read, |s| sys::recv(s.as_raw_fd(), buf, 0))
+        self.io.try_read(buf)
+    }
+
+    /// Reads into several buffers, in order, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or the errors of `recvmsg(2)`.
+    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_read_vectored(bufs)
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
     ///
     /// # Errors
     ///
-    /// `WouldBlock`, or the errors of `send(2)`.
+    /// `WouldBlock`, or the errors of `send(2)` (`BrokenPipe`,
+    /// `ConnectionReset`, never a signal).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.io
-            .try_io(Direction::Write, |s| sys::send(s.as_raw_fd(), buf))
+        self.io.try_write(buf)
     }
 
-    /// Polls a read into `buf`. An empty `buf` returns `Ok(0)` at once and
-    /// says nothing about EOF.
+    /// Writes several buffers, in order, without waiting (`sendmsg(2)`,
+    /// advancing across any number of slices).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or the errors of `sendmsg(2)`.
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.io.try_write_vectored(bufs)
+    }
+
+    /// Reads data without removing it from the socket's queue (`MSG_PEEK`),
+    /// waiting until some is there.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recv(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+    /// use runtime::net::{TcpListener, TcpStream};
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (mut server, _) = listener.accept().await?;
+    /// client.write_all(b"hi").await?;
+    /// let mut buf = [0u8; 2];
+    /// let n = server.peek(&mut buf).await?;
+    /// server.read_exact(&mut buf[..n]).await?; // still there
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls a [`peek`](TcpStream::peek).
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recv(2)`.
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_peek(cx, buf)
+    }
+
+    /// Splits the stream into a borrowed read half and write half, usable
+    /// concurrently (for example in one `join`), without locking.
+    ///
+    /// With `runtime::io::AsyncReadExt` in scope, `stream.split()` on a
+    /// `TcpStream` value resolves to that trait's `split`, which takes the
+    /// stream by value and returns lock-based halves; write
+    /// `TcpStream::split(&mut stream)` (or `(&mut stream).split()`) for this
+    /// one.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits the stream into owned halves that can move to different tasks;
+    /// [`OwnedReadHalf::reunite`] puts them back together. Dropping the
+    /// write half shuts down the write direction (the peer reads EOF).
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split_owned::split_owned(self)
+    }
+
     pub(crate) fn poll_read_priv(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        self.io
-            .poll_io(cx, Direction::Read, |s| sys::recv(s.as_raw_fd(), buf, 0))
+        self.io.poll_read(cx, buf)
     }
 
-    /// Polls a write of `buf`.
+    pub(crate) fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_vectored(cx, bufs)
+    }
+
     pub(crate) fn poll_write_priv(
         &self,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        self.io
-            .poll_io(cx, Direction::Write, |s| sys::send(s.as_raw_fd(), buf))
+        self.io.poll_write(cx, buf)
+    }
+
+    pub(crate) fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
     }
 
     /// Shuts down the write half for `poll_close`; an already disconnected
     /// socket counts as closed.
-    fn close_write(&self) -> io::Result<()> {
+    pub(crate) fn close_write(&self) -> io::Result<()> {
         match self.shutdown(Shutdown::Write) {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             res => res,
@@ -240,63 +436,10 @@ impl TcpStream {
     }
 }
 
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_priv(cx, buf)
-    }
-}
-
-impl AsyncRead for &TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_priv(cx, buf)
-    }
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Bytes go straight to the kernel; there is nothing to flush.
-        Poll::Ready(Ok(()))
-    }
-
-    /// Shuts down the write half (the peer reads EOF).
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.close_write())
-    }
-}
-
-impl AsyncWrite for &TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.close_write())
-    }
-}
+crate::macros::impl_async_read!(TcpStream, |s| s);
+crate::macros::impl_async_write!(TcpStream, |s| s);
+crate::macros::impl_async_read!(&TcpStream, |s| *s);
+crate::macros::impl_async_write!(&TcpStream, |s| *s);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

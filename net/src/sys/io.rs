@@ -1,0 +1,156 @@
+//! Data transfer: `send`/`recv`, `sendto`/`recvfrom`, and vectored I/O
+//! through `sendmsg`/`recvmsg`.
+//!
+//! Every send passes [`SEND_FLAGS`] (`MSG_NOSIGNAL` where it exists), so a
+//! write to a reset peer is an error, never a `SIGPIPE`.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::{size_of, MaybeUninit};
+use std::os::fd::RawFd;
+
+use super::{syscall, RawAddr, SEND_FLAGS};
+
+/// The most buffers one `sendmsg`/`recvmsg` may carry (`UIO_MAXIOV` on
+/// Linux, `IOV_MAX` on the BSDs and macOS; 1024 everywhere today). More make
+/// the call fail with `EMSGSIZE`/`EINVAL`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) const IOV_MAX: usize = libc::UIO_MAXIOV as usize;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) const IOV_MAX: usize = libc::IOV_MAX as usize;
+
+/// `recv` into `buf`.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    let n = syscall!(recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags))?;
+    Ok(n as usize)
+}
+
+/// `send` from `buf`, never raising SIGPIPE.
+pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    let n = syscall!(send(fd, buf.as_ptr().cast(), buf.len(), SEND_FLAGS))?;
+    Ok(n as usize)
+}
+
+/// `recvfrom` into `buf`, with the sender's raw address.
+pub(crate) fn recv_from(
+    fd: RawFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, RawAddr)> {
+    let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let n = syscall!(recvfrom(
+        fd,
+        buf.as_mut_ptr().cast(),
+        buf.len(),
+        flags,
+        storage.as_mut_ptr().cast(),
+        &mut len
+    ))?;
+    // SAFETY: zero-initialised above (valid) and possibly filled in by the
+    // kernel.
+    let storage = unsafe { storage.assume_init() };
+    Ok((n as usize, RawAddr::from_raw(storage, len)))
+}
+
+/// `sendto` from `buf` to `addr`, never raising SIGPIPE.
+pub(crate) fn send_to(fd: RawFd, buf: &[u8], addr: &RawAddr) -> io::Result<usize> {
+    let n = syscall!(sendto(
+        fd,
+        buf.as_ptr().cast(),
+        buf.len(),
+        SEND_FLAGS,
+        addr.as_ptr(),
+        addr.len()
+    ))?;
+    Ok(n as usize)
+}
+
+/// A `msghdr` for `iov`/`iovlen` with no address and no control data.
+fn msghdr(iov: *mut libc::iovec, iovlen: usize) -> libc::msghdr {
+    // SAFETY: msghdr is plain old data (pointers and integers, some of them
+    // padding on some platforms); all-zero is valid and means "none".
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    // The field is `size_t` on Linux/glibc and `int` on the BSDs; `iovlen`
+    // is at most IOV_MAX, so the cast is lossless.
+    msg.msg_iovlen = iovlen as _;
+    msg
+}
+
+/// Writes the buffers in order with `sendmsg`, at most [`IOV_MAX`] of them
+/// per call, and returns how many bytes went out.
+///
+/// Longer lists are sent in successive calls, advancing across the slices:
+/// as long as each call writes everything it was given, the next chunk
+/// follows. A short write ends the loop with its count; so does a
+/// `WouldBlock` or an error once something was written (the bytes written
+/// are reported, and a persistent error recurs on the caller's next write).
+pub(crate) fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let mut total = 0usize;
+    for chunk in bufs.chunks(IOV_MAX) {
+        let chunk_len = chunk.iter().fold(0usize, |n, b| n.saturating_add(b.len()));
+        if chunk_len == 0 {
+            continue;
+        }
+        // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix;
+        // sendmsg only reads through the pointer.
+        let msg = msghdr(chunk.as_ptr().cast_mut().cast(), chunk.len());
+        match syscall!(sendmsg(fd, &msg, SEND_FLAGS)) {
+            Ok(n) => {
+                let n = n as usize;
+                total += n;
+                if n < chunk_len {
+                    return Ok(total);
+                }
+            }
+            Err(_) if total > 0 => return Ok(total),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}
+
+/// Reads into the buffers in order with one `recvmsg` (the first
+/// [`IOV_MAX`] buffers; a read is allowed to be short).
+pub(crate) fn recv_vectored(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    let len = bufs.len().min(IOV_MAX);
+    // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix.
+    let mut msg = msghdr(bufs.as_mut_ptr().cast(), len);
+    let n = syscall!(recvmsg(fd, &mut msg, 0))?;
+    Ok(n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn send_vectored_crosses_the_iov_max_boundary_in_one_call() {
+        let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let data: Vec<[u8; 2]> = (0..IOV_MAX * 2 + 7)
+            .map(|i| (i as u16).to_le_bytes())
+            .collect();
+        let mut slices: Vec<IoSlice<'_>> = data.iter().map(|d| IoSlice::new(d)).collect();
+        // Empty slices are skipped without ending the write.
+        slices.insert(3, IoSlice::new(&[]));
+        let n = send_vectored(a.as_raw_fd(), &slices).unwrap();
+        assert_eq!(n, data.len() * 2, "every chunk of IOV_MAX slices went out");
+        let mut got = vec![0u8; n];
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(got, data.concat());
+    }
+
+    #[test]
+    fn recv_vectored_fills_buffers_in_order() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        send(a.as_raw_fd(), b"hello world").unwrap();
+        let (mut x, mut y) = ([0u8; 5], [0u8; 16]);
+        let mut bufs = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+        let n = recv_vectored(b.as_raw_fd(), &mut bufs).unwrap();
+        assert_eq!(n, 11);
+        assert_eq!(&x, b"hello");
+        assert_eq!(&y[..6], b" world");
+    }
+}
