@@ -14,6 +14,7 @@ use slab::Slab;
 
 use crate::scheduled_io::ScheduledIo;
 use crate::sys::{Events, Poller};
+use crate::time::Timers;
 use crate::Registration;
 
 /// How many kernel events one `turn` fetches at most.
@@ -44,10 +45,18 @@ pub struct Reactor {
     /// How many scheduler threads have promised to poll the reactor
     /// themselves (see [`Reactor::register_poller`]).
     pollers: AtomicUsize,
+    /// Whether the reactor thread holds the driver lock (in a turn).
+    thread_driving: AtomicBool,
+    /// Scheduler threads waiting for the reactor thread to hand the driver
+    /// over (see [`Reactor::park_turn`]); its turns do not block meanwhile.
+    want_driver: AtomicUsize,
     /// When a turn last ended, in microseconds since `epoch`.
     last_turn_us: AtomicU64,
     /// The reference point of `last_turn_us`.
     epoch: Instant,
+    /// The timing wheel: `turn` waits no longer than its next deadline and
+    /// fires what is due (see `time/mod.rs`).
+    pub(crate) timers: Timers,
 }
 
 /// How long the reactor thread lets I/O go unpolled, while schedulers have
@@ -118,7 +127,7 @@ impl Reactor {
         Ok(reactor)
     }
 
-    fn new() -> io::Result<Reactor> {
+    pub(crate) fn new() -> io::Result<Reactor> {
         Ok(Reactor {
             poller: Poller::new()?,
             registrations: Mutex::new(Slab::new()),
@@ -129,8 +138,11 @@ impl Reactor {
             }),
             thread_started: AtomicBool::new(false),
             pollers: AtomicUsize::new(0),
+            thread_driving: AtomicBool::new(false),
+            want_driver: AtomicUsize::new(0),
             last_turn_us: AtomicU64::new(0),
             epoch: Instant::now(),
+            timers: Timers::new(),
         })
     }
 
@@ -145,13 +157,32 @@ impl Reactor {
         loop {
             let res = if self.pollers.load(Ordering::SeqCst) == 0 {
                 // `register_poller` bumps the count, then wakes us.
-                self.turn_unless(None, || self.pollers.load(Ordering::SeqCst) > 0)
+                self.thread_turn(None, || self.pollers.load(Ordering::SeqCst) > 0)
             } else {
-                std::thread::sleep(STALL_GUARD);
+                // Nap until the stall check; if no thread waits in `turn` to
+                // fire timers, no longer than the next timer deadline (and
+                // an earlier new timer unparks us; see `time/mod.rs`).
+                std::thread::park_timeout(self.timers.begin_watch(STALL_GUARD));
+                let timer_due = self.timers.end_watch();
                 match self.driver.try_lock() {
                     Some(mut state) if self.since_last_turn() >= STALL_GUARD => {
+                        self.thread_driving.store(true, Ordering::SeqCst);
                         self.poller.clear_wakeups();
-                        self.turn_locked(&mut state, Some(STALL_GUARD))
+                        // A scheduler thread that wants to wait in the
+                        // reactor sets `want_driver`, then wakes us.
+                        let timeout = if self.want_driver.load(Ordering::SeqCst) > 0 {
+                            Duration::ZERO
+                        } else {
+                            STALL_GUARD
+                        };
+                        let res = self.turn_locked(&mut state, Some(timeout));
+                        self.thread_driving.store(false, Ordering::SeqCst);
+                        res
+                    }
+                    // Fire the due timers (and pick up I/O) without waiting,
+                    // leaving the waiting to the schedulers.
+                    Some(mut state) if timer_due => {
+                        self.turn_locked(&mut state, Some(Duration::ZERO))
                     }
                     // Somebody is driving now, or did recently.
                     _ => Ok(0),
@@ -165,6 +196,59 @@ impl Reactor {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+    }
+
+    /// A turn by the reactor thread, flagged so that scheduler threads know
+    /// to ask it to step aside (see [`park_turn`](Reactor::park_turn)).
+    fn thread_turn(
+        &self,
+        timeout: Option<Duration>,
+        skip_wait: impl FnOnce() -> bool,
+    ) -> io::Result<usize> {
+        let mut state = self.driver.lock();
+        self.thread_driving.store(true, Ordering::SeqCst);
+        self.poller.clear_wakeups();
+        let skip = skip_wait() || self.want_driver.load(Ordering::SeqCst) > 0;
+        let res = self.turn_locked(
+            &mut state,
+            if skip { Some(Duration::ZERO) } else { timeout },
+        );
+        self.thread_driving.store(false, Ordering::SeqCst);
+        res
+    }
+
+    /// For a scheduler thread with nothing to do: waits inside the reactor
+    /// (up to `timeout`, see [`turn_unless`](Reactor::turn_unless) for
+    /// `skip_wait`) instead of sleeping, unless another scheduler thread is
+    /// already waiting there, in which case it returns `None` at once.
+    ///
+    /// If the reactor thread holds the reactor (it stepped in because nobody
+    /// polled for a while), it is asked to step aside and the caller takes
+    /// over: an idle scheduler thread must not be left sleeping elsewhere
+    /// while I/O waits for the reactor thread's next check.
+    pub fn park_turn(
+        &self,
+        timeout: Option<Duration>,
+        skip_wait: impl FnOnce() -> bool,
+    ) -> Option<io::Result<usize>> {
+        let mut state = match self.driver.try_lock() {
+            Some(state) => state,
+            None if self.thread_driving.load(Ordering::SeqCst) => {
+                self.want_driver.fetch_add(1, Ordering::SeqCst);
+                self.wake();
+                let state = self.driver.lock();
+                self.want_driver.fetch_sub(1, Ordering::SeqCst);
+                state
+            }
+            None => return None,
+        };
+        self.poller.clear_wakeups();
+        let timeout = if skip_wait() {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        Some(self.turn_locked(&mut state, timeout))
     }
 
     /// How long ago a turn last ended (by any thread). Costs one clock
@@ -238,9 +322,11 @@ impl Reactor {
         wake_all(wakers.drain(..));
     }
 
-    /// Waits for events (at most `timeout`; `None` waits until an event or a
+    /// Waits for events (at most `timeout`, and no longer than until the
+    /// next timer deadline; `None` waits until an event, a deadline or a
     /// [`wake`](Reactor::wake)), sets readiness and wakes the tasks waiting
-    /// for it. Returns how many events were dispatched.
+    /// for it, then fires the timers that are due. Returns how many I/O
+    /// events were dispatched (fired timers are not counted).
     ///
     /// If another thread is inside `turn`, this waits for it to finish first.
     ///
@@ -299,6 +385,10 @@ impl Reactor {
 
     fn turn_locked(&self, state: &mut DriverState, timeout: Option<Duration>) -> io::Result<usize> {
         let DriverState { events, wakers } = state;
+        // Timers: wait no longer than the next deadline (rounded up to whole
+        // milliseconds), and record when this wait ends so that a timer
+        // registered meanwhile for an earlier tick interrupts it (`wake`).
+        let timeout = self.timers.begin_wait(timeout);
         self.poller.wait(events, timeout)?;
         let mut dispatched = 0;
         {
@@ -315,6 +405,13 @@ impl Reactor {
                     _ => {}
                 }
             }
+        }
+        wake_all(wakers.drain(..));
+        // Timers: fire every one that is due, in batches, waking each batch
+        // after the wheel lock is released (a waker may touch timers).
+        let now = Instant::now();
+        while self.timers.process(now, wakers) {
+            wake_all(wakers.drain(..));
         }
         wake_all(wakers.drain(..));
         self.last_turn_us

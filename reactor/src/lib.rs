@@ -1,5 +1,6 @@
 //! The reactor of `runtime`: it turns OS readiness (epoll on Linux, kqueue on
-//! the BSDs and macOS) into wake-ups of the tasks waiting for it.
+//! the BSDs and macOS) into wake-ups of the tasks waiting for it, and fires
+//! timers.
 //!
 //! This crate knows nothing of tasks or schedulers: it stores
 //! [`Waker`](std::task::Waker)s and calls `wake()`. Sockets are built on it by
@@ -45,6 +46,14 @@
 //!   `catch_unwind`, so a panicking waker cannot take the reactor down.
 //! - The cooperative budget ([`coop`]) lives here, the lowest layer that both
 //!   the scheduler and the I/O types share.
+//! - Timers: a hierarchical timing wheel (6 levels of 64 slots, 1 ms ticks;
+//!   Varghese and Lauck, "Hashed and Hierarchical Timing Wheels", SOSP 1987)
+//!   driven by the same `turn`: the wait timeout is the next deadline
+//!   (rounded up, never down), and due timers are fired after I/O is
+//!   dispatched, their wakers called outside the wheel lock. A
+//!   [`TimerEntry`] is intrusive: it lives inside the pinned future that
+//!   waits for it, costs no allocation, and unlinks itself in O(1) when
+//!   dropped.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -55,8 +64,10 @@ mod registration;
 mod scheduled_io;
 mod sync;
 mod sys;
+mod time;
 
 pub use driver::{PollerGuard, Reactor, STALL_GUARD};
 pub use ready::{Direction, Ready};
 pub use registration::Registration;
 pub use scheduled_io::ReadyEvent;
+pub use time::entry::TimerEntry;

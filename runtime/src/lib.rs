@@ -32,6 +32,9 @@
 //!
 //! - **Reactor** (`runtime-reactor`): one per process, started on first use,
 //!   so sockets work under any executor and from any thread.
+//! - **Timers** ([`time`]): a hierarchical timing wheel in the reactor (6
+//!   levels of 64 slots, 1 ms ticks); the reactor's wait ends at the next
+//!   deadline, and a `Sleep` carries its own wheel entry (no allocation).
 //! - **Tasks** ([`task`]): one allocation per task; an atomic state word
 //!   (running, complete, notified, cancelled, join interest, join waker and a
 //!   reference count) makes wake-ups idempotent and lets `abort`, completion
@@ -52,6 +55,7 @@ mod runtime;
 mod scheduler;
 mod sync;
 pub mod task;
+pub mod time;
 
 pub use crate::runtime::{Builder, Handle, Runtime, TryCurrentError};
 pub use blocking::spawn_blocking;

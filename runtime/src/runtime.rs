@@ -149,6 +149,16 @@ impl Builder {
         self
     }
 
+    /// Accepted for tokio compatibility; see [`enable_all`](Builder::enable_all).
+    pub fn enable_io(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Accepted for tokio compatibility; see [`enable_all`](Builder::enable_all).
+    pub fn enable_time(&mut self) -> &mut Self {
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors

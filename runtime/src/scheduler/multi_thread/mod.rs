@@ -571,7 +571,7 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
                 // worker's own queue.
                 let parker = core.parker.clone_for_driving();
                 *ctx.core.borrow_mut() = Some(core);
-                parker.park_driving(|notified| reactor.try_turn_unless(None, notified).is_some());
+                parker.park_driving(|notified| reactor.park_turn(None, notified).is_some());
                 core = ctx
                     .core
                     .borrow_mut()
