@@ -18,12 +18,13 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use runtime_reactor::Direction;
+use runtime_reactor::{Direction, TimerEntry};
 
 use crate::poll_evented::PollEvented;
 use crate::sys::{self, RawAddr};
@@ -69,9 +70,9 @@ struct BackoffState {
     until: Option<Instant>,
     /// The delay to use after the next exhaustion error.
     next: Duration,
-    /// The wake-up already requested for `until`, so repeated polls of the
-    /// same task do not queue duplicates.
-    armed: Option<(Instant, Waker)>,
+    /// The reactor timer that wakes the accepting task at `until` (one
+    /// allocation per back-off episode, a rare path).
+    timer: Option<Pin<Box<TimerEntry>>>,
 }
 
 impl Backoff {
@@ -81,7 +82,7 @@ impl Backoff {
             state: Mutex::new(BackoffState {
                 until: None,
                 next: MIN_BACKOFF,
-                armed: None,
+                timer: None,
             }),
         }
     }
@@ -104,18 +105,19 @@ impl Backoff {
             // `active` stays set until an accept succeeds, which resets the
             // delay; another failure before that doubles it.
             state.until = None;
-            state.armed = None;
+            state.timer = None;
             return Poll::Ready(());
         }
-        let already = state
-            .armed
-            .as_ref()
-            .is_some_and(|(at, w)| *at == until && w.will_wake(cx.waker()));
-        if !already {
-            state.armed = Some((until, cx.waker().clone()));
-            // TODO(timer): sleep on the reactor's timer wheel once it lands,
-            // and delete `crate::delay`, whose only user this is.
-            crate::delay::wake_at(until, cx.waker().clone());
+        let timer = state
+            .timer
+            .get_or_insert_with(|| Box::pin(TimerEntry::new(until)));
+        if timer.deadline() != until {
+            timer.as_mut().reset(until);
+        }
+        if timer.as_mut().poll_elapsed(cx).is_ready() {
+            state.until = None;
+            state.timer = None;
+            return Poll::Ready(());
         }
         Poll::Pending
     }
@@ -134,7 +136,7 @@ impl Backoff {
             let mut state = self.lock();
             state.next = MIN_BACKOFF;
             state.until = None;
-            state.armed = None;
+            state.timer = None;
             self.active.store(false, Ordering::Release);
         }
     }
@@ -197,7 +199,7 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_cap_and_resets_on_success() {
         let b = Backoff::new();
-        let mut cx = Context::from_waker(Waker::noop());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
         assert!(b.poll_wait(&mut cx).is_ready());
         let mut delays = Vec::new();
         for _ in 0..14 {

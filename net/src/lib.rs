@@ -58,8 +58,7 @@
 //! - Listeners skip connections aborted in the backlog and, after
 //!   `EMFILE`/`ENFILE`/`ENOBUFS`/`ENOMEM`, return the error and back off
 //!   (1 ms doubling to 1 s) before the next `accept`, instead of spinning;
-//!   see [`TcpListener`]. The back-off sleeps on a small private delay
-//!   thread until the reactor's timer can take over.
+//!   see [`TcpListener`]. The back-off sleeps on the reactor's timer wheel.
 //! - Socket options are plain `setsockopt(2)` calls through `libc` (no
 //!   `socket2`: every option here is one call); all system calls live in
 //!   the private `sys` module.
@@ -68,7 +67,6 @@
 
 mod accept;
 pub mod async_fd;
-mod delay;
 mod interest;
 mod macros;
 mod poll_evented;
