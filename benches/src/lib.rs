@@ -1,6 +1,6 @@
 //! Benchmarks of `runtime` side by side with tokio and smol.
 //!
-//! The binaries (`sched`, and later `compare`) share what lives here:
+//! The binaries (`sched`, `compare`, …) share what lives here:
 //!
 //! - [`rt`]: one small trait, [`rt::BenchRuntime`], over "build with N
 //!   workers, spawn, block on, yield", implemented for `runtime`, tokio and
@@ -10,7 +10,12 @@
 //!   needs costs the same under every runtime and is not what is measured;
 //! - [`stats`]: wall and CPU time of a closure, medians;
 //! - [`report`]: duration and ratio formatting, markdown tables;
-//! - [`args`]: a tiny command-line flag parser.
+//! - [`args`]: a tiny command-line flag parser;
+//! - [`sched`]: the scheduler micro-benchmark cases;
+//! - for `compare`: [`contender`] (the five runtime set-ups and their echo
+//!   and HTTP servers), [`loadgen`] (the load generator, which belongs to no
+//!   runtime under test), [`hist`] (a latency histogram), [`procfs`] (CPU
+//!   and memory of a server process) and [`svg`] (the ratio chart).
 //!
 //! Absolute figures on shared machines are noise; the binaries therefore run
 //! all runtimes in one process, alternating them round by round, and report
@@ -18,6 +23,12 @@
 
 pub mod args;
 pub mod chan;
+pub mod contender;
+pub mod hist;
+pub mod loadgen;
+pub mod procfs;
 pub mod report;
 pub mod rt;
+pub mod sched;
 pub mod stats;
+pub mod svg;

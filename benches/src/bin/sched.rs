@@ -30,19 +30,19 @@
 //! - `remote_spawn`: a plain thread (not a runtime thread) spawns 10,000
 //!   tasks through a handle while `block_on` waits for them all.
 //!
-//! Completion is signalled through [`Latch`], and messages travel through
-//! [`Mailbox`], the same `std`-only code for every runtime.
+//! The cases live in the library (`runtime_benches::sched`), shared with
+//! the `compare` binary. Completion is signalled through a latch, and
+//! messages travel through one-slot mailboxes: the same `std`-only code for
+//! every runtime.
 
-use std::hint::black_box;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use runtime_benches::args::Args;
-use runtime_benches::chan::{Latch, Mailbox};
 use runtime_benches::report::{fmt_duration, fmt_ratio, Table};
-use runtime_benches::rt::{AnyRuntime, BenchRuntime, RuntimeKind, Spawner, Visit};
-use runtime_benches::stats::{measure, median, Sample};
+use runtime_benches::rt::{AnyRuntime, RuntimeKind};
+use runtime_benches::sched::{Case, Params, Round};
+use runtime_benches::stats::median;
 
 const USAGE: &str = "\
 usage: sched [--workers N] [--rounds N] [--quick] [--no-smol] [--runtimes L] [--case L]
@@ -55,200 +55,6 @@ usage: sched [--workers N] [--rounds N] [--quick] [--no-smol] [--runtimes L] [--
                 others are compared to (default runtime,tokio,smol)
   --case L      run only these cases: spawn_many, yield_many, ping_pong,
                 chained_spawn, remote_spawn";
-
-/// The benchmark cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Case {
-    SpawnMany,
-    YieldMany,
-    PingPong,
-    ChainedSpawn,
-    RemoteSpawn,
-}
-
-impl Case {
-    const ALL: [Case; 5] = [
-        Case::SpawnMany,
-        Case::YieldMany,
-        Case::PingPong,
-        Case::ChainedSpawn,
-        Case::RemoteSpawn,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Case::SpawnMany => "spawn_many",
-            Case::YieldMany => "yield_many",
-            Case::PingPong => "ping_pong",
-            Case::ChainedSpawn => "chained_spawn",
-            Case::RemoteSpawn => "remote_spawn",
-        }
-    }
-}
-
-/// How much work each case does.
-#[derive(Debug, Clone, Copy)]
-struct Params {
-    spawn_many: usize,
-    yield_tasks: usize,
-    yields: usize,
-    ping_pong_pairs: usize,
-    ping_pong_exchanges: usize,
-    chain_depth: usize,
-    remote_spawn: usize,
-    /// Repetitions per round: one round of a case should take some
-    /// milliseconds, far above timer and scheduling noise.
-    iters: fn(Case) -> u32,
-}
-
-impl Params {
-    fn full() -> Params {
-        Params {
-            spawn_many: 10_000,
-            yield_tasks: 200,
-            yields: 1_000,
-            ping_pong_pairs: 1_000,
-            ping_pong_exchanges: 10,
-            chain_depth: 1_000,
-            remote_spawn: 10_000,
-            iters: |case| match case {
-                Case::SpawnMany => 20,
-                Case::YieldMany => 8,
-                Case::PingPong => 60,
-                Case::ChainedSpawn => 600,
-                Case::RemoteSpawn => 30,
-            },
-        }
-    }
-
-    fn quick() -> Params {
-        Params {
-            spawn_many: 1_000,
-            yield_tasks: 20,
-            yields: 1_000,
-            ping_pong_pairs: 100,
-            ping_pong_exchanges: 10,
-            chain_depth: 100,
-            remote_spawn: 1_000,
-            iters: |_| 1,
-        }
-    }
-}
-
-/// Runs one repetition of a case on a runtime.
-fn run_once<R: BenchRuntime>(rt: &R, case: Case, p: &Params) {
-    let s = rt.spawner();
-    match case {
-        Case::SpawnMany => rt.block_on(spawn_many(s, p.spawn_many)),
-        Case::YieldMany => rt.block_on(yield_many(s, p.yield_tasks, p.yields)),
-        Case::PingPong => rt.block_on(ping_pong(s, p.ping_pong_pairs, p.ping_pong_exchanges)),
-        Case::ChainedSpawn => rt.block_on(chained_spawn(s, p.chain_depth)),
-        Case::RemoteSpawn => remote_spawn(rt, s, p.remote_spawn),
-    }
-}
-
-async fn spawn_many<S: Spawner>(s: S, n: usize) {
-    let done = Arc::new(Latch::new(n));
-    for i in 0..n {
-        let done = done.clone();
-        s.spawn(async move {
-            black_box(i);
-            done.count_down();
-        });
-    }
-    done.wait().await;
-}
-
-async fn yield_many<S: Spawner>(s: S, tasks: usize, yields: usize) {
-    let done = Arc::new(Latch::new(tasks));
-    for _ in 0..tasks {
-        let done = done.clone();
-        s.spawn(async move {
-            for _ in 0..yields {
-                S::yield_now().await;
-            }
-            done.count_down();
-        });
-    }
-    done.wait().await;
-}
-
-async fn ping_pong<S: Spawner>(s: S, pairs: usize, exchanges: usize) {
-    let done = Arc::new(Latch::new(pairs));
-    for _ in 0..pairs {
-        let ping = Arc::new(Mailbox::<usize>::new());
-        let pong = Arc::new(Mailbox::<usize>::new());
-        {
-            let (ping, pong) = (ping.clone(), pong.clone());
-            s.spawn(async move {
-                for _ in 0..exchanges {
-                    let v = ping.recv().await;
-                    pong.send(v + 1).expect("pong slot is empty");
-                }
-            });
-        }
-        let done = done.clone();
-        s.spawn(async move {
-            for i in 0..exchanges {
-                ping.send(2 * i).expect("ping slot is empty");
-                let v = pong.recv().await;
-                assert_eq!(v, 2 * i + 1);
-            }
-            done.count_down();
-        });
-    }
-    done.wait().await;
-}
-
-async fn chained_spawn<S: Spawner>(s: S, depth: usize) {
-    fn link<S: Spawner>(s: S, left: usize, done: Arc<Latch>) {
-        if left == 0 {
-            done.count_down();
-            return;
-        }
-        s.clone().spawn(async move { link(s, left - 1, done) });
-    }
-    let done = Arc::new(Latch::new(1));
-    link(s, depth, done.clone());
-    done.wait().await;
-}
-
-fn remote_spawn<R: BenchRuntime>(rt: &R, s: R::Spawner, n: usize) {
-    let done = Arc::new(Latch::new(n));
-    std::thread::scope(|scope| {
-        let remote_done = done.clone();
-        scope.spawn(move || {
-            for i in 0..n {
-                let done = remote_done.clone();
-                s.spawn(async move {
-                    black_box(i);
-                    done.count_down();
-                });
-            }
-        });
-        rt.block_on(done.wait());
-    });
-}
-
-/// One round: `iters` repetitions, timed together, reported per repetition.
-struct Round<'a> {
-    case: Case,
-    params: &'a Params,
-}
-
-impl Visit for Round<'_> {
-    type Output = Sample;
-
-    fn visit<R: BenchRuntime>(self, rt: &R) -> Sample {
-        let iters = (self.params.iters)(self.case);
-        let ((), sample) = measure(|| {
-            for _ in 0..iters {
-                run_once(rt, self.case, self.params);
-            }
-        });
-        sample.per(iters)
-    }
-}
 
 /// The medians of one case on one runtime.
 #[derive(Debug, Clone, Copy)]
