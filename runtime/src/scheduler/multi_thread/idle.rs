@@ -40,7 +40,10 @@ impl Idle {
 
     /// If a parked worker should be woken for new work, picks one, counts it
     /// as unparked and searching, and returns its index.
-    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+    /// `except` names a worker that must not be picked: one that is listed
+    /// as parked but is in fact awake inside the reactor, dispatching the
+    /// very events that call for help.
+    pub(crate) fn worker_to_notify(&self, except: Option<usize>) -> Option<usize> {
         if !self.should_notify() {
             return None;
         }
@@ -48,7 +51,8 @@ impl Idle {
         if !self.should_notify() {
             return None;
         }
-        let worker = sleepers.pop()?;
+        let pos = sleepers.iter().rposition(|&w| Some(w) != except)?;
+        let worker = sleepers.swap_remove(pos);
         self.state
             .fetch_add((1 << UNPARK_SHIFT) | 1, Ordering::SeqCst);
         Some(worker)

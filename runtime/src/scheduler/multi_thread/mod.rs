@@ -127,6 +127,8 @@ struct Core {
     is_searching: bool,
     /// Random victim selection.
     rand: u32,
+    /// Set while this worker waits in (and dispatches from) the reactor.
+    driving: bool,
     parker: Parker,
 }
 
@@ -192,6 +194,7 @@ impl Shared {
                 tick: 0,
                 is_searching: false,
                 rand: 0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B),
+                driving: false,
                 parker,
             }));
         }
@@ -290,7 +293,9 @@ impl Shared {
             false
         };
         if pushed_to_queue {
-            self.notify_parked();
+            // While this worker dispatches I/O events from inside the
+            // reactor it is still listed as parked: wake somebody else.
+            self.notify_parked_except(core.driving.then_some(core.index));
         }
     }
 
@@ -308,7 +313,11 @@ impl Shared {
     }
 
     fn notify_parked(&self) {
-        if let Some(worker) = self.idle.worker_to_notify() {
+        self.notify_parked_except(None);
+    }
+
+    fn notify_parked_except(&self, except: Option<usize>) {
+        if let Some(worker) = self.idle.worker_to_notify(except) {
             self.remotes[worker].unparker.unpark();
         }
     }
@@ -570,6 +579,7 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
                 // in the context, the tasks its events wake go to this
                 // worker's own queue.
                 let parker = core.parker.clone_for_driving();
+                core.driving = true;
                 *ctx.core.borrow_mut() = Some(core);
                 parker.park_driving(|notified| reactor.park_turn(None, notified).is_some());
                 core = ctx
@@ -577,6 +587,7 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
                     .borrow_mut()
                     .take()
                     .expect("no task runs while a worker drives the reactor");
+                core.driving = false;
             }
             None => core.parker.park(),
         }
