@@ -107,6 +107,16 @@ impl Condvar {
         self.0.wait(guard).unwrap()
     }
 
+    /// Waits until notified or `deadline`; returns whether it timed out.
+    #[cfg(not(loom))]
+    pub(crate) fn wait_until<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: std::time::Instant,
+    ) -> bool {
+        self.0.wait_until(guard, deadline).timed_out()
+    }
+
     pub(crate) fn notify_one(&self) {
         self.0.notify_one();
     }

@@ -164,7 +164,7 @@ impl Shared {
             match reactor {
                 Some(reactor) if ran == 0 && !main.woken.load(Ordering::Acquire) => {
                     core.parker
-                        .park_driving(|notified| reactor.park_turn(None, notified).is_some());
+                        .park_driving(None, |notified| reactor.park_turn(None, notified).is_some());
                 }
                 Some(reactor) if ran == MAX_TASKS_PER_TICK => {
                     let _ = reactor.try_turn(Some(std::time::Duration::ZERO));

@@ -53,6 +53,12 @@ impl Parker {
     /// Blocks until `unpark` is called (returns at once if it already was
     /// since the last `park`).
     pub(crate) fn park(&self) {
+        self.park_timeout(None);
+    }
+
+    /// [`park`](Parker::park), returning after `timeout` at the latest.
+    pub(crate) fn park_timeout(&self, timeout: Option<std::time::Duration>) {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let inner = &*self.inner;
         if inner
             .state
@@ -74,7 +80,25 @@ impl Parker {
             Err(actual) => unreachable!("parked twice (state {actual})"),
         }
         loop {
-            guard = inner.cvar.wait(guard);
+            match deadline {
+                None => guard = inner.cvar.wait(guard),
+                #[cfg(not(loom))]
+                Some(d) => {
+                    if inner.cvar.wait_until(&mut guard, d) {
+                        // Timed out: leave, unless a notification raced in.
+                        if inner
+                            .state
+                            .compare_exchange(PARKED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_err()
+                        {
+                            inner.state.store(EMPTY, Ordering::SeqCst);
+                        }
+                        return;
+                    }
+                }
+                #[cfg(loom)]
+                Some(_) => guard = inner.cvar.wait(guard),
+            }
             if inner
                 .state
                 .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
@@ -103,7 +127,11 @@ impl Parker {
     /// must not block. `drive` returns `false` if it could not drive (another
     /// thread holds the reactor); the thread then parks on the condition
     /// variable as usual.
-    pub(crate) fn park_driving(&self, drive: impl FnOnce(&dyn Fn() -> bool) -> bool) {
+    pub(crate) fn park_driving(
+        &self,
+        timeout: Option<std::time::Duration>,
+        drive: impl FnOnce(&dyn Fn() -> bool) -> bool,
+    ) {
         let inner = &*self.inner;
         if inner
             .state
@@ -129,7 +157,7 @@ impl Parker {
             inner.state.store(EMPTY, Ordering::SeqCst);
             return;
         }
-        self.park();
+        self.park_timeout(timeout);
     }
 }
 

@@ -86,6 +86,22 @@ impl fmt::Debug for Task {
 pub(crate) struct Notified(pub(crate) Task);
 
 impl Notified {
+    /// Gives up ownership as a raw pointer (for atomic slots).
+    pub(crate) fn into_ptr(self) -> *mut () {
+        self.0.into_raw().as_ptr()
+    }
+
+    /// Takes back ownership of a pointer made by [`into_ptr`](Notified::into_ptr).
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from `into_ptr` and is converted back exactly once.
+    pub(crate) unsafe fn from_ptr(ptr: *mut ()) -> Notified {
+        // SAFETY: the caller's contract: `ptr` is a live task whose
+        // reference `into_ptr` kept.
+        Notified(Task::from_raw(unsafe { RawTask::from_ptr(ptr) }))
+    }
+
     /// Polls the task (or cancels it, or drops a stale notification).
     pub(crate) fn run(self) {
         let raw = self.0.into_raw();

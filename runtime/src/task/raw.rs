@@ -90,6 +90,19 @@ unsafe impl Sync for RawTask {}
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl RawTask {
+    /// The task pointer, for storing in an atomic.
+    pub(crate) fn as_ptr(self) -> *mut () {
+        self.ptr.as_ptr().cast()
+    }
+
+    /// # Safety
+    /// `ptr` came from [`as_ptr`](RawTask::as_ptr) of a live task.
+    pub(crate) unsafe fn from_ptr(ptr: *mut ()) -> RawTask {
+        // SAFETY: the caller's contract: non-null, a task header.
+        let ptr = unsafe { NonNull::new_unchecked(ptr.cast()) };
+        RawTask { ptr }
+    }
+
     /// Allocates a task (three references: owned list, `JoinHandle`, first
     /// `Notified`).
     pub(crate) fn new<F, S>(future: F, scheduler: S) -> RawTask

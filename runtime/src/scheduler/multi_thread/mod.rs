@@ -73,8 +73,9 @@ use self::queue::{Local, Overflow, Steal};
 use super::park::{Parker, Unparker};
 use super::Config;
 use crate::context;
-use crate::sync::{fence, AtomicBool, Ordering};
+use crate::sync::{fence, AtomicBool, AtomicU32, Ordering};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use std::sync::atomic::AtomicPtr;
 
 /// Ticks between forced looks at the injector.
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;
@@ -84,6 +85,9 @@ const EVENT_INTERVAL: u32 = 61;
 /// recently than this: short tasks (e.g. 61 `yield_now`s take a few
 /// microseconds) would otherwise pay one `epoll_wait` per 61 polls.
 const MIN_POLL_GAP: Duration = Duration::from_micros(50);
+/// How long a parked worker lets a peer's LIFO task wait while that peer
+/// runs one task without finishing it, before taking the LIFO task.
+const LIFO_STUCK_AFTER: Duration = Duration::from_millis(2);
 /// Tasks run from the LIFO slot in a row before it yields to the queue.
 const MAX_LIFO_POLLS: u32 = 3;
 
@@ -110,16 +114,60 @@ pub(crate) struct Shared {
     all_stopped: Condvar,
 }
 
+// Cache-padded: each worker writes its own `lifo` and `progress` on every
+// task; sharing a cache line with a neighbour's would make every task run
+// bounce that line between cores.
+#[repr(align(128))]
 struct Remote {
     steal: Steal,
     unparker: Unparker,
+    /// The worker's LIFO slot: the task it woke last, run next. Written by
+    /// its owner; emptied by a peer only when the owner made no progress
+    /// for [`LIFO_STUCK_AFTER`] (blocked in one task), so that the task does
+    /// not wait for the owner (see `park`).
+    lifo: LifoSlot,
+    /// Tasks the worker has run (wrapping); peers read it to tell a stuck
+    /// worker from a busy one.
+    progress: AtomicU32,
+}
+
+/// An atomic, single-task slot.
+struct LifoSlot(AtomicPtr<()>);
+
+impl LifoSlot {
+    fn new() -> LifoSlot {
+        LifoSlot(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    fn from_ptr(ptr: *mut ()) -> Option<Notified> {
+        // SAFETY: every non-null pointer in the slot came from
+        // `Notified::into_ptr` in `replace`, and each swap hands it to
+        // exactly one caller.
+        (!ptr.is_null()).then(|| unsafe { Notified::from_ptr(ptr) })
+    }
+
+    fn replace(&self, task: Notified) -> Option<Notified> {
+        LifoSlot::from_ptr(self.0.swap(task.into_ptr(), Ordering::AcqRel))
+    }
+
+    fn take(&self) -> Option<Notified> {
+        LifoSlot::from_ptr(self.0.swap(std::ptr::null_mut(), Ordering::AcqRel))
+    }
+
+    fn is_occupied(&self) -> bool {
+        !self.0.load(Ordering::Acquire).is_null()
+    }
+}
+
+impl Drop for LifoSlot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
 }
 
 /// What a worker owns while it runs.
 struct Core {
     index: usize,
-    /// The task woken last by this worker; runs next.
-    lifo: Option<Notified>,
     /// LIFO tasks run in a row.
     lifo_polls: u32,
     run_queue: Local,
@@ -129,6 +177,9 @@ struct Core {
     rand: u32,
     /// Set while this worker waits in (and dispatches from) the reactor.
     driving: bool,
+    /// Scratch for `park`: peers with an occupied LIFO slot, and their
+    /// progress count when this worker went to sleep.
+    lifo_watch: Vec<(usize, u32)>,
     parker: Parker,
 }
 
@@ -185,16 +236,18 @@ impl Shared {
             remotes.push(Remote {
                 steal,
                 unparker: parker.unparker(),
+                lifo: LifoSlot::new(),
+                progress: AtomicU32::new(0),
             });
             cores.push(Box::new(Core {
                 index,
-                lifo: None,
                 lifo_polls: 0,
                 run_queue,
                 tick: 0,
                 is_searching: false,
                 rand: 0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B),
                 driving: false,
+                lifo_watch: Vec::with_capacity(workers),
                 parker,
             }));
         }
@@ -286,7 +339,7 @@ impl Shared {
         let pushed_to_queue = if is_yield {
             core.run_queue.push_back(task, self);
             true
-        } else if let Some(prev) = core.lifo.replace(task) {
+        } else if let Some(prev) = self.remotes[core.index].lifo.replace(task) {
             core.run_queue.push_back(prev, self);
             true
         } else {
@@ -405,9 +458,9 @@ impl Drop for StopGuard<'_> {
     fn drop(&mut self) {
         let mut running = self.0.running.lock();
         *running -= 1;
-        if *running == 0 {
-            self.0.all_stopped.notify_all();
-        }
+        // Every stop, not just the last: a shutdown running on a worker
+        // waits for the count to reach one (itself), not zero.
+        self.0.all_stopped.notify_all();
     }
 }
 
@@ -472,7 +525,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     // repeats the cancellation for anything left (a worker stuck in user
     // code past a shutdown timeout).
     shared.owned.close_and_shutdown();
-    drop(core.lifo.take());
+    drop(shared.remotes[core.index].lifo.take());
     while core.run_queue.pop().is_some() {}
     if let Some(f) = &shared.config.on_thread_stop {
         f();
@@ -481,7 +534,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
 
 fn next_task(shared: &Shared, core: &mut Core) -> Option<Notified> {
     // Filled outside `run_task` only when this worker drove the reactor.
-    if let Some(t) = core.lifo.take() {
+    if let Some(t) = shared.remotes[core.index].lifo.take() {
         return Some(t);
     }
     if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
@@ -549,7 +602,10 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
         // No core: the task called `block_in_place`, and another thread
         // carries on as this worker.
         core = ctx.core.borrow_mut().take()?;
-        let Some(next) = core.lifo.take() else {
+        shared.remotes[core.index]
+            .progress
+            .fetch_add(1, Ordering::Relaxed);
+        let Some(next) = shared.remotes[core.index].lifo.take() else {
             return Some(core);
         };
         if core.lifo_polls >= MAX_LIFO_POLLS {
@@ -572,6 +628,17 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
     if was_last_searcher && work_left {
         shared.notify_parked();
     }
+    // A peer's LIFO task is not stealable while the peer makes progress; if
+    // one is waiting, sleep only briefly and take it if the peer is stuck in
+    // one task (a blocking call) meanwhile.
+    core.lifo_watch.clear();
+    for (i, r) in shared.remotes.iter().enumerate() {
+        if i != core.index && r.lifo.is_occupied() {
+            core.lifo_watch
+                .push((i, r.progress.load(Ordering::Relaxed)));
+        }
+    }
+    let timeout = (!core.lifo_watch.is_empty()).then_some(LIFO_STUCK_AFTER);
     if shared.inject.is_empty() && !shared.shutdown.load(Ordering::SeqCst) {
         match shared.reactor() {
             Some(reactor) => {
@@ -581,7 +648,9 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
                 let parker = core.parker.clone_for_driving();
                 core.driving = true;
                 *ctx.core.borrow_mut() = Some(core);
-                parker.park_driving(|notified| reactor.park_turn(None, notified).is_some());
+                parker.park_driving(timeout, |notified| {
+                    reactor.park_turn(timeout, notified).is_some()
+                });
                 core = ctx
                     .core
                     .borrow_mut()
@@ -589,12 +658,22 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
                     .expect("no task runs while a worker drives the reactor");
                 core.driving = false;
             }
-            None => core.parker.park(),
+            None => core.parker.park_timeout(timeout),
         }
     }
     // Either a notifier unlisted us (we count as searching) or we unlist
     // ourselves.
     core.is_searching = shared.idle.unpark_self(core.index);
+    let watch = std::mem::take(&mut core.lifo_watch);
+    for &(i, seen) in &watch {
+        let r = &shared.remotes[i];
+        if r.progress.load(Ordering::Relaxed) == seen {
+            if let Some(task) = r.lifo.take() {
+                core.run_queue.push_back(task, shared);
+            }
+        }
+    }
+    core.lifo_watch = watch;
     core
 }
 
