@@ -45,6 +45,9 @@ pub struct Reactor {
     /// How many scheduler threads have promised to poll the reactor
     /// themselves (see [`Reactor::register_poller`]).
     pollers: AtomicUsize,
+    /// Checks that schedulers ask the reactor thread to run every
+    /// [`STALL_GUARD`] (see [`Reactor::add_watcher`]); dead ones are pruned.
+    watchers: Mutex<Vec<std::sync::Weak<dyn Fn() + Send + Sync>>>,
     /// Whether the reactor thread holds the driver lock (in a turn).
     thread_driving: AtomicBool,
     /// Scheduler threads waiting for the reactor thread to hand the driver
@@ -139,6 +142,7 @@ impl Reactor {
             thread_started: AtomicBool::new(false),
             pollers: AtomicUsize::new(0),
             thread_driving: AtomicBool::new(false),
+            watchers: Mutex::new(Vec::new()),
             want_driver: AtomicUsize::new(0),
             last_turn_us: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -156,14 +160,19 @@ impl Reactor {
     fn run(&'static self) {
         loop {
             let res = if self.pollers.load(Ordering::SeqCst) == 0 {
-                // `register_poller` bumps the count, then wakes us.
-                self.thread_turn(None, || self.pollers.load(Ordering::SeqCst) > 0)
+                // `register_poller` bumps the count, then wakes us. With
+                // watchers, come back every STALL_GUARD to run them.
+                let timeout = (!self.watchers.lock().is_empty()).then_some(STALL_GUARD);
+                let res = self.thread_turn(timeout, || self.pollers.load(Ordering::SeqCst) > 0);
+                self.run_watchers();
+                res
             } else {
                 // Nap until the stall check; if no thread waits in `turn` to
                 // fire timers, no longer than the next timer deadline (and
                 // an earlier new timer unparks us; see `time/mod.rs`).
                 std::thread::park_timeout(self.timers.begin_watch(STALL_GUARD));
                 let timer_due = self.timers.end_watch();
+                self.run_watchers();
                 match self.driver.try_lock() {
                     Some(mut state) if self.since_last_turn() >= STALL_GUARD => {
                         self.thread_driving.store(true, Ordering::SeqCst);
@@ -195,6 +204,26 @@ impl Reactor {
                 eprintln!("runtime-reactor: poller error: {e}");
                 std::thread::sleep(Duration::from_millis(100));
             }
+        }
+    }
+
+    /// Asks the reactor thread to call `check` about every [`STALL_GUARD`]
+    /// for as long as it is alive (the reactor holds it weakly). Schedulers
+    /// use it to notice a worker stuck in one task; the reactor knows
+    /// nothing of what the check does. A panic in `check` is contained.
+    pub fn add_watcher(&self, check: std::sync::Weak<dyn Fn() + Send + Sync>) {
+        self.watchers.lock().push(check);
+        self.wake();
+    }
+
+    fn run_watchers(&self) {
+        let live: Vec<Arc<dyn Fn() + Send + Sync>> = {
+            let mut ws = self.watchers.lock();
+            ws.retain(|w| w.strong_count() > 0);
+            ws.iter().filter_map(std::sync::Weak::upgrade).collect()
+        };
+        for check in live {
+            let _ = catch_unwind(AssertUnwindSafe(|| check()));
         }
     }
 
@@ -236,9 +265,21 @@ impl Reactor {
             None if self.thread_driving.load(Ordering::SeqCst) => {
                 self.want_driver.fetch_add(1, Ordering::SeqCst);
                 self.wake();
-                let state = self.driver.lock();
+                // Wait for the reactor thread to step aside, but never
+                // behind another scheduler thread: one blocked in the
+                // reactor may hold it indefinitely, and our own wake-ups
+                // (its reactor wake) could be swallowed by its turn. Then
+                // give up, so the caller sleeps where `unpark` reaches it.
+                let state = loop {
+                    if let Some(state) = self.driver.try_lock_for(Duration::from_micros(200)) {
+                        break Some(state);
+                    }
+                    if !self.thread_driving.load(Ordering::SeqCst) {
+                        break None;
+                    }
+                };
                 self.want_driver.fetch_sub(1, Ordering::SeqCst);
-                state
+                state?
             }
             None => return None,
         };

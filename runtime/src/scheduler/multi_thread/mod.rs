@@ -107,6 +107,9 @@ pub(crate) struct Shared {
     config: Config,
     /// Worker thread settings.
     spec: ThreadSpec,
+    /// The stuck-worker check run by the reactor thread (held here, weakly
+    /// by the reactor, so it goes away with the runtime).
+    watcher: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
     /// The worker threads, to join at shutdown.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Counts workers still running, to wait for them with a timeout.
@@ -129,6 +132,8 @@ struct Remote {
     /// Tasks the worker has run (wrapping); peers read it to tell a stuck
     /// worker from a busy one.
     progress: AtomicU32,
+    /// `progress` when the reactor thread's watcher last looked.
+    watched: AtomicU32,
 }
 
 /// An atomic, single-task slot.
@@ -238,6 +243,7 @@ impl Shared {
                 unparker: parker.unparker(),
                 lifo: LifoSlot::new(),
                 progress: AtomicU32::new(0),
+                watched: AtomicU32::new(u32::MAX),
             });
             cores.push(Box::new(Core {
                 index,
@@ -259,10 +265,21 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             config,
             spec,
+            watcher: std::sync::OnceLock::new(),
             threads: Mutex::new(Vec::with_capacity(workers)),
             running: Mutex::new(0),
             all_stopped: Condvar::new(),
         });
+        let weak = Arc::downgrade(&shared);
+        let watcher: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.rescue_stuck_lifo();
+            }
+        });
+        if let Ok(reactor) = runtime_reactor::Reactor::get() {
+            reactor.add_watcher(Arc::downgrade(&watcher));
+        }
+        let _ = shared.watcher.set(watcher);
         for core in cores {
             if let Err(e) = shared.spawn_worker(core, handle(shared.clone())) {
                 shared.shutdown(None);
@@ -363,6 +380,23 @@ impl Shared {
             return;
         }
         self.notify_parked();
+    }
+
+    /// Run by the reactor thread every `STALL_GUARD`: a worker whose LIFO
+    /// slot is occupied and that ran no task since the last look is stuck
+    /// in one task (blocking user code); its LIFO task goes to the injector
+    /// for another worker. Parked workers do the same on their own (see
+    /// `park`); this catches the case where all of them sleep untimed.
+    fn rescue_stuck_lifo(&self) {
+        for r in self.remotes.iter() {
+            let now = r.progress.load(Ordering::Relaxed);
+            let before = r.watched.swap(now, Ordering::Relaxed);
+            if now == before {
+                if let Some(task) = r.lifo.take() {
+                    self.push_remote(task);
+                }
+            }
+        }
     }
 
     fn notify_parked(&self) {
