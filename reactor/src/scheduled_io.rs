@@ -212,7 +212,6 @@ impl ScheduledIo {
     }
 
     /// The readiness bits now (for tests and diagnostics).
-    #[allow(dead_code)]
     pub(crate) fn readiness(&self) -> Ready {
         ready_of(self.readiness.load(Ordering::Acquire))
     }

@@ -174,10 +174,9 @@ impl Builder {
             self.config.clone(),
         );
         let flavor = match self.kind {
-            Kind::CurrentThread => Flavor::CurrentThread(current_thread::Shared::new(
-                self.config.clone(),
-                self.worker_driven_reactor,
-            )),
+            Kind::CurrentThread => {
+                Flavor::CurrentThread(current_thread::Shared::new(self.worker_driven_reactor))
+            }
             Kind::MultiThread => {
                 let workers = self
                     .worker_threads

@@ -19,7 +19,6 @@ use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 
 use super::park::{Parker, Unparker};
-use super::Config;
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// Ticks between forced looks at the injector.
@@ -39,9 +38,6 @@ pub(crate) struct Shared {
     core: Mutex<Option<Box<Core>>>,
     /// Whether the thread in `block_on` polls the reactor itself.
     worker_driven: bool,
-    /// Runtime configuration (thread hooks).
-    #[allow(dead_code)]
-    pub(crate) config: Config,
 }
 
 impl std::fmt::Debug for Shared {
@@ -70,7 +66,7 @@ thread_local! {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, worker_driven: bool) -> Arc<Shared> {
+    pub(crate) fn new(worker_driven: bool) -> Arc<Shared> {
         let parker = Parker::new();
         Arc::new(Shared {
             owned: OwnedTasks::new(),
@@ -81,7 +77,6 @@ impl Shared {
                 tick: 0,
                 parker,
             }))),
-            config,
             worker_driven,
         })
     }
@@ -184,12 +179,6 @@ impl Shared {
             *self.core.lock() = Some(core);
         }
         while self.injector.pop().is_some() {}
-    }
-
-    /// How many tasks are alive.
-    #[allow(dead_code)]
-    pub(crate) fn task_count(&self) -> usize {
-        self.owned.len()
     }
 }
 

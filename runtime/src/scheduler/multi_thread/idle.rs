@@ -105,9 +105,4 @@ impl Idle {
             None => true,
         }
     }
-
-    /// Every parked worker, for shutdown.
-    pub(crate) fn all_sleepers(&self) -> Vec<usize> {
-        self.sleepers.lock().clone()
-    }
 }

@@ -451,12 +451,6 @@ impl Shared {
         while self.inject.pop().is_some() {}
     }
 
-    /// How many tasks are alive.
-    #[allow(dead_code)]
-    pub(crate) fn task_count(&self) -> usize {
-        self.owned.len()
-    }
-
     /// The reactor, if idle workers drive it (worker-driven mode).
     fn reactor(&self) -> Option<&'static runtime_reactor::Reactor> {
         if self.spec.worker_driven_reactor {
@@ -709,12 +703,6 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
     }
     core.lifo_watch = watch;
     core
-}
-
-/// Wakes every parked worker (used by tests and shutdown).
-#[allow(dead_code)]
-pub(crate) fn sleepers(shared: &Shared) -> Vec<usize> {
-    shared.idle.all_sleepers()
 }
 
 /// Runs `f`, which may block, on this worker thread after handing the
