@@ -32,6 +32,12 @@ fn stream_on_reused_fd_works_and_never_wakes_the_old_streams_waker(flavor: Flavo
         let (addr, stats) = echo_server().await.unwrap();
         let a = TcpStream::connect(addr).await.unwrap();
         let fd = a.as_raw_fd();
+        // The server must have accepted A before A's fd is freed: otherwise,
+        // on the multi-thread flavor, the server's `accept` of A can run
+        // after `drop(a)` and take the freed (lowest) fd number itself, and
+        // no client socket would ever get it back. After this, the only
+        // `accept` calls left follow a `socket()` call of ours.
+        yield_until(|| stats.accepted.load(Ordering::SeqCst) == 1).await;
         let (old_waker_count, old_waker) = WakeCounter::new();
         {
             let mut cx = Context::from_waker(&old_waker);
