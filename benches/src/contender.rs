@@ -27,7 +27,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::chan::Latch;
-use crate::rt::{BenchRuntime, Ours, RuntimeKind, Smol, Spawner, Tokio, Visit};
+use crate::rt::{
+    BenchRuntime, Ours, RuntimeKind, RuntimeTime, Smol, Spawner, Tokio, TokioTime, Visit,
+};
 
 /// `runtime`'s HTTP example, compiled into this crate so that the server
 /// measured is the example itself.
@@ -313,6 +315,7 @@ impl OursThread {
 
 impl BenchRuntime for OursThread {
     type Spawner = runtime::Handle;
+    type Time = RuntimeTime;
 
     fn kind(&self) -> RuntimeKind {
         RuntimeKind::Runtime
@@ -349,6 +352,7 @@ impl TokioCt {
 
 impl BenchRuntime for TokioCt {
     type Spawner = tokio::runtime::Handle;
+    type Time = TokioTime;
 
     fn kind(&self) -> RuntimeKind {
         RuntimeKind::Tokio

@@ -1,10 +1,11 @@
 //! Benchmarks of `runtime` side by side with tokio and smol.
 //!
-//! The binaries (`sched`, `compare`, …) share what lives here:
+//! The binaries (`sched`, `timers`, `compare`, …) share what lives here:
 //!
 //! - [`rt`]: one small trait, [`rt::BenchRuntime`], over "build with N
-//!   workers, spawn, block on, yield", implemented for `runtime`, tokio and
-//!   smol, so every case runs the very same code on each runtime;
+//!   workers, spawn, block on, yield" and the runtime's timer API (sleep,
+//!   timeout, interval), implemented for `runtime`, tokio and smol, so
+//!   every case runs the very same code on each runtime;
 //! - [`chan`]: a countdown latch and a one-slot mailbox built on `std` and
 //!   [`Waker`](std::task::Waker) alone, so that the synchronisation a case
 //!   needs costs the same under every runtime and is not what is measured;
@@ -12,6 +13,9 @@
 //! - [`report`]: duration and ratio formatting, markdown tables;
 //! - [`args`]: a tiny command-line flag parser;
 //! - [`sched`]: the scheduler micro-benchmark cases;
+//! - [`timers`]: the timer benchmark cases;
+//! - [`micro`]: what those two case sets share, and the in-process driver
+//!   of the `sched` and `timers` binaries;
 //! - for `compare`: [`contender`] (the five runtime set-ups and their echo
 //!   and HTTP servers), [`loadgen`] (the load generator, which belongs to no
 //!   runtime under test), [`hist`] (a latency histogram), [`procfs`] (CPU
@@ -26,9 +30,11 @@ pub mod chan;
 pub mod contender;
 pub mod hist;
 pub mod loadgen;
+pub mod micro;
 pub mod procfs;
 pub mod report;
 pub mod rt;
 pub mod sched;
 pub mod stats;
 pub mod svg;
+pub mod timers;

@@ -11,11 +11,18 @@
 //! - smol: an [`smol::Executor`] run by `workers` threads
 //!   (`smol::block_on(ex.run(..))`, the pattern smol documents), with the
 //!   caller in plain `smol::block_on`.
+//!
+//! Each runtime also names its timer API, [`BenchRuntime::Time`] (see
+//! [`Time`]): `runtime::time`, `tokio::time`, or async-io's
+//! [`smol::Timer`] for smol.
 
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smol::stream::StreamExt as _;
 
 /// Spawns detached tasks onto one runtime; cheap to clone, usable from any
 /// thread (a runtime worker, the `block_on` thread or a foreign thread).
@@ -34,6 +41,9 @@ pub trait BenchRuntime {
     /// Its spawner.
     type Spawner: Spawner;
 
+    /// Its timer API.
+    type Time: Time;
+
     /// Which runtime this is.
     fn kind(&self) -> RuntimeKind;
 
@@ -42,6 +52,122 @@ pub trait BenchRuntime {
 
     /// Runs `future` to completion on the calling thread.
     fn block_on<F: Future>(&self, future: F) -> F::Output;
+}
+
+/// A runtime's timer API, so that each timer case is written once (see
+/// [`crate::timers`]). Its futures must run on one of the runtime's threads
+/// (tokio's timers need its context).
+pub trait Time: 'static {
+    /// `sleep(d)`.
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send;
+
+    /// `timeout(d, f)`: `true` if `d` elapsed before `f` completed (`f` is
+    /// polled first, as tokio's `timeout` does).
+    fn timeout<F: Future + Send>(d: Duration, f: F) -> impl Future<Output = bool> + Send;
+
+    /// An interval whose first tick completes at once and the next ones
+    /// every `period` after it, missed ticks fired back to back (tokio's
+    /// default, `MissedTickBehavior::Burst`).
+    fn interval(period: Duration) -> impl Ticker;
+}
+
+/// An interval made by [`Time::interval`].
+pub trait Ticker: Send + 'static {
+    /// Waits for the next tick.
+    fn tick(&mut self) -> impl Future<Output = ()> + Send + '_;
+}
+
+/// `runtime::time`.
+#[derive(Debug)]
+pub struct RuntimeTime;
+
+impl Time for RuntimeTime {
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
+        runtime::time::sleep(d)
+    }
+
+    async fn timeout<F: Future + Send>(d: Duration, f: F) -> bool {
+        runtime::time::timeout(d, f).await.is_err()
+    }
+
+    fn interval(period: Duration) -> impl Ticker {
+        runtime::time::interval(period)
+    }
+}
+
+impl Ticker for runtime::time::Interval {
+    async fn tick(&mut self) {
+        runtime::time::Interval::tick(self).await;
+    }
+}
+
+/// `tokio::time`.
+#[derive(Debug)]
+pub struct TokioTime;
+
+impl Time for TokioTime {
+    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(d)
+    }
+
+    async fn timeout<F: Future + Send>(d: Duration, f: F) -> bool {
+        tokio::time::timeout(d, f).await.is_err()
+    }
+
+    fn interval(period: Duration) -> impl Ticker {
+        tokio::time::interval(period)
+    }
+}
+
+impl Ticker for tokio::time::Interval {
+    async fn tick(&mut self) {
+        tokio::time::Interval::tick(self).await;
+    }
+}
+
+/// smol's timers: async-io's [`smol::Timer`], served by the async-io
+/// reactor (which whichever thread sits in `smol::block_on` drives, or
+/// else its own `async-io` thread).
+///
+/// smol has no `sleep`, `timeout` or `Interval` type, so they are built the
+/// way smol's documentation shows: `sleep(d)` is `Timer::after(d)`;
+/// `timeout(d, f)` races `f` against `Timer::after(d)` with
+/// [`smol::future::or`] (`f` polled first); an interval is
+/// `Timer::interval_at(Instant::now(), period)` read as a stream (the start
+/// at `now` makes the first tick complete at once, as tokio's does).
+/// Such a timer has no `MissedTickBehavior`: after a tick it re-arms at the
+/// previous deadline plus the period (async-io 2.x `Timer::poll_next`), so
+/// missed ticks fire back to back, which is tokio's default, `Burst`.
+#[derive(Debug)]
+pub struct SmolTime;
+
+impl Time for SmolTime {
+    async fn sleep(d: Duration) {
+        smol::Timer::after(d).await;
+    }
+
+    fn timeout<F: Future + Send>(d: Duration, f: F) -> impl Future<Output = bool> + Send {
+        smol::future::or(
+            async move {
+                f.await;
+                false
+            },
+            async move {
+                smol::Timer::after(d).await;
+                true
+            },
+        )
+    }
+
+    fn interval(period: Duration) -> impl Ticker {
+        smol::Timer::interval_at(Instant::now(), period)
+    }
+}
+
+impl Ticker for smol::Timer {
+    async fn tick(&mut self) {
+        self.next().await;
+    }
 }
 
 /// Code generic over the runtime, run by [`AnyRuntime::visit`] (a closure
@@ -181,6 +307,7 @@ impl Spawner for runtime::Handle {
 
 impl BenchRuntime for Ours {
     type Spawner = runtime::Handle;
+    type Time = RuntimeTime;
 
     fn kind(&self) -> RuntimeKind {
         RuntimeKind::Runtime
@@ -237,6 +364,7 @@ impl Spawner for tokio::runtime::Handle {
 
 impl BenchRuntime for Tokio {
     type Spawner = tokio::runtime::Handle;
+    type Time = TokioTime;
 
     fn kind(&self) -> RuntimeKind {
         RuntimeKind::Tokio
@@ -330,6 +458,7 @@ impl Spawner for SmolSpawner {
 
 impl BenchRuntime for Smol {
     type Spawner = SmolSpawner;
+    type Time = SmolTime;
 
     fn kind(&self) -> RuntimeKind {
         RuntimeKind::Smol

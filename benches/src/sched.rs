@@ -1,6 +1,7 @@
 //! The scheduler micro-benchmark cases, shared by the `sched` and
 //! `compare` binaries: each is written once, generic over
-//! [`BenchRuntime`], and runs the same code on every runtime.
+//! [`BenchRuntime`], and runs the same code on every runtime (a
+//! [`MicroCase`] set).
 //!
 //! - `spawn_many`: from inside `block_on`, spawn 10,000 trivial tasks and
 //!   wait until all have run;
@@ -19,7 +20,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use crate::chan::{Latch, Mailbox};
-use crate::rt::{BenchRuntime, Spawner, Visit};
+use crate::micro::MicroCase;
+use crate::rt::{BenchRuntime, Spawner};
 use crate::stats::{measure, Sample};
 
 /// The benchmark cases.
@@ -57,10 +59,34 @@ impl Case {
             Case::RemoteSpawn => "remote_spawn",
         }
     }
+}
 
-    /// The case called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Case> {
-        Case::ALL.into_iter().find(|c| c.name() == name)
+impl MicroCase for Case {
+    type Params = Params;
+
+    const ALL: &'static [Case] = &Case::ALL;
+
+    fn name(self) -> &'static str {
+        Case::name(self)
+    }
+
+    fn params(quick: bool) -> Params {
+        if quick {
+            Params::quick()
+        } else {
+            Params::full()
+        }
+    }
+
+    /// `iters` repetitions, timed together, reported per repetition.
+    fn round<R: BenchRuntime>(self, rt: &R, params: &Params, _workers: usize) -> Sample {
+        let iters = (params.iters)(self);
+        let ((), sample) = measure(|| {
+            for _ in 0..iters {
+                run_once(rt, self, params);
+            }
+        });
+        sample.per(iters)
     }
 }
 
@@ -217,25 +243,14 @@ fn remote_spawn<R: BenchRuntime>(rt: &R, s: R::Spawner, n: usize) {
     });
 }
 
-/// One round, as a [`Visit`]: `iters` repetitions, timed together, reported per repetition.
-#[derive(Debug)]
-pub struct Round<'a> {
-    /// The case.
-    pub case: Case,
-    /// Its amounts.
-    pub params: &'a Params,
-}
+#[cfg(test)]
+mod tests {
+    use super::Case;
 
-impl Visit for Round<'_> {
-    type Output = Sample;
-
-    fn visit<R: BenchRuntime>(self, rt: &R) -> Sample {
-        let iters = (self.params.iters)(self.case);
-        let ((), sample) = measure(|| {
-            for _ in 0..iters {
-                run_once(rt, self.case, self.params);
-            }
-        });
-        sample.per(iters)
+    /// Every case completes on every runtime set-up (with the `--quick`
+    /// amounts).
+    #[test]
+    fn every_case_runs_on_every_runtime() {
+        crate::micro::every_case_runs_on_every_contender::<Case>();
     }
 }

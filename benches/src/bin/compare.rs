@@ -15,6 +15,23 @@
 //! by round (A B C, B C A, …) and the report gives medians and ratios
 //! against tokio.
 //!
+//! The sections, in run order (`--only` picks some; all but `scaling` run
+//! by default):
+//!
+//! - `echo`, `echo-rate`: TCP echo, closed loop and at a fixed offered rate;
+//! - `http`: HTTP/1.1 hello world, keep-alive and pipelined;
+//! - `sched`: the scheduler micro-benchmarks
+//!   ([`runtime_benches::sched`]);
+//! - `timers`: the timer benchmarks ([`runtime_benches::timers`]: spread
+//!   sleeps, timeouts registered and cancelled, 1 ms intervals);
+//! - `memory`: memory per idle connection and per task;
+//! - `scale`: as many concurrent connections as the limits allow;
+//! - `scaling`: echo with 1 to 16 workers (meant for many-core machines).
+//!
+//! `sched` and `timers` run in **micro children** (`compare --micro
+//! <runtime> ...`), one per runtime, which take case names on standard
+//! input and answer with the wall and CPU time of one round.
+//!
 //! The report goes to `benches/results/latest.md` and `latest.svg`
 //! (`quick.md`/`quick.svg` with `--quick`). See `--help` for the options.
 
@@ -31,11 +48,12 @@ use runtime_benches::args::Args;
 use runtime_benches::contender::{self, http_hello, Contender, Service};
 use runtime_benches::hist::Histogram;
 use runtime_benches::loadgen::{self, Herd, Mode, Protocol, Spec};
+use runtime_benches::micro::MicroCase;
 use runtime_benches::procfs;
 use runtime_benches::report::{fmt_duration, Table};
 use runtime_benches::rt::{BenchRuntime, Visit};
-use runtime_benches::sched::{Case, Params, Round};
 use runtime_benches::svg::{Chart, Group};
+use runtime_benches::{sched, timers};
 
 const USAGE: &str = "\
 usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
@@ -48,7 +66,7 @@ usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
   --runtimes L     comma-separated subset of runtime, runtime-thread, tokio,
                    tokio-ct, smol (default all; ratios need tokio)
   --only L         run only these sections: echo, echo-rate, http, sched,
-                   memory, scale, scaling
+                   timers, memory, scale, scaling (default all but scaling)
   --scaling        also run the echo case with 1, 2, 4, 8 and 16 workers
                    (meant for many-core machines)
   --gen-threads N  load generator threads (default: 1 on fewer than 4 CPUs,
@@ -67,11 +85,12 @@ The load generator alone, against any server (e.g. to profile one):
                  [--rate R] [--secs 5] [--threads 1] [--pid SERVER_PID]";
 
 /// Sections of the run, in order.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "echo",
     "echo-rate",
     "http",
     "sched",
+    "timers",
     "memory",
     "scale",
     "scaling",
@@ -144,8 +163,8 @@ fn child_serve(c: Contender, mut args: Args) -> Res<()> {
 }
 
 /// `--micro <runtime> --workers N [--quick]`: for each case name read from
-/// standard input, runs one round and prints `<wall ns> <cpu ns>` per
-/// repetition.
+/// standard input (a scheduler or a timer case), runs one round and prints
+/// `<wall ns> <cpu ns>` per repetition.
 fn child_micro(c: Contender, mut args: Args) -> Res<()> {
     let workers = args.value("--workers")?.unwrap_or(2);
     let quick = args.flag("--quick");
@@ -155,7 +174,9 @@ fn child_micro(c: Contender, mut args: Args) -> Res<()> {
         procfs::pin_current_thread(&cpus)?;
     }
     struct Micro {
-        params: Params,
+        sched: sched::Params,
+        timers: timers::Params,
+        workers: usize,
     }
     impl Visit for Micro {
         type Output = io::Result<()>;
@@ -163,27 +184,27 @@ fn child_micro(c: Contender, mut args: Args) -> Res<()> {
             let mut out = io::stdout();
             for line in io::stdin().lock().lines() {
                 let line = line?;
-                let Some(case) = Case::from_name(line.trim()) else {
+                let name = line.trim();
+                let s = if let Some(case) = sched::Case::from_name(name) {
+                    case.round(rt, &self.sched, self.workers)
+                } else if let Some(case) = timers::Case::from_name(name) {
+                    case.round(rt, &self.timers, self.workers)
+                } else {
                     writeln!(out, "error unknown case {line:?}")?;
                     continue;
                 };
-                let s = Round {
-                    case,
-                    params: &self.params,
-                }
-                .visit(rt);
                 writeln!(out, "{} {}", s.wall.as_nanos(), s.cpu.as_nanos())?;
                 out.flush()?;
             }
             Ok(())
         }
     }
-    let params = if quick {
-        Params::quick()
-    } else {
-        Params::full()
+    let micro = Micro {
+        sched: sched::Case::params(quick),
+        timers: timers::Case::params(quick),
+        workers,
     };
-    c.visit(workers, Micro { params })??;
+    c.visit(workers, micro)??;
     std::process::exit(0);
 }
 
@@ -437,7 +458,8 @@ impl Settings {
             Some(l) => l.split(',').map(str::parse).collect::<Result<_, _>>()?,
         };
         let mut sections: Vec<&'static str> = match args.value::<String>("--only")? {
-            None => SECTIONS[..6].to_vec(),
+            // Every section but `scaling`, which is meant for many cores.
+            None => SECTIONS.into_iter().filter(|x| *x != "scaling").collect(),
             Some(l) => l
                 .split(',')
                 .map(|s| {
@@ -588,6 +610,7 @@ struct Report {
 const CPU_TARGET: Option<(f64, &str)> = Some((1.0 / 0.95, "CPU ≤ 0.95 × tokio"));
 const P99_TARGET: Option<(f64, &str)> = Some((1.0, "p99 ≤ tokio"));
 const MICRO_TARGET: Option<(f64, &str)> = Some((1.2, "≥ 1.2 × tokio"));
+const TIMER_TARGET: Option<(f64, &str)> = Some((1.0, "≥ 1.00 × tokio"));
 const MEM_TARGET: Option<(f64, &str)> = Some((1.0, "memory ≤ tokio"));
 
 impl Report {
@@ -771,6 +794,9 @@ fn run(s: Settings) -> Res<()> {
     }
     if s.wants("sched") {
         sched_section(&s, &mut report)?;
+    }
+    if s.wants("timers") {
+        timers_section(&s, &mut report)?;
     }
     if s.wants("memory") {
         memory_section(&s, &mut report)?;
@@ -1252,8 +1278,8 @@ fn wrk_once(s: &Settings, srv: &Server) -> io::Result<loadgen::Outcome> {
 }
 
 /// Runs one round of `case` in a micro child: (time, CPU) in µs.
-fn micro_round(child: &mut ChildProc, case: Case) -> io::Result<(f64, f64)> {
-    child.send(case.name())?;
+fn micro_round(child: &mut ChildProc, case: &str) -> io::Result<(f64, f64)> {
+    child.send(case)?;
     let line = child.expect("")?;
     let mut it = line.split_whitespace().map(|x| x.parse::<f64>());
     match (it.next(), it.next()) {
@@ -1262,8 +1288,18 @@ fn micro_round(child: &mut ChildProc, case: Case) -> io::Result<(f64, f64)> {
     }
 }
 
-fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
-    eprintln!("scheduler micro-benchmarks");
+/// The targets of one micro-benchmark case: (on its time, on its CPU time).
+type MicroTargets = (Option<(f64, &'static str)>, Option<(f64, &'static str)>);
+
+/// Runs every case of `C` in `--micro` children (one per contender, each
+/// case warmed up once, then `micro_rounds` rounds, the contenders
+/// alternating), adds a "time" and a "CPU time" metric per case with the
+/// targets `targets` gives, and returns the section's table.
+fn micro_cases<C: MicroCase>(
+    s: &Settings,
+    report: &mut Report,
+    targets: impl Fn(C) -> MicroTargets,
+) -> Res<Table> {
     let mut children: BTreeMap<Contender, ChildProc> = BTreeMap::new();
     for &c in &s.contenders {
         let mut args = vec![
@@ -1288,12 +1324,13 @@ fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
         "vs tokio (time)",
         "vs tokio (CPU)",
     ]);
-    for case in Case::ALL {
+    for &case in C::ALL {
+        let name = case.name();
         let mut wall: BTreeMap<Contender, Vec<f64>> = BTreeMap::new();
         let mut cpu: BTreeMap<Contender, Vec<f64>> = BTreeMap::new();
         let mut broken = Vec::new();
         for (c, child) in children.iter_mut() {
-            if let Err(e) = micro_round(child, case) {
+            if let Err(e) = micro_round(child, name) {
                 broken.push((*c, e));
             }
         }
@@ -1305,7 +1342,7 @@ fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
                 if broken.iter().any(|(b, _)| *b == c) {
                     continue;
                 }
-                match micro_round(child, case) {
+                match micro_round(child, name) {
                     Ok((w, cp)) => {
                         wall.entry(c).or_default().push(w);
                         cpu.entry(c).or_default().push(cp);
@@ -1315,7 +1352,7 @@ fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
             }
         }
         for (c, e) in broken {
-            report.fail(format!("{} on {c}: {e}", case.name()));
+            report.fail(format!("{name} on {c}: {e}"));
             if let Some(child) = children.remove(&c) {
                 child.close();
             }
@@ -1329,8 +1366,7 @@ fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
             .filter_map(|(c, v)| Some((*c, median(v)?)))
             .collect();
         eprintln!(
-            "  {}: {}",
-            case.name(),
+            "  {name}: {}",
             wall.iter()
                 .map(|(c, w)| format!("{c} {}", fmt_us(*w)))
                 .collect::<Vec<_>>()
@@ -1338,7 +1374,7 @@ fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
         );
         for &c in &s.contenders {
             t.row([
-                case.name().to_owned(),
+                name.to_owned(),
                 c.name().to_owned(),
                 opt(wall.get(&c).copied(), fmt_us),
                 opt(cpu.get(&c).copied(), fmt_us),
@@ -1346,17 +1382,20 @@ fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
                 ratio_cell(&cpu, c, Better::Lower),
             ]);
         }
-        report.metric(case.name(), "time", Better::Lower, wall, MICRO_TARGET);
-        report.metric(case.name(), "CPU time", Better::Lower, cpu, None);
+        let (time_target, cpu_target) = targets(case);
+        report.metric(name, "time", Better::Lower, wall, time_target);
+        report.metric(name, "CPU time", Better::Lower, cpu, cpu_target);
     }
     for (_, child) in children {
         child.close();
     }
-    let p = if s.quick {
-        Params::quick()
-    } else {
-        Params::full()
-    };
+    Ok(t)
+}
+
+fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
+    eprintln!("scheduler micro-benchmarks");
+    let t = micro_cases::<sched::Case>(s, report, |_| (MICRO_TARGET, None))?;
+    let p = sched::Case::params(s.quick);
     report.sections.push((
         "Scheduler micro-benchmarks".into(),
         format!(
@@ -1373,6 +1412,58 @@ fn sched_section(s: &Settings, report: &mut Report) -> Res<()> {
             p.ping_pong_exchanges,
             p.chain_depth,
             p.remote_spawn
+        ),
+    ));
+    Ok(())
+}
+
+fn timers_section(s: &Settings, report: &mut Report) -> Res<()> {
+    eprintln!("timer benchmarks");
+    let t = micro_cases::<timers::Case>(s, report, |case| {
+        if case.waits_on_clock() {
+            (None, TIMER_TARGET)
+        } else {
+            (TIMER_TARGET, None)
+        }
+    })?;
+    let p = timers::Case::params(s.quick);
+    report.sections.push((
+        "Timer benchmarks".into(),
+        format!(
+            "The cases of the `timers` binary (`runtime_benches::timers`), each runtime \
+             with its own timers (`runtime::time`, `tokio::time`, async-io's `Timer` for \
+             smol) in its own process, {rounds} rounds alternating; median wall time of \
+             one run of the case and the process's CPU time over it. vs tokio > 1: \
+             faster (cheaper) than tokio.\n\n\
+             - `sleeps_spread`: {sleeps} tasks spawned from `block_on`, task `i` sleeping \
+             `(i × 7919) mod {spread_us}` µs (deadlines spread over {spread}), until all \
+             have woken;\n\
+             - `insert_cancel`: one task registers and cancels {ic} timeouts that never \
+             fire (`timeout(10 s, f)` around a future ready on its second poll, polled \
+             twice), all in one task poll;\n\
+             - `insert_cancel_parallel`: the same, {icp} times in each of {workers} tasks \
+             at once (contention on the timer structures);\n\
+             - `interval_1ms`: one task ticks a 1 ms interval {ticks} times;\n\
+             - `intervals_1ms_x1000`: {tasks} tasks each tick their own 1 ms interval \
+             {tasks_ticks} times.\n\n\
+             Target (`runtime`): no worse than tokio, {target}, on **wall time** for the \
+             two insert/cancel cases, and on **CPU time** for `sleeps_spread`, \
+             `interval_1ms` and `intervals_1ms_x1000`, whose wall time is mostly the \
+             sleeping and ticking itself (up to {spread}; {ticks} and {tasks_ticks} \
+             ticks of 1 ms, the first at once), the same floor for every runtime. smol's interval is \
+             `Timer::interval_at(now, 1 ms)`, which has no missed-tick setting and \
+             catches up on late ticks like tokio's default (`Burst`).\n\n{t}",
+            rounds = s.micro_rounds,
+            sleeps = p.sleeps,
+            spread_us = p.spread.as_micros(),
+            spread = fmt_duration(p.spread),
+            ic = p.insert_cancel,
+            icp = p.insert_cancel_per_task,
+            workers = s.workers,
+            ticks = p.interval_ticks,
+            tasks = p.interval_tasks,
+            tasks_ticks = p.interval_tasks_ticks,
+            target = TIMER_TARGET.map_or("", |t| t.1),
         ),
     ));
     Ok(())
@@ -1946,7 +2037,8 @@ fn write_report(
             .iter()
             .filter(|m| {
                 m.values.contains_key(&Contender::Tokio)
-                    && !matches!(m.metric, "CPU time" | "p50" | "p99.9" | "p99 (closed loop)")
+                    && (m.target.is_some()
+                        || !matches!(m.metric, "CPU time" | "p50" | "p99.9" | "p99 (closed loop)"))
             })
             .map(|m| Group {
                 label: format!("{}: {}", m.case, m.metric),

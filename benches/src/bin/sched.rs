@@ -31,171 +31,18 @@
 //!   tasks through a handle while `block_on` waits for them all.
 //!
 //! The cases live in the library (`runtime_benches::sched`), shared with
-//! the `compare` binary. Completion is signalled through a latch, and
-//! messages travel through one-slot mailboxes: the same `std`-only code for
-//! every runtime.
+//! the `compare` binary, and so does this driver (`runtime_benches::micro`).
+//! Completion is signalled through a latch, and messages travel through
+//! one-slot mailboxes: the same `std`-only code for every runtime.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use runtime_benches::args::Args;
-use runtime_benches::report::{fmt_duration, fmt_ratio, Table};
-use runtime_benches::rt::{AnyRuntime, RuntimeKind};
-use runtime_benches::sched::{Case, Params, Round};
-use runtime_benches::stats::median;
-
-const USAGE: &str = "\
-usage: sched [--workers N] [--rounds N] [--quick] [--no-smol] [--runtimes L] [--case L]
-
-  --workers N   worker threads of every runtime (default 2)
-  --rounds N    measured rounds per runtime and case (default 15)
-  --quick       3 rounds, a tenth of the work (a smoke test)
-  --no-smol     compare with tokio only
-  --runtimes L  which runtimes, comma-separated, the first being the one the
-                others are compared to (default runtime,tokio,smol)
-  --case L      run only these cases: spawn_many, yield_many, ping_pong,
-                chained_spawn, remote_spawn";
-
-/// The medians of one case on one runtime.
-#[derive(Debug, Clone, Copy)]
-struct Medians {
-    wall: Duration,
-    cpu: Duration,
-}
-
-fn bench_case(
-    case: Case,
-    kinds: &[RuntimeKind],
-    workers: usize,
-    rounds: usize,
-    params: &Params,
-) -> std::io::Result<Vec<Medians>> {
-    let rts: Vec<AnyRuntime> = kinds
-        .iter()
-        .map(|k| k.build(workers))
-        .collect::<std::io::Result<_>>()?;
-    for rt in &rts {
-        rt.visit(Round { case, params });
-    }
-    let mut samples = vec![Vec::with_capacity(rounds); rts.len()];
-    for round in 0..rounds {
-        for i in 0..rts.len() {
-            let which = (round + i) % rts.len();
-            samples[which].push(rts[which].visit(Round { case, params }));
-        }
-    }
-    Ok(samples
-        .iter()
-        .map(|s| {
-            let wall: Vec<Duration> = s.iter().map(|s| s.wall).collect();
-            let cpu: Vec<Duration> = s.iter().map(|s| s.cpu).collect();
-            Medians {
-                wall: median(&wall),
-                cpu: median(&cpu),
-            }
-        })
-        .collect())
-}
+use runtime_benches::micro::{cli, Defaults};
+use runtime_benches::sched::Case;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sched: {e}\n\n{USAGE}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = Args::from_env();
-    if args.flag("--help") || args.flag("-h") {
-        println!("{USAGE}");
-        return Ok(());
-    }
-    let quick = args.flag("--quick");
-    let no_smol = args.flag("--no-smol");
-    let workers: usize = args.value("--workers")?.unwrap_or(2);
-    let rounds: usize = args
-        .value("--rounds")?
-        .unwrap_or(if quick { 3 } else { 15 });
-    let cases: Vec<Case> = match args.value::<String>("--case")? {
-        None => Case::ALL.to_vec(),
-        Some(list) => list
-            .split(',')
-            .map(|name| {
-                Case::ALL
-                    .into_iter()
-                    .find(|c| c.name() == name)
-                    .ok_or_else(|| format!("unknown case {name:?}"))
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    if workers == 0 || rounds == 0 {
-        return Err("--workers and --rounds must be at least 1".into());
-    }
-    let kinds: Vec<RuntimeKind> = match args.value::<String>("--runtimes")? {
-        None => RuntimeKind::ALL.to_vec(),
-        Some(list) => list.split(',').map(str::parse).collect::<Result<_, _>>()?,
-    };
-    let kinds: Vec<RuntimeKind> = kinds
-        .into_iter()
-        .filter(|&k| !(no_smol && k == RuntimeKind::Smol))
-        .collect();
-    if kinds.is_empty() {
-        return Err("no runtime left to run".into());
-    }
-    args.finish()?;
-    let params = if quick {
-        Params::quick()
-    } else {
-        Params::full()
-    };
-
-    println!(
-        "sched: {workers} workers, {rounds} rounds, {} work; median time per repetition; \
-         ratio = other / {base} (> 1: {base} is faster)\n",
-        if quick { "quick" } else { "full" },
-        base = kinds[0],
-    );
-    let mut header = vec!["case".to_owned()];
-    header.extend(kinds.iter().map(|k| k.name().to_owned()));
-    header.extend(kinds[1..].iter().map(|k| format!("{k}/{}", kinds[0])));
-    let mut wall = Table::new(header.clone());
-    let mut cpu = Table::new(header);
-    for case in cases {
-        eprintln!("running {} ...", case.name());
-        let m = bench_case(case, &kinds, workers, rounds, &params)?;
-        let row = |pick: fn(&Medians) -> Duration| {
-            let mut cells = vec![case.name().to_owned()];
-            cells.extend(m.iter().map(|m| fmt_duration(pick(m))));
-            cells.extend(m[1..].iter().map(|o| fmt_ratio(pick(o), pick(&m[0]))));
-            cells
-        };
-        wall.row(row(|m| m.wall));
-        cpu.row(row(|m| m.cpu));
-    }
-    println!("wall time\n\n{wall}\nCPU time (process, all threads)\n\n{cpu}");
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every case completes on every runtime (with the `--quick` amounts).
-    #[test]
-    fn every_case_runs_on_every_runtime() {
-        let params = Params::quick();
-        for kind in RuntimeKind::ALL {
-            let rt = kind.build(2).unwrap();
-            for case in Case::ALL {
-                let s = rt.visit(Round {
-                    case,
-                    params: &params,
-                });
-                assert!(s.wall > Duration::ZERO, "{kind} {}", case.name());
-            }
-        }
-    }
+    cli::<Case>(Defaults {
+        name: "sched",
+        rounds: 15,
+    })
 }
