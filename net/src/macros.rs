@@ -1,5 +1,5 @@
 //! Implementations of the `futures-io` traits shared by the stream types and
-//! their halves.
+//! their halves, and of the fd traits shared by every socket type.
 //!
 //! Each macro takes the type and a closure-like `|s| expr` that turns
 //! `s: &Self` into a value with the crate-private methods `poll_read_priv`,
@@ -74,3 +74,24 @@ macro_rules! impl_async_write {
     };
 }
 pub(crate) use impl_async_write;
+
+/// Implements `AsRawFd` and `AsFd` for a socket type; `|s| expr` turns
+/// `s: &Self` into the owned OS object (a std socket or an `OwnedFd`).
+macro_rules! impl_as_fd {
+    ($ty:ty, |$s:ident| $get:expr) => {
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                let $s = self;
+                std::os::fd::AsRawFd::as_raw_fd($get)
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                let $s = self;
+                std::os::fd::AsFd::as_fd($get)
+            }
+        }
+    };
+}
+pub(crate) use impl_as_fd;
