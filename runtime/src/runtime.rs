@@ -74,7 +74,8 @@ impl Builder {
     }
 
     /// The number of worker threads (multi-thread only; default: the number
-    /// of CPUs).
+    /// of CPUs). More than 65,534 makes [`build`](Builder::build) fail with
+    /// `InvalidInput`.
     ///
     /// # Panics
     ///

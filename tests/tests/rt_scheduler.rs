@@ -274,6 +274,24 @@ fn thread_name_and_hooks() {
     );
 }
 
+/// More worker threads than a runtime can count is an `InvalidInput` error
+/// from `build`, before any thread starts (no hook runs).
+#[test]
+fn too_many_worker_threads_is_an_error_not_a_panic() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    let err = runtime::Builder::new_multi_thread()
+        .worker_threads(1 << 16)
+        .on_thread_start(move || {
+            s.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("worker_threads(65536)"), "{err}");
+    assert_eq!(started.load(Ordering::SeqCst), 0);
+}
+
 struct PanicOnDrop(Arc<AtomicUsize>);
 impl Drop for PanicOnDrop {
     fn drop(&mut self) {

@@ -10,6 +10,8 @@ use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 const UNPARK_SHIFT: usize = 16;
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
+/// The most workers the counters can hold.
+pub(crate) const MAX_WORKERS: usize = SEARCH_MASK - 1;
 
 #[derive(Debug)]
 pub(crate) struct Idle {
@@ -22,7 +24,7 @@ pub(crate) struct Idle {
 
 impl Idle {
     pub(crate) fn new(num_workers: usize) -> Idle {
-        assert!(num_workers < SEARCH_MASK);
+        assert!(num_workers <= MAX_WORKERS);
         Idle {
             state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
             sleepers: Mutex::new(Vec::with_capacity(num_workers)),

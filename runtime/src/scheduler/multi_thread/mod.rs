@@ -240,6 +240,15 @@ impl Shared {
         spec: ThreadSpec,
         handle: impl Fn(Arc<Shared>) -> super::Handle,
     ) -> std::io::Result<Arc<Shared>> {
+        if workers > idle::MAX_WORKERS {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "worker_threads({workers}): a runtime has at most {} worker threads",
+                    idle::MAX_WORKERS
+                ),
+            ));
+        }
         let mut cores = Vec::with_capacity(workers);
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {
