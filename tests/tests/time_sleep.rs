@@ -222,7 +222,38 @@ fn dropping_unfired_sleeps_unregisters_them(flavor: Flavor) {
     });
 }
 
+/// Durations too long for any clock (`Duration::MAX`, a deadline a
+/// century out) are "never": the sleep stays pending without a panic or an
+/// overflow, a timeout that long returns its future's value, and resetting
+/// such a sleep to a near deadline makes it fire.
+fn durations_too_long_for_the_clock_mean_never(flavor: Flavor) {
+    block_on(flavor, async {
+        let forever = runtime::time::timeout(Duration::from_millis(20), sleep(Duration::MAX));
+        assert!(forever.await.is_err(), "sleep(Duration::MAX) completed");
+        let value = runtime::time::timeout(Duration::MAX, async { 7 }).await;
+        assert_eq!(value.unwrap(), 7);
+        let century = Instant::now()
+            .checked_add(Duration::from_secs(100 * 365 * 24 * 3600))
+            .expect("a century fits in an Instant");
+        let far = runtime::time::timeout(Duration::from_millis(20), sleep_until(century));
+        assert!(far.await.is_err(), "a sleep a century out completed");
+        let mut s = pin!(sleep(Duration::MAX));
+        let start = Instant::now();
+        s.as_mut().reset(start + Duration::from_millis(5));
+        s.await;
+        assert_not_before(start, Duration::from_millis(5), "reset sleep");
+        let mut iv = runtime::time::interval(Duration::MAX);
+        iv.tick().await;
+        let second = runtime::time::timeout(Duration::from_millis(20), iv.tick());
+        assert!(
+            second.await.is_err(),
+            "an interval of Duration::MAX ticked twice"
+        );
+    });
+}
+
 flavor_tests!(
+    durations_too_long_for_the_clock_mean_never,
     sleep_never_returns_before_its_duration,
     sleep_until_waits_for_the_deadline_and_a_past_one_is_ready,
     hundred_thousand_concurrent_sleeps_all_complete,
