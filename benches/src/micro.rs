@@ -22,10 +22,20 @@ use crate::report::{fmt_duration, fmt_ratio, Table};
 use crate::rt::{AnyRuntime, BenchRuntime, RuntimeKind, Visit};
 use crate::stats::{median, Sample};
 
+/// How much work a set of cases does: the default amounts, or a tenth of
+/// them for `--quick`.
+pub trait Amounts: Sized {
+    /// The amounts of the default run.
+    fn full() -> Self;
+
+    /// A tenth of the work (a smoke test).
+    fn quick() -> Self;
+}
+
 /// A set of micro-benchmark cases.
 pub trait MicroCase: Copy + Eq + fmt::Debug + 'static {
     /// How much work each case does.
-    type Params: fmt::Debug;
+    type Params: Amounts + fmt::Debug;
 
     /// Every case, in report order.
     const ALL: &'static [Self];
@@ -39,7 +49,13 @@ pub trait MicroCase: Copy + Eq + fmt::Debug + 'static {
     }
 
     /// The amounts of the default run, or of `--quick` (a tenth of the work).
-    fn params(quick: bool) -> Self::Params;
+    fn params(quick: bool) -> Self::Params {
+        if quick {
+            Self::Params::quick()
+        } else {
+            Self::Params::full()
+        }
+    }
 
     /// Runs one measured round of this case on `rt`, with `workers` the
     /// worker count the runtime was built with; returns the wall and

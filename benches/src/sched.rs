@@ -20,7 +20,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use crate::chan::{Latch, Mailbox};
-use crate::micro::MicroCase;
+use crate::micro::{Amounts, MicroCase};
 use crate::rt::{BenchRuntime, Spawner};
 use crate::stats::{measure, Sample};
 
@@ -70,14 +70,6 @@ impl MicroCase for Case {
         Case::name(self)
     }
 
-    fn params(quick: bool) -> Params {
-        if quick {
-            Params::quick()
-        } else {
-            Params::full()
-        }
-    }
-
     /// `iters` repetitions, timed together, reported per repetition.
     fn round<R: BenchRuntime>(self, rt: &R, params: &Params, _workers: usize) -> Sample {
         let iters = (params.iters)(self);
@@ -112,9 +104,8 @@ pub struct Params {
     pub iters: fn(Case) -> u32,
 }
 
-impl Params {
-    /// The amounts of the default run.
-    pub fn full() -> Params {
+impl Amounts for Params {
+    fn full() -> Params {
         Params {
             spawn_many: 10_000,
             yield_tasks: 200,
@@ -133,8 +124,7 @@ impl Params {
         }
     }
 
-    /// A tenth of the work, one repetition per round (a smoke test).
-    pub fn quick() -> Params {
+    fn quick() -> Params {
         Params {
             spawn_many: 1_000,
             yield_tasks: 20,

@@ -41,7 +41,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::chan::Latch;
-use crate::micro::MicroCase;
+use crate::micro::{Amounts, MicroCase};
 use crate::rt::{BenchRuntime, Spawner, Ticker, Time};
 use crate::stats::{measure, Sample};
 
@@ -112,9 +112,8 @@ pub struct Params {
     pub interval_tasks_ticks: usize,
 }
 
-impl Params {
-    /// The amounts of the default run.
-    pub fn full() -> Params {
+impl Amounts for Params {
+    fn full() -> Params {
         Params {
             sleeps: 100_000,
             spread: Duration::from_millis(100),
@@ -126,8 +125,7 @@ impl Params {
         }
     }
 
-    /// A tenth of the work (a smoke test).
-    pub fn quick() -> Params {
+    fn quick() -> Params {
         Params {
             sleeps: 10_000,
             spread: Duration::from_millis(10),
@@ -147,14 +145,6 @@ impl MicroCase for Case {
 
     fn name(self) -> &'static str {
         Case::name(self)
-    }
-
-    fn params(quick: bool) -> Params {
-        if quick {
-            Params::quick()
-        } else {
-            Params::full()
-        }
     }
 
     /// One run of the case, timed.
