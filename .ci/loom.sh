@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loom models of the lock-free parts: readiness vs waker registration
-# (reactor), the task state word, the local run queue and the parker
-# (runtime). Bounded with LOOM_MAX_PREEMPTIONS=2.
+# (reactor), the task state word, the local run queue, the LIFO slot and
+# the parker (runtime). Bounded with LOOM_MAX_PREEMPTIONS=2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 printf '\n=== loom ===\n'

@@ -2,21 +2,21 @@
 //! from.
 //!
 //! Under `cfg(loom)` the atomics and cells of the lock-free parts (the task
-//! state word, the local run queue, the parker) are loom's, so the models
+//! state word, the local run queue and LIFO slot, the parker) are loom's, so the models
 //! beside that code explore their interleavings; otherwise they are `std`'s.
 //! `UnsafeCell` is wrapped behind `with`/`with_mut` so both builds share one
 //! access pattern.
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
-    fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
-    fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;

@@ -76,13 +76,12 @@ use crossbeam_queue::SegQueue;
 use parking_lot::{Condvar, Mutex};
 
 use self::idle::Idle;
-use self::queue::{Local, Overflow, Steal};
+use self::queue::{LifoSlot, Local, Overflow, Steal};
 use super::park::{Parker, Unparker};
 use super::Config;
 use crate::context;
 use crate::sync::{fence, AtomicBool, AtomicU32, Ordering};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
-use std::sync::atomic::AtomicPtr;
 
 /// Ticks between forced looks at the injector.
 const GLOBAL_QUEUE_INTERVAL: u32 = 31;
@@ -141,40 +140,6 @@ struct Remote {
     progress: AtomicU32,
     /// `progress` when the reactor thread's watcher last looked.
     watched: AtomicU32,
-}
-
-/// An atomic, single-task slot.
-struct LifoSlot(AtomicPtr<()>);
-
-impl LifoSlot {
-    fn new() -> LifoSlot {
-        LifoSlot(AtomicPtr::new(std::ptr::null_mut()))
-    }
-
-    fn from_ptr(ptr: *mut ()) -> Option<Notified> {
-        // SAFETY: every non-null pointer in the slot came from
-        // `Notified::into_ptr` in `replace`, and each swap hands it to
-        // exactly one caller.
-        (!ptr.is_null()).then(|| unsafe { Notified::from_ptr(ptr) })
-    }
-
-    fn replace(&self, task: Notified) -> Option<Notified> {
-        LifoSlot::from_ptr(self.0.swap(task.into_ptr(), Ordering::AcqRel))
-    }
-
-    fn take(&self) -> Option<Notified> {
-        LifoSlot::from_ptr(self.0.swap(std::ptr::null_mut(), Ordering::AcqRel))
-    }
-
-    fn is_occupied(&self) -> bool {
-        !self.0.load(Ordering::Acquire).is_null()
-    }
-}
-
-impl Drop for LifoSlot {
-    fn drop(&mut self) {
-        drop(self.take());
-    }
 }
 
 /// What a worker owns while it runs.

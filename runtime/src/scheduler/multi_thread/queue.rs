@@ -22,7 +22,7 @@
 
 use std::mem::MaybeUninit;
 
-use crate::sync::{Arc, AtomicU32, AtomicU64, Ordering, UnsafeCell};
+use crate::sync::{Arc, AtomicPtr, AtomicU32, AtomicU64, Ordering, UnsafeCell};
 use crate::task::Notified;
 
 /// Slots per worker queue.
@@ -294,6 +294,47 @@ impl Steal {
     }
 }
 
+/// A worker's LIFO slot: one task, written by its owner, which a peer may
+/// empty (a worker stuck in one task must not hold the task it woke last
+/// hostage). Every transfer is one atomic swap, so each task put in is
+/// taken out by exactly one caller; whatever is left is dropped with the
+/// slot.
+pub(crate) struct LifoSlot(AtomicPtr<()>);
+
+impl LifoSlot {
+    pub(crate) fn new() -> LifoSlot {
+        LifoSlot(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    fn from_ptr(ptr: *mut ()) -> Option<Notified> {
+        // SAFETY: every non-null pointer in the slot came from
+        // `Notified::into_ptr` in `replace`, and each swap hands it to
+        // exactly one caller.
+        (!ptr.is_null()).then(|| unsafe { Notified::from_ptr(ptr) })
+    }
+
+    /// Puts `task` in; returns the task it displaced, if any.
+    pub(crate) fn replace(&self, task: Notified) -> Option<Notified> {
+        LifoSlot::from_ptr(self.0.swap(task.into_ptr(), Ordering::AcqRel))
+    }
+
+    /// Takes the task out, if any (the owner, or a peer).
+    pub(crate) fn take(&self) -> Option<Notified> {
+        LifoSlot::from_ptr(self.0.swap(std::ptr::null_mut(), Ordering::AcqRel))
+    }
+
+    /// Whether a task is in the slot now.
+    pub(crate) fn is_occupied(&self) -> bool {
+        !self.0.load(Ordering::Acquire).is_null()
+    }
+}
+
+impl Drop for LifoSlot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +417,57 @@ mod tests {
         drop(a);
         drop(b);
         cleanup(owned);
+    }
+
+    #[cfg(not(loom))]
+    #[test]
+    fn lifo_slot_hands_each_task_out_once() {
+        let owned = OwnedTasks::new();
+        let mut all = tasks(&owned, 3);
+        let ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
+        let slot = LifoSlot::new();
+        assert!(!slot.is_occupied());
+        assert!(slot.replace(all.remove(0)).is_none());
+        assert!(slot.is_occupied());
+        let displaced = slot
+            .replace(all.remove(0))
+            .expect("the first task comes back");
+        assert_eq!(displaced.id(), ids[0]);
+        assert_eq!(slot.take().map(|t| t.id()), Some(ids[1]));
+        assert!(slot.take().is_none(), "taken twice");
+        assert!(!slot.is_occupied());
+        // A task left in the slot is released with it.
+        assert!(slot.replace(all.remove(0)).is_none());
+        drop(slot);
+        drop(displaced);
+        cleanup(owned);
+    }
+
+    #[cfg(loom)]
+    #[test]
+    fn loom_lifo_replace_vs_steal() {
+        loom::model(|| {
+            let owned = OwnedTasks::new();
+            let mut all = tasks(&owned, 2);
+            let mut ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
+            ids.sort_unstable();
+            let slot = Arc::new(LifoSlot::new());
+            assert!(slot.replace(all.remove(0)).is_none());
+            let thief = {
+                let slot = slot.clone();
+                loom::thread::spawn(move || slot.take().map(|t| t.id()))
+            };
+            let mut got: Vec<u64> = slot
+                .replace(all.remove(0))
+                .map(|t| t.id())
+                .into_iter()
+                .collect();
+            got.extend(thief.join().unwrap());
+            got.extend(slot.take().map(|t| t.id()));
+            got.sort_unstable();
+            assert_eq!(got, ids, "each task comes out of the slot exactly once");
+            cleanup(owned);
+        });
     }
 
     #[cfg(loom)]
