@@ -850,14 +850,30 @@ fn alternate(
     servers: &BTreeMap<Contender, Server>,
     spec_of: impl Fn(&Server) -> Spec,
 ) -> BTreeMap<Contender, LoadStats> {
+    alternate_runs(s, report, label, "", "msg", servers, |srv| {
+        loadgen::run(&spec_of(srv))
+    })
+}
+
+/// Runs `run(server)` on every contender for `s.rounds` rounds, alternating
+/// (A B C, B C A, …), logging each outcome (`tag` after the round number,
+/// CPU per `per`); failed runs are reported and skipped.
+fn alternate_runs(
+    s: &Settings,
+    report: &mut Report,
+    label: &str,
+    tag: &str,
+    per: &str,
+    servers: &BTreeMap<Contender, Server>,
+    run: impl Fn(&Server) -> io::Result<loadgen::Outcome>,
+) -> BTreeMap<Contender, LoadStats> {
     let mut stats: BTreeMap<Contender, LoadStats> = BTreeMap::new();
     for r in 0..s.rounds {
         for c in s.order(r) {
-            let server = &servers[&c];
-            match loadgen::run(&spec_of(server)) {
+            match run(&servers[&c]) {
                 Ok(o) => {
                     eprintln!(
-                        "  {label} [{c}] round {}: {}/s, p99 {}, cpu/msg {}",
+                        "  {label} [{c}] round {}{tag}: {}/s, p99 {}, cpu/{per} {}",
                         r + 1,
                         fmt_rate(o.rate()),
                         fmt_duration(o.latency.percentile(99.0)),
@@ -865,7 +881,7 @@ fn alternate(
                     );
                     stats.entry(c).or_default().add(&o);
                 }
-                Err(e) => report.fail(format!("{label} on {c}, round {}: {e}", r + 1)),
+                Err(e) => report.fail(format!("{label} on {c}{tag}, round {}: {e}", r + 1)),
             }
         }
     }
@@ -1172,26 +1188,9 @@ fn wrk_rounds(
     label: &str,
     servers: &BTreeMap<Contender, Server>,
 ) -> BTreeMap<Contender, LoadStats> {
-    let mut stats: BTreeMap<Contender, LoadStats> = BTreeMap::new();
-    for r in 0..s.rounds {
-        for c in s.order(r) {
-            let srv = &servers[&c];
-            match wrk_once(s, srv) {
-                Ok(o) => {
-                    eprintln!(
-                        "  {label} [{c}] round {} (wrk): {}/s, p99 {}, cpu/req {}",
-                        r + 1,
-                        fmt_rate(o.rate()),
-                        fmt_duration(o.latency.percentile(99.0)),
-                        opt(o.cpu_per_msg_us(), fmt_us)
-                    );
-                    stats.entry(c).or_default().add(&o);
-                }
-                Err(e) => report.fail(format!("{label} on {c} (wrk), round {}: {e}", r + 1)),
-            }
-        }
-    }
-    stats
+    alternate_runs(s, report, label, " (wrk)", "req", servers, |srv| {
+        wrk_once(s, srv)
+    })
 }
 
 /// Runs wrk once against `srv`; its latency percentiles go into the
