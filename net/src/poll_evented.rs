@@ -161,6 +161,36 @@ impl<T: AsRawFd> PollEvented<T> {
         poll_fn(|cx| self.poll_ready(cx, direction)).await.map(drop)
     }
 
+    // Datagram-socket operations, shared by UDP and Unix datagram sockets.
+    // Unlike the stream operations below, an empty buffer is a real call:
+    // it sends an empty datagram, or takes one datagram off the queue.
+
+    /// Polls sending `buf` as one datagram to the connected peer.
+    pub(crate) fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+    }
+
+    /// Sends `buf` as one datagram to the connected peer without waiting.
+    pub(crate) fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_io(Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+    }
+
+    /// Polls receiving one datagram into `buf` (truncated to its length).
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Read, |s| {
+            sys::io::recv(s.as_raw_fd(), buf, 0)
+        })
+    }
+
+    /// Receives one datagram into `buf` without waiting.
+    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+    }
+
     // Stream-socket operations, shared by TCP and Unix streams. An empty
     // buffer reads or writes nothing at once (and says nothing about EOF).
 

@@ -120,8 +120,7 @@ impl UdpSocket {
     ///
     /// As [`send`](UdpSocket::send).
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+        self.io.poll_send(cx, buf)
     }
 
     /// Sends without waiting.
@@ -131,8 +130,7 @@ impl UdpSocket {
     /// `WouldBlock` if the send buffer is full, or as
     /// [`send`](UdpSocket::send).
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+        self.io.try_send(buf)
     }
 
     /// Receives one datagram from the connected peer into `buf` (truncating
@@ -152,9 +150,7 @@ impl UdpSocket {
     ///
     /// As [`recv`](UdpSocket::recv).
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| {
-            sys::io::recv(s.as_raw_fd(), buf, 0)
-        })
+        self.io.poll_recv(cx, buf)
     }
 
     /// Receives one datagram without waiting.
@@ -163,8 +159,7 @@ impl UdpSocket {
     ///
     /// `WouldBlock` if none is queued, or as [`recv`](UdpSocket::recv).
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+        self.io.try_recv(buf)
     }
 
     /// Sends `buf` as one datagram to `target` (the first address it

@@ -133,11 +133,7 @@ impl UnixDatagram {
     /// `NotConnected` without a peer, `ConnectionRefused` if the peer is
     /// gone, `EMSGSIZE` for an oversized datagram.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
-        })
-        .await
+        poll_fn(|cx| self.io.poll_send(cx, buf)).await
     }
 
     /// Sends without waiting.
@@ -146,8 +142,7 @@ impl UnixDatagram {
     ///
     /// `WouldBlock`, or as [`send`](UnixDatagram::send).
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+        self.io.try_send(buf)
     }
 
     /// Receives one datagram from the connected peer, waiting for one.
@@ -165,9 +160,7 @@ impl UnixDatagram {
     ///
     /// The errors of `recv(2)`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| {
-            sys::io::recv(s.as_raw_fd(), buf, 0)
-        })
+        self.io.poll_recv(cx, buf)
     }
 
     /// Receives one datagram without waiting.
@@ -176,8 +169,7 @@ impl UnixDatagram {
     ///
     /// `WouldBlock`, or the errors of `recv(2)`.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+        self.io.try_recv(buf)
     }
 
     /// Sends one datagram to the socket at `path`.
