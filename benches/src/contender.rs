@@ -18,7 +18,6 @@
 //! a connection loop of the same shape.
 
 use std::fmt;
-use std::future::Future;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -27,9 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::chan::Latch;
-use crate::rt::{
-    BenchRuntime, Ours, RuntimeKind, RuntimeTime, Smol, Spawner, Tokio, TokioTime, Visit,
-};
+use crate::rt::{BenchRuntime, Ours, Smol, Spawner, Tokio, Visit};
 
 /// `runtime`'s HTTP example, compiled into this crate so that the server
 /// measured is the example itself.
@@ -124,9 +121,9 @@ impl Contender {
     pub fn visit<V: Visit>(self, workers: usize, v: V) -> io::Result<V::Output> {
         Ok(match self {
             Contender::Runtime => v.visit(&Ours::new(workers)?),
-            Contender::RuntimeThread => v.visit(&OursThread::new(workers)?),
+            Contender::RuntimeThread => v.visit(&Ours::with_reactor_thread(workers)?),
             Contender::Tokio => v.visit(&Tokio::new(workers)?),
-            Contender::TokioCt => v.visit(&TokioCt::new()?),
+            Contender::TokioCt => v.visit(&Tokio::current_thread()?),
             Contender::Smol => v.visit(&Smol::new(workers)?),
         })
     }
@@ -146,15 +143,12 @@ impl Contender {
     ) -> io::Result<()> {
         match self {
             Contender::Runtime | Contender::RuntimeThread => {
-                let ours;
-                let ours_thread;
-                let rt = if self == Contender::Runtime {
-                    ours = Ours::new(workers)?;
-                    ours.inner()
+                let ours = if self == Contender::Runtime {
+                    Ours::new(workers)?
                 } else {
-                    ours_thread = OursThread::new(workers)?;
-                    &ours_thread.rt
+                    Ours::with_reactor_thread(workers)?
                 };
+                let rt = ours.inner();
                 let listener =
                     rt.block_on(async { runtime::net::TcpListener::from_std(listener) })?;
                 match service {
@@ -172,7 +166,7 @@ impl Contender {
                 wait_for_eof();
             }
             Contender::TokioCt => {
-                let rt = TokioCt::new()?.rt;
+                let rt = Tokio::current_thread()?.into_inner();
                 let listener =
                     rt.block_on(async { tokio::net::TcpListener::from_std(listener) })?;
                 std::thread::Builder::new()
@@ -288,82 +282,6 @@ fn wait_for_eof() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return,
         }
-    }
-}
-
-/// Ours with the reactor driven by the reactor thread alone.
-#[derive(Debug)]
-pub struct OursThread {
-    rt: runtime::Runtime,
-}
-
-impl OursThread {
-    /// Builds it with `workers` worker threads.
-    ///
-    /// # Errors
-    ///
-    /// See [`runtime::Builder::build`].
-    pub fn new(workers: usize) -> io::Result<OursThread> {
-        let rt = runtime::Builder::new_multi_thread()
-            .worker_threads(workers)
-            .thread_name("bench-runtime-thread")
-            .worker_driven_reactor(false)
-            .build()?;
-        Ok(OursThread { rt })
-    }
-}
-
-impl BenchRuntime for OursThread {
-    type Spawner = runtime::Handle;
-    type Time = RuntimeTime;
-
-    fn kind(&self) -> RuntimeKind {
-        RuntimeKind::Runtime
-    }
-
-    fn spawner(&self) -> runtime::Handle {
-        self.rt.handle().clone()
-    }
-
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.rt.block_on(future)
-    }
-}
-
-/// tokio's current-thread runtime: every task runs inside `block_on`.
-#[derive(Debug)]
-pub struct TokioCt {
-    rt: tokio::runtime::Runtime,
-}
-
-impl TokioCt {
-    /// Builds it, all drivers enabled.
-    ///
-    /// # Errors
-    ///
-    /// See [`tokio::runtime::Builder::build`].
-    pub fn new() -> io::Result<TokioCt> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        Ok(TokioCt { rt })
-    }
-}
-
-impl BenchRuntime for TokioCt {
-    type Spawner = tokio::runtime::Handle;
-    type Time = TokioTime;
-
-    fn kind(&self) -> RuntimeKind {
-        RuntimeKind::Tokio
-    }
-
-    fn spawner(&self) -> tokio::runtime::Handle {
-        self.rt.handle().clone()
-    }
-
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.rt.block_on(future)
     }
 }
 

@@ -286,6 +286,21 @@ impl Ours {
         Ok(Ours { rt })
     }
 
+    /// Builds it with `workers` worker threads and the reactor driven by the
+    /// reactor thread alone (`worker_driven_reactor(false)`).
+    ///
+    /// # Errors
+    ///
+    /// See [`runtime::Builder::build`].
+    pub fn with_reactor_thread(workers: usize) -> std::io::Result<Ours> {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("bench-runtime-thread")
+            .worker_driven_reactor(false)
+            .build()?;
+        Ok(Ours { rt })
+    }
+
     /// The runtime itself.
     pub fn inner(&self) -> &runtime::Runtime {
         &self.rt
@@ -343,9 +358,27 @@ impl Tokio {
         Ok(Tokio { rt })
     }
 
+    /// Builds tokio's current-thread runtime, all drivers enabled: every
+    /// task runs inside a `block_on`.
+    ///
+    /// # Errors
+    ///
+    /// See [`tokio::runtime::Builder::build`].
+    pub fn current_thread() -> std::io::Result<Tokio> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Tokio { rt })
+    }
+
     /// The runtime itself.
     pub fn inner(&self) -> &tokio::runtime::Runtime {
         &self.rt
+    }
+
+    /// The runtime itself, by value (to move it to another thread).
+    pub fn into_inner(self) -> tokio::runtime::Runtime {
+        self.rt
     }
 }
 
