@@ -614,6 +614,22 @@ const TIMER_TARGET: Option<(f64, &str)> = Some((1.0, "≥ 1.00 × tokio"));
 const MEM_TARGET: Option<(f64, &str)> = Some((1.0, "memory ≤ tokio"));
 
 impl Report {
+    /// The two metrics of every load case: its rate (`rate`, higher is
+    /// better) and the server's CPU per message or request (`cpu`, with
+    /// the CPU target).
+    fn rate_and_cpu(
+        &mut self,
+        case: &str,
+        stats: &BTreeMap<Contender, LoadStats>,
+        rate: &'static str,
+        cpu: &'static str,
+    ) {
+        let rates = by_contender(stats, LoadStats::rate);
+        self.metric(case, rate, Better::Higher, rates, None);
+        let cpus = by_contender(stats, LoadStats::cpu);
+        self.metric(case, cpu, Better::Lower, cpus, CPU_TARGET);
+    }
+
     fn metric(
         &mut self,
         case: &str,
@@ -955,20 +971,7 @@ fn echo_section(
             if let Some(r) = stats.get(&Contender::Tokio).and_then(LoadStats::rate) {
                 tokio_rates.insert((conns, size), r);
             }
-            report.metric(
-                &label,
-                "messages/s",
-                Better::Higher,
-                by_contender(&stats, LoadStats::rate),
-                None,
-            );
-            report.metric(
-                &label,
-                "server CPU/msg",
-                Better::Lower,
-                by_contender(&stats, LoadStats::cpu),
-                CPU_TARGET,
-            );
+            report.rate_and_cpu(&label, &stats, "messages/s", "server CPU/msg");
             report.metric(
                 &label,
                 "p99 (closed loop)",
@@ -1113,20 +1116,7 @@ fn http_section(s: &Settings, report: &mut Report) -> Res<()> {
             ),
         ),
     };
-    report.metric(
-        &label,
-        "requests/s",
-        Better::Higher,
-        by_contender(&stats, LoadStats::rate),
-        None,
-    );
-    report.metric(
-        &label,
-        "server CPU/request",
-        Better::Lower,
-        by_contender(&stats, LoadStats::cpu),
-        CPU_TARGET,
-    );
+    report.rate_and_cpu(&label, &stats, "requests/s", "server CPU/request");
     report.metric(
         &label,
         "p99",
@@ -1146,20 +1136,7 @@ fn http_section(s: &Settings, report: &mut Report) -> Res<()> {
             },
         )
     });
-    report.metric(
-        &label,
-        "requests/s",
-        Better::Higher,
-        by_contender(&stats, LoadStats::rate),
-        None,
-    );
-    report.metric(
-        &label,
-        "server CPU/request",
-        Better::Lower,
-        by_contender(&stats, LoadStats::cpu),
-        CPU_TARGET,
-    );
+    report.rate_and_cpu(&label, &stats, "requests/s", "server CPU/request");
     rows.push((label, stats));
     report.sections.push((
         "HTTP/1.1 hello world".into(),
