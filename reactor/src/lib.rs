@@ -62,7 +62,8 @@ mod driver;
 mod ready;
 mod registration;
 mod scheduled_io;
-mod sync;
+#[doc(hidden)]
+pub mod sync;
 mod sys;
 mod time;
 

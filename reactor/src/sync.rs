@@ -1,35 +1,57 @@
-//! The one place the reactor's shared-state primitives come from.
+//! The one place the shared-state primitives of the reactor and of the
+//! `runtime` crate's scheduler and tasks come from.
 //!
-//! Under `cfg(loom)` every atomic, lock, cell and `Arc` used by the lock-free
-//! parts (readiness vs waker registration, timer firing vs cancel and reset)
-//! is loom's, so the models in `scheduled_io.rs` and `time/mod.rs` explore
-//! their interleavings; otherwise they are `std`'s atomics and cells and
-//! `parking_lot`'s locks.
+//! Under `cfg(loom)` every atomic, lock, cell and `Arc` used by the
+//! lock-free parts (readiness vs waker registration, timer firing vs cancel
+//! and reset, the task state word, the local run queue and LIFO slot, the
+//! parker) is loom's, so the models beside that code explore their
+//! interleavings; otherwise they are `std`'s atomics and cells and
+//! `parking_lot`'s locks. `UnsafeCell` is wrapped behind `with`/`with_mut`
+//! so both builds share one access pattern (and loom checks each access).
+//!
+//! Public only so that the `runtime` crate uses this same shim; not part of
+//! the API.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+pub use std::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
+#[cfg(not(loom))]
+pub use std::sync::Arc;
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+pub use loom::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
+#[cfg(loom)]
+pub use loom::sync::Arc;
 
-/// An `UnsafeCell` that is loom's under `cfg(loom)`, behind `with_mut` so
-/// that both builds share one access pattern (and loom checks each access).
+/// An `UnsafeCell` that is loom's under `cfg(loom)`.
 #[derive(Debug)]
-pub(crate) struct UnsafeCell<T>(
+pub struct UnsafeCell<T>(
     #[cfg(not(loom))] std::cell::UnsafeCell<T>,
     #[cfg(loom)] loom::cell::UnsafeCell<T>,
 );
 
 impl<T> UnsafeCell<T> {
-    pub(crate) fn new(value: T) -> UnsafeCell<T> {
+    /// A cell holding `value`.
+    pub fn new(value: T) -> UnsafeCell<T> {
         #[cfg(not(loom))]
         return UnsafeCell(std::cell::UnsafeCell::new(value));
         #[cfg(loom)]
         return UnsafeCell(loom::cell::UnsafeCell::new(value));
     }
 
+    /// Runs `f` with a shared pointer to the value.
+    pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        #[cfg(not(loom))]
+        return f(self.0.get());
+        #[cfg(loom)]
+        return self.0.with(f);
+    }
+
     /// Runs `f` with a unique pointer to the value.
-    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+    pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         #[cfg(not(loom))]
         return f(self.0.get());
         #[cfg(loom)]
@@ -37,34 +59,34 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-/// A mutex whose `lock` cannot fail, backed by `parking_lot` (or loom).
+/// A mutex whose `lock` cannot fail: `parking_lot`'s, or loom's.
 #[derive(Debug, Default)]
-pub(crate) struct Mutex<T> {
-    #[cfg(not(loom))]
-    inner: parking_lot::Mutex<T>,
-    #[cfg(loom)]
-    inner: loom::sync::Mutex<T>,
-}
+pub struct Mutex<T>(
+    #[cfg(not(loom))] parking_lot::Mutex<T>,
+    #[cfg(loom)] loom::sync::Mutex<T>,
+);
 
+/// The guard of a [`Mutex`].
 #[cfg(not(loom))]
-pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+/// The guard of a [`Mutex`].
 #[cfg(loom)]
-pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+pub type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 
 impl<T> Mutex<T> {
-    pub(crate) fn new(value: T) -> Mutex<T> {
-        Mutex {
-            #[cfg(not(loom))]
-            inner: parking_lot::Mutex::new(value),
-            #[cfg(loom)]
-            inner: loom::sync::Mutex::new(value),
-        }
+    /// A mutex holding `value`.
+    pub fn new(value: T) -> Mutex<T> {
+        #[cfg(not(loom))]
+        return Mutex(parking_lot::Mutex::new(value));
+        #[cfg(loom)]
+        return Mutex(loom::sync::Mutex::new(value));
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+    /// Locks it, waiting as long as it takes.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
         #[cfg(not(loom))]
-        return self.inner.lock();
+        return self.0.lock();
         #[cfg(loom)]
-        return self.inner.lock().unwrap();
+        return self.0.lock().unwrap();
     }
 }
