@@ -236,12 +236,9 @@ impl Reactor {
     ) -> io::Result<usize> {
         let mut state = self.driver.lock();
         self.thread_driving.store(true, Ordering::SeqCst);
-        self.poller.clear_wakeups();
-        let skip = skip_wait() || self.want_driver.load(Ordering::SeqCst) > 0;
-        let res = self.turn_locked(
-            &mut state,
-            if skip { Some(Duration::ZERO) } else { timeout },
-        );
+        let res = self.turn_unless_locked(&mut state, timeout, || {
+            skip_wait() || self.want_driver.load(Ordering::SeqCst) > 0
+        });
         self.thread_driving.store(false, Ordering::SeqCst);
         res
     }
@@ -283,13 +280,7 @@ impl Reactor {
             }
             None => return None,
         };
-        self.poller.clear_wakeups();
-        let timeout = if skip_wait() {
-            Some(Duration::ZERO)
-        } else {
-            timeout
-        };
-        Some(self.turn_locked(&mut state, timeout))
+        Some(self.turn_unless_locked(&mut state, timeout, skip_wait))
     }
 
     /// How long ago a turn last ended (by any thread). Costs one clock
@@ -392,13 +383,7 @@ impl Reactor {
         skip_wait: impl FnOnce() -> bool,
     ) -> io::Result<usize> {
         let mut state = self.driver.lock();
-        self.poller.clear_wakeups();
-        let timeout = if skip_wait() {
-            Some(Duration::ZERO)
-        } else {
-            timeout
-        };
-        self.turn_locked(&mut state, timeout)
+        self.turn_unless_locked(&mut state, timeout, skip_wait)
     }
 
     /// Like [`turn`](Reactor::turn), but returns `None` at once if another
@@ -415,13 +400,25 @@ impl Reactor {
         skip_wait: impl FnOnce() -> bool,
     ) -> Option<io::Result<usize>> {
         let mut state = self.driver.try_lock()?;
+        Some(self.turn_unless_locked(&mut state, timeout, skip_wait))
+    }
+
+    /// A turn by the thread holding the driver lock: clears the wake-ups
+    /// sent so far, then asks `skip_wait` whether to poll without blocking
+    /// (see [`turn_unless`](Reactor::turn_unless) for why in that order).
+    fn turn_unless_locked(
+        &self,
+        state: &mut DriverState,
+        timeout: Option<Duration>,
+        skip_wait: impl FnOnce() -> bool,
+    ) -> io::Result<usize> {
         self.poller.clear_wakeups();
         let timeout = if skip_wait() {
             Some(Duration::ZERO)
         } else {
             timeout
         };
-        Some(self.turn_locked(&mut state, timeout))
+        self.turn_locked(state, timeout)
     }
 
     fn turn_locked(&self, state: &mut DriverState, timeout: Option<Duration>) -> io::Result<usize> {
