@@ -59,6 +59,7 @@
 
 pub mod coop;
 mod driver;
+mod linked_list;
 mod ready;
 mod registration;
 mod scheduled_io;

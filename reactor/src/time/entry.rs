@@ -32,11 +32,11 @@
 use std::fmt;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use super::wheel::NOWHERE;
+use crate::linked_list::Pointers;
 use super::Notify;
 use crate::sync::{AtomicU8, Ordering, UnsafeCell};
 use crate::Reactor;
@@ -64,10 +64,8 @@ pub(crate) struct Node {
 
 /// The wheel-guarded part of a [`Node`].
 pub(crate) struct NodeData {
-    /// Neighbours in the node's list (towards the head).
-    pub(crate) prev: Option<NonNull<Node>>,
-    /// Neighbours in the node's list (towards the tail).
-    pub(crate) next: Option<NonNull<Node>>,
+    /// The node's links in its wheel list.
+    pub(crate) pointers: Pointers<Node>,
     /// The tick the node expires at (set when linked).
     pub(crate) when: u64,
     /// Which list the node is in: `level * 64 + slot`, `PENDING` or
@@ -82,8 +80,7 @@ impl Node {
         Node {
             state: AtomicU8::new(IDLE),
             data: UnsafeCell::new(NodeData {
-                prev: None,
-                next: None,
+                pointers: Pointers::new(),
                 when: 0,
                 location: NOWHERE,
                 waker: None,

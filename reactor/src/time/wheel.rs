@@ -41,6 +41,7 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use super::entry::{Node, NodeData};
+use crate::linked_list::{Link, Pointers};
 
 /// Levels of the wheel.
 pub(crate) const NUM_LEVELS: usize = 6;
@@ -74,86 +75,15 @@ pub(crate) unsafe fn data<R>(node: NonNull<Node>, f: impl FnOnce(&mut NodeData) 
     unsafe { node.as_ref().data.with_mut(|p| f(&mut *p)) }
 }
 
-/// A doubly linked list of nodes (head = most recently pushed).
-#[derive(Default)]
-struct List {
-    head: Option<NonNull<Node>>,
-    tail: Option<NonNull<Node>>,
-}
+/// The wheel's lists: intrusive lists of timer nodes, guarded by the wheel
+/// lock.
+type List = crate::linked_list::List<Node>;
 
-impl List {
-    fn is_empty(&self) -> bool {
-        self.head.is_none()
-    }
-
-    /// # Safety
-    ///
-    /// The wheel lock is held, `node` is live and in no list.
-    unsafe fn push_front(&mut self, node: NonNull<Node>) {
-        let head = self.head;
-        // SAFETY: the caller's contract; `head`, if any, is in this list
-        // and so live (wheel invariant), and is another node than `node`.
-        unsafe {
-            data(node, |d| {
-                d.prev = None;
-                d.next = head;
-            });
-            match head {
-                Some(h) => data(h, |d| d.prev = Some(node)),
-                None => self.tail = Some(node),
-            }
-        }
-        self.head = Some(node);
-    }
-
-    /// Unlinks and returns the oldest node.
-    ///
-    /// # Safety
-    ///
-    /// The wheel lock is held.
-    unsafe fn pop_back(&mut self) -> Option<NonNull<Node>> {
-        let tail = self.tail?;
-        // SAFETY: nodes in the list are live (wheel invariant); `tail` and
-        // its predecessor are distinct nodes.
-        unsafe {
-            let prev = data(tail, |d| {
-                d.next = None;
-                d.prev.take()
-            });
-            self.tail = prev;
-            match prev {
-                Some(p) => data(p, |d| d.next = None),
-                None => self.head = None,
-            }
-        }
-        Some(tail)
-    }
-
-    /// Unlinks `node`.
-    ///
-    /// # Safety
-    ///
-    /// The wheel lock is held and `node` is in this list.
-    unsafe fn remove(&mut self, node: NonNull<Node>) {
-        // SAFETY: `node` and its neighbours are in this list, hence live,
-        // and pairwise distinct.
-        unsafe {
-            let (prev, next) = data(node, |d| (d.prev.take(), d.next.take()));
-            match prev {
-                Some(p) => data(p, |d| d.next = next),
-                None => {
-                    debug_assert_eq!(self.head, Some(node), "node not in this list");
-                    self.head = next;
-                }
-            }
-            match next {
-                Some(n) => data(n, |d| d.prev = prev),
-                None => {
-                    debug_assert_eq!(self.tail, Some(node), "node not in this list");
-                    self.tail = prev;
-                }
-            }
-        }
+impl Link for Node {
+    unsafe fn pointers<R>(node: NonNull<Node>, f: impl FnOnce(&mut Pointers<Node>) -> R) -> R {
+        // SAFETY: the caller holds the wheel lock that guards the node's
+        // data, and the node is live (`Link::pointers`' contract).
+        unsafe { data(node, |d| f(&mut d.pointers)) }
     }
 }
 
