@@ -16,9 +16,10 @@
 //!   consecutive one up to 1 s. A successful accept resets the delay.
 //! - Everything else is returned as it is.
 
+use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -91,23 +92,30 @@ impl Backoff {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The end of the back-off in force, if any; `None` once it has passed
+    /// (the sequence itself stays active until an accept succeeds, which
+    /// resets the delay; another failure before that doubles it).
+    fn deadline(&self, state: &mut BackoffState) -> Option<Instant> {
+        let until = state.until?;
+        if Instant::now() >= until {
+            state.until = None;
+            state.timer = None;
+            return None;
+        }
+        Some(until)
+    }
+
     /// `Ready` if no back-off is in force; otherwise arranges for the task to
-    /// be woken when it ends and returns `Pending`.
+    /// be woken when it ends and returns `Pending`. One task at a time: the
+    /// listener's one timer keeps one waker (the `poll_accept` contract).
     fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.active.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
         let mut state = self.lock();
-        let Some(until) = state.until else {
+        let Some(until) = self.deadline(&mut state) else {
             return Poll::Ready(());
         };
-        if Instant::now() >= until {
-            // `active` stays set until an accept succeeds, which resets the
-            // delay; another failure before that doubles it.
-            state.until = None;
-            state.timer = None;
-            return Poll::Ready(());
-        }
         let timer = state
             .timer
             .get_or_insert_with(|| Box::pin(TimerEntry::new(until)));
@@ -120,6 +128,19 @@ impl Backoff {
             return Poll::Ready(());
         }
         Poll::Pending
+    }
+
+    /// Waits until no back-off is in force, on a timer of the caller's own,
+    /// so that any number of tasks accepting on one listener all wake when
+    /// it ends.
+    async fn wait(&self) {
+        while self.active.load(Ordering::Acquire) {
+            let Some(until) = self.deadline(&mut self.lock()) else {
+                return;
+            };
+            let mut timer = pin!(TimerEntry::new(until));
+            poll_fn(|cx| timer.as_mut().poll_elapsed(cx)).await;
+        }
     }
 
     /// Starts (or lengthens) a back-off after an exhaustion error.
@@ -142,6 +163,47 @@ impl Backoff {
     }
 }
 
+/// What an accepted connection, or the error of an attempt, means for the
+/// accept loop: `None` to try again at once (a connection that died in the
+/// backlog), else the result to return.
+fn outcome<R>(backoff: &Backoff, res: io::Result<R>) -> Option<io::Result<R>> {
+    match res {
+        Ok(r) => {
+            backoff.succeeded();
+            Some(Ok(r))
+        }
+        Err(e) => match classify(&e) {
+            ErrorAction::Skip => None,
+            ErrorAction::BackOff => {
+                backoff.exhausted();
+                Some(Err(e))
+            }
+            ErrorAction::Return => Some(Err(e)),
+        },
+    }
+}
+
+/// Accepts on `listener` under the rules in the module docs, waiting in the
+/// listener's waiter list, so that any number of tasks may accept on one
+/// shared listener (each connection goes to one of them); then turns the new
+/// fd into the caller's type with `finish`, as [`poll_accept`] does.
+pub(crate) async fn accept<T: AsRawFd, R>(
+    listener: &PollEvented<T>,
+    backoff: &Backoff,
+    mut finish: impl FnMut(OwnedFd, RawAddr) -> io::Result<R>,
+) -> io::Result<R> {
+    loop {
+        backoff.wait().await;
+        let res = listener
+            .async_io(Direction::Read, |l| sys::accept(l.as_raw_fd()))
+            .await
+            .and_then(|(fd, addr)| finish(fd, addr));
+        if let Some(res) = outcome(backoff, res) {
+            return res;
+        }
+    }
+}
+
 /// Polls `accept(2)` on `listener` under the rules in the module docs, then
 /// turns the new fd into the caller's type with `finish` (whose errors are
 /// classified the same way: registering the socket can fail for lack of
@@ -160,19 +222,8 @@ pub(crate) fn poll_accept<T: AsRawFd, R>(
             Poll::Pending => return Poll::Pending,
             Poll::Ready(res) => res.and_then(|(fd, addr)| finish(fd, addr)),
         };
-        match res {
-            Ok(r) => {
-                backoff.succeeded();
-                return Poll::Ready(Ok(r));
-            }
-            Err(e) => match classify(&e) {
-                ErrorAction::Skip => continue,
-                ErrorAction::BackOff => {
-                    backoff.exhausted();
-                    return Poll::Ready(Err(e));
-                }
-                ErrorAction::Return => return Poll::Ready(Err(e)),
-            },
+        if let Some(res) = outcome(backoff, res) {
+            return Poll::Ready(res);
         }
     }
 }

@@ -2,14 +2,13 @@
 
 use std::error::Error;
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
-use runtime_reactor::{coop, Ready};
+use runtime_reactor::{coop, Ready, ReadyEvents};
 
-use crate::poll_evented::{poll_ready_interest, PollEvented, ReadyEvents};
+use crate::poll_evented::PollEvented;
 use crate::Interest;
 
 /// Registers an fd that you own with the reactor, so tasks can wait until it
@@ -183,7 +182,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
     ) -> Poll<io::Result<ReadyEvents>> {
         ready!(coop::poll_proceed(cx));
-        poll_ready_interest(self.io.registration(), cx, interest)
+        self.io.registration().poll_ready_interest(cx, interest)
     }
 
     /// Polls for read readiness; stores the task's waker if not ready.
@@ -252,11 +251,21 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Waits until the fd is ready in any direction of `interest`.
     ///
+    /// Any number of tasks may wait on one `AsyncFd` at once (through a
+    /// shared reference); readiness wakes every one of them. The `poll_*`
+    /// methods instead keep one waker per direction: only the last task to
+    /// poll a direction is woken.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a dropped wait leaves no trace and takes no wake-up
+    /// from another waiter.
+    ///
     /// # Errors
     ///
     /// Only if the registration is gone.
     pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        let events = poll_fn(|cx| self.poll_ready_priv(cx, interest)).await?;
+        let events = self.io.registration().readiness(interest).await?;
         Ok(AsyncFdReadyGuard {
             async_fd: self,
             events,
@@ -273,7 +282,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         &mut self,
         interest: Interest,
     ) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
-        let events = poll_fn(|cx| self.poll_ready_priv(cx, interest)).await?;
+        let events = self.io.registration().readiness(interest).await?;
         Ok(AsyncFdReadyMutGuard {
             async_fd: self,
             events,

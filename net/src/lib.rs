@@ -67,7 +67,6 @@
 
 mod accept;
 pub mod async_fd;
-mod interest;
 mod macros;
 mod poll_evented;
 mod sys;
@@ -75,8 +74,7 @@ pub mod tcp;
 pub mod udp;
 pub mod unix;
 
-pub use interest::Interest;
-pub use runtime_reactor::Ready;
+pub use runtime_reactor::{Interest, Ready};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

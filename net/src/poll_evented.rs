@@ -2,7 +2,6 @@
 //! on, with the stream operations they share.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
@@ -21,62 +20,6 @@ pub(crate) struct PollEvented<T: AsRawFd> {
     registration: Registration,
     /// The non-blocking OS object; closed after deregistration.
     io: T,
-}
-
-/// What one wait on an [`Interest`] saw: the readiness event of each
-/// direction that was ready, kept so that the bits can be cleared later
-/// (only if no newer event arrived in between, see
-/// [`Registration::clear_readiness`]).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct ReadyEvents {
-    read: Option<ReadyEvent>,
-    write: Option<ReadyEvent>,
-}
-
-impl ReadyEvents {
-    /// The union of the ready bits seen.
-    pub(crate) fn ready(&self) -> Ready {
-        let bits = |ev: Option<ReadyEvent>| ev.map_or(Ready::EMPTY, |e| e.ready);
-        bits(self.read) | bits(self.write)
-    }
-
-    /// Clears the bits of `mask` from the registration's readiness (unless
-    /// newer events arrived) and from these events.
-    pub(crate) fn clear(&mut self, registration: &Registration, mask: Ready) {
-        for ev in [&mut self.read, &mut self.write].into_iter().flatten() {
-            let mut cleared = *ev;
-            cleared.ready = ev.ready & mask;
-            if !cleared.ready.is_empty() {
-                registration.clear_readiness(cleared);
-            }
-            ev.ready = ev.ready - mask;
-        }
-    }
-}
-
-/// Polls `registration` for readiness in any direction of `interest`,
-/// storing the task's waker for every direction that is not ready.
-pub(crate) fn poll_ready_interest(
-    registration: &Registration,
-    cx: &mut Context<'_>,
-    interest: Interest,
-) -> Poll<io::Result<ReadyEvents>> {
-    let mut events = ReadyEvents::default();
-    for direction in interest.directions() {
-        match registration.poll_ready(cx, direction) {
-            Poll::Ready(Ok(ev)) => match direction {
-                Direction::Read => events.read = Some(ev),
-                Direction::Write => events.write = Some(ev),
-            },
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => {}
-        }
-    }
-    if events.read.is_none() && events.write.is_none() {
-        Poll::Pending
-    } else {
-        Poll::Ready(Ok(events))
-    }
 }
 
 impl<T: AsRawFd> PollEvented<T> {
@@ -149,21 +92,51 @@ impl<T: AsRawFd> PollEvented<T> {
         self.registration.poll_ready(cx, direction)
     }
 
+    /// Runs `op` on the object once it is ready in `direction`, waiting in
+    /// the waiter list (any number of tasks may share the direction); see
+    /// [`Registration::async_io`].
+    pub(crate) async fn async_io<R>(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.registration.async_io(direction, || op(&self.io)).await
+    }
+
     /// Waits until the object is ready in any direction of `interest` and
-    /// returns the ready bits (without clearing them).
+    /// returns the ready bits (without clearing them). Any number of tasks
+    /// may wait at once; readiness wakes them all.
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        let events = poll_fn(|cx| poll_ready_interest(&self.registration, cx, interest)).await?;
+        let events = self.registration.readiness(interest).await?;
         Ok(events.ready())
     }
 
-    /// Waits until the object may be readable (`direction` Read) or writable.
+    /// Waits until the object may be readable (`direction` Read) or
+    /// writable, as [`ready`](PollEvented::ready) does.
     pub(crate) async fn ready_in(&self, direction: Direction) -> io::Result<()> {
-        poll_fn(|cx| self.poll_ready(cx, direction)).await.map(drop)
+        self.registration
+            .readiness(direction.into())
+            .await
+            .map(drop)
     }
 
     // Datagram-socket operations, shared by UDP and Unix datagram sockets.
     // Unlike the stream operations below, an empty buffer is a real call:
-    // it sends an empty datagram, or takes one datagram off the queue.
+    // it sends an empty datagram, or takes one datagram off the queue. The
+    // `async` forms wait in the waiter list, so several tasks may send and
+    // receive on one shared socket.
+
+    /// Sends `buf` as one datagram to the connected peer.
+    pub(crate) async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.async_io(Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+            .await
+    }
+
+    /// Receives one datagram into `buf` (truncated to its length).
+    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.async_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+            .await
+    }
 
     /// Polls sending `buf` as one datagram to the connected peer.
     pub(crate) fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -224,6 +197,18 @@ impl<T: AsRawFd> PollEvented<T> {
         self.poll_io(cx, Direction::Read, |s| {
             sys::io::recv(s.as_raw_fd(), buf, flags)
         })
+    }
+
+    /// Reads into `buf` leaving the data queued (`MSG_PEEK`), waiting in the
+    /// waiter list (several tasks may peek at once).
+    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.async_io(Direction::Read, |s| {
+            sys::io::recv(s.as_raw_fd(), buf, libc::MSG_PEEK)
+        })
+        .await
     }
 
     /// Polls a vectored read into `bufs`.

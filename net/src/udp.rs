@@ -1,7 +1,6 @@
 //! UDP: [`UdpSocket`].
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -111,7 +110,7 @@ impl UdpSocket {
     /// for an oversized datagram; `ConnectionRefused` if an earlier datagram
     /// was refused by the peer (ICMP port unreachable).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_send(cx, buf)).await
+        self.io.send(buf).await
     }
 
     /// Polls a [`send`](UdpSocket::send).
@@ -141,7 +140,7 @@ impl UdpSocket {
     /// The errors of `recv(2)`, such as `ConnectionRefused` after an ICMP
     /// port unreachable for an earlier send.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+        self.io.recv(buf).await
     }
 
     /// Polls a [`recv`](UdpSocket::recv).
@@ -173,7 +172,12 @@ impl UdpSocket {
         let target = target.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
-        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+        let raw = RawAddr::from_inet(&target);
+        self.io
+            .async_io(Direction::Write, |s| {
+                sys::io::send_to(s.as_raw_fd(), buf, &raw)
+            })
+            .await
     }
 
     /// Polls a [`send_to`](UdpSocket::send_to).
@@ -213,7 +217,7 @@ impl UdpSocket {
     ///
     /// The errors of `recvfrom(2)`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        self.recv_from_flags(buf, 0).await
     }
 
     /// Polls a [`recv_from`](UdpSocket::recv_from).
@@ -226,7 +230,11 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.poll_recv_from_flags(cx, buf, 0)
+        self.io
+            .poll_io(cx, Direction::Read, |s| {
+                sys::io::recv_from(s.as_raw_fd(), buf, 0)
+            })
+            .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
     }
 
     /// Receives one datagram with its sender without waiting.
@@ -248,20 +256,21 @@ impl UdpSocket {
     ///
     /// The errors of `recvfrom(2)`.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from_flags(cx, buf, libc::MSG_PEEK)).await
+        self.recv_from_flags(buf, libc::MSG_PEEK).await
     }
 
-    fn poll_recv_from_flags(
+    async fn recv_from_flags(
         &self,
-        cx: &mut Context<'_>,
         buf: &mut [u8],
         flags: libc::c_int,
-    ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io
-            .poll_io(cx, Direction::Read, |s| {
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self
+            .io
+            .async_io(Direction::Read, |s| {
                 sys::io::recv_from(s.as_raw_fd(), buf, flags)
             })
-            .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
+            .await?;
+        Ok((n, addr.to_inet()?))
     }
 
     /// Waits until the socket is ready in any direction of `interest`.

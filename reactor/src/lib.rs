@@ -59,6 +59,7 @@
 
 pub mod coop;
 mod driver;
+mod interest;
 mod linked_list;
 mod ready;
 mod registration;
@@ -69,7 +70,8 @@ mod sys;
 mod time;
 
 pub use driver::{PollerGuard, Reactor, STALL_GUARD};
+pub use interest::Interest;
 pub use ready::{Direction, Ready};
 pub use registration::Registration;
-pub use scheduled_io::ReadyEvent;
+pub use scheduled_io::{ReadyEvent, ReadyEvents};
 pub use time::entry::TimerEntry;

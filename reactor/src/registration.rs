@@ -6,18 +6,27 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use crate::scheduled_io::{ReadyEvent, ScheduledIo};
-use crate::{coop, Direction, Reactor};
+use crate::scheduled_io::{ReadyEvent, ReadyEvents, ScheduledIo};
+use crate::{coop, Direction, Interest, Reactor};
 
 /// A file descriptor registered with the [`Reactor`].
 ///
 /// Dropping it deregisters the fd and wakes every task parked on it; the
 /// owner must therefore drop the `Registration` *before* closing the fd.
 ///
-/// Each direction has one waker slot: if two tasks poll the same direction
-/// concurrently, only the last one to poll is woken (as with tokio's
-/// `poll_read_ready`). Tasks that need to share a direction coordinate above
-/// this layer.
+/// Two ways to wait, as in tokio:
+///
+/// - [`poll_ready`](Registration::poll_ready) and
+///   [`poll_io`](Registration::poll_io) keep one waker per direction: if two
+///   tasks poll the same direction concurrently, only the last one to poll
+///   is woken (as with tokio's `poll_read_ready`). They serve the `poll_*`
+///   methods and the `AsyncRead`/`AsyncWrite` impls, where one task owns a
+///   direction.
+/// - [`readiness`](Registration::readiness) and
+///   [`async_io`](Registration::async_io) wait in a list that lives in the
+///   waiting futures: any number of tasks may wait on one direction, and
+///   readiness wakes them all. They serve the `async fn`s (`readable()`,
+///   `accept()`, `recv_from()`, ...) that tasks share a socket through.
 pub struct Registration {
     /// The reactor this fd is registered with.
     reactor: &'static Reactor,
@@ -76,9 +85,90 @@ impl Registration {
         Poll::Ready(Ok(ev))
     }
 
+    /// Polls for readiness in any direction of `interest`, storing the task's
+    /// waker in the slot of every direction that is not ready.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if the registration was removed.
+    pub fn poll_ready_interest(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<ReadyEvents>> {
+        let mut pending = true;
+        for direction in interest.directions() {
+            if self.poll_ready(cx, direction)?.is_ready() {
+                pending = false;
+            }
+        }
+        if pending {
+            return Poll::Pending;
+        }
+        match self.io.ready_events(interest) {
+            Some(events) if events.is_shutdown() => Poll::Ready(Err(gone())),
+            Some(events) => Poll::Ready(Ok(events)),
+            // Cleared in between by another task: the slots hold our waker.
+            None => Poll::Pending,
+        }
+    }
+
+    /// Waits until a direction of `interest` is ready, in the registration's
+    /// waiter list: any number of tasks may wait at once, and readiness
+    /// wakes every one of them. Each wait consumes one unit of the task's
+    /// cooperative budget.
+    ///
+    /// Cancel-safe: dropping the future unlinks it, and never costs another
+    /// waiter its wake-up.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if the registration was removed.
+    pub async fn readiness(&self, interest: Interest) -> io::Result<ReadyEvents> {
+        let events = self.io.wait(interest).await;
+        if events.is_shutdown() {
+            return Err(gone());
+        }
+        Ok(events)
+    }
+
+    /// Runs the non-blocking operation `op` once the fd is ready in
+    /// `direction`, until it does not return `WouldBlock`, waiting in the
+    /// waiter list (see [`readiness`](Registration::readiness)).
+    ///
+    /// `WouldBlock` clears the observed readiness and waits again; `EINTR`
+    /// retries at once.
+    ///
+    /// # Errors
+    ///
+    /// What `op` returns, other than `WouldBlock` and `Interrupted`; or the
+    /// registration was removed.
+    pub async fn async_io<R>(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let events = self.readiness(direction.into()).await?;
+            loop {
+                match op() {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if let Some(ev) = events.get(direction) {
+                            self.clear_readiness(ev);
+                        }
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    res => return res,
+                }
+            }
+        }
+    }
+
     /// Clears the readiness that `event` reported, unless a newer event for
-    /// its direction arrived since. Call it when an operation returned
-    /// `WouldBlock` after `event` was observed.
+    /// its direction arrived since, or `event` was observed on another
+    /// registration. Call it when an operation returned `WouldBlock` after
+    /// `event` was observed.
     pub fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);
     }

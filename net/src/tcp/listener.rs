@@ -1,8 +1,7 @@
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::task::{Context, Poll};
 
 use crate::accept::{self, Backoff};
@@ -126,20 +125,25 @@ impl TcpListener {
     /// `ENFILE`, `ENOBUFS`, `ENOMEM` (followed by a back-off), `EINVAL` for
     /// a socket that is not listening, …
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        accept::accept(&self.io, &self.backoff, TcpListener::finish).await
     }
 
     /// Polls to accept a new connection; stores the task's waker if none is
     /// pending (or a back-off is in force).
     ///
+    /// Only the task that polled last is woken: tasks that share a listener
+    /// use [`accept`](TcpListener::accept), which wakes every waiting task.
+    ///
     /// # Errors
     ///
     /// As [`accept`](TcpListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        accept::poll_accept(&self.io, &self.backoff, cx, |fd, addr| {
-            let addr = addr.to_inet()?;
-            Ok((TcpStream::from_fd(fd)?, addr))
-        })
+        accept::poll_accept(&self.io, &self.backoff, cx, TcpListener::finish)
+    }
+
+    fn finish(fd: OwnedFd, addr: RawAddr) -> io::Result<(TcpStream, SocketAddr)> {
+        let addr = addr.to_inet()?;
+        Ok((TcpStream::from_fd(fd)?, addr))
     }
 
     /// The local address the listener is bound to.

@@ -1,5 +1,4 @@
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -363,7 +362,7 @@ impl TcpStream {
     /// # Ok::<_, std::io::Error>(()) }).unwrap();
     /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_peek(cx, buf)).await
+        self.io.peek(buf).await
     }
 
     /// Polls a [`peek`](TcpStream::peek).

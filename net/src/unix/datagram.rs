@@ -1,5 +1,4 @@
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -133,7 +132,7 @@ impl UnixDatagram {
     /// `NotConnected` without a peer, `ConnectionRefused` if the peer is
     /// gone, `EMSGSIZE` for an oversized datagram.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_send(cx, buf)).await
+        self.io.send(buf).await
     }
 
     /// Sends without waiting.
@@ -151,7 +150,7 @@ impl UnixDatagram {
     ///
     /// The errors of `recv(2)`.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+        self.io.recv(buf).await
     }
 
     /// Polls a [`recv`](UnixDatagram::recv).
@@ -189,12 +188,11 @@ impl UnixDatagram {
     /// The errors of `sendto(2)`.
     pub async fn send_to_addr(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
         let raw = addr.to_raw()?;
-        poll_fn(|cx| {
-            self.io.poll_io(cx, Direction::Write, |s| {
+        self.io
+            .async_io(Direction::Write, |s| {
                 sys::io::send_to(s.as_raw_fd(), buf, &raw)
             })
-        })
-        .await
+            .await
     }
 
     /// Sends one datagram to `path` without waiting.
@@ -216,7 +214,13 @@ impl UnixDatagram {
     ///
     /// The errors of `recvfrom(2)`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        let (n, addr) = self
+            .io
+            .async_io(Direction::Read, |s| {
+                sys::io::recv_from(s.as_raw_fd(), buf, 0)
+            })
+            .await?;
+        Ok((n, SocketAddr::from_raw(&addr)?))
     }
 
     /// Polls a [`recv_from`](UnixDatagram::recv_from).

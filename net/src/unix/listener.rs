@@ -1,13 +1,12 @@
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::task::{Context, Poll};
 
 use crate::accept::{self, Backoff};
 use crate::poll_evented::PollEvented;
-use crate::sys;
+use crate::sys::{self, RawAddr};
 use crate::unix::{SocketAddr, UnixStream};
 
 /// The listen backlog used by [`UnixListener::bind`].
@@ -106,19 +105,24 @@ impl UnixListener {
     /// [`TcpListener`](crate::TcpListener) for the back-off after `EMFILE`,
     /// `ENFILE`, `ENOBUFS` and `ENOMEM`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        accept::accept(&self.io, &self.backoff, UnixListener::finish).await
     }
 
     /// Polls to accept a new connection.
+    ///
+    /// Only the task that polled last is woken: tasks that share a listener
+    /// use [`accept`](UnixListener::accept), which wakes every waiting task.
     ///
     /// # Errors
     ///
     /// As [`accept`](UnixListener::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        accept::poll_accept(&self.io, &self.backoff, cx, |fd, addr| {
-            let addr = SocketAddr::from_raw(&addr)?;
-            Ok((UnixStream::from_fd(fd)?, addr))
-        })
+        accept::poll_accept(&self.io, &self.backoff, cx, UnixListener::finish)
+    }
+
+    fn finish(fd: OwnedFd, addr: RawAddr) -> io::Result<(UnixStream, SocketAddr)> {
+        let addr = SocketAddr::from_raw(&addr)?;
+        Ok((UnixStream::from_fd(fd)?, addr))
     }
 
     /// The address the listener is bound to.

@@ -1,5 +1,4 @@
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -226,7 +225,7 @@ impl UnixStream {
     ///
     /// The errors of `recv(2)`.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_peek(cx, buf)).await
+        self.io.peek(buf).await
     }
 
     pub(crate) fn poll_read_priv(

@@ -36,8 +36,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use super::wheel::NOWHERE;
-use crate::linked_list::Pointers;
 use super::Notify;
+use crate::linked_list::Pointers;
 use crate::sync::{AtomicU8, Ordering, UnsafeCell};
 use crate::Reactor;
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops;
 
-use runtime_reactor::Direction;
+use crate::Direction;
 
 /// The readiness a task waits for with `ready(interest)`: readable,
 /// writable, or either.
@@ -14,7 +14,7 @@ use runtime_reactor::Direction;
 /// # Examples
 ///
 /// ```
-/// use runtime::io::Interest;
+/// use runtime_reactor::Interest;
 ///
 /// let both = Interest::READABLE | Interest::WRITABLE;
 /// assert!(both.is_readable() && both.is_writable());
@@ -46,13 +46,22 @@ impl Interest {
     }
 
     /// The reactor directions this interest covers, read first.
-    pub(crate) fn directions(self) -> impl Iterator<Item = Direction> {
+    pub fn directions(self) -> impl Iterator<Item = Direction> {
         [
             (self.is_readable(), Direction::Read),
             (self.is_writable(), Direction::Write),
         ]
         .into_iter()
         .filter_map(|(on, d)| on.then_some(d))
+    }
+}
+
+impl From<Direction> for Interest {
+    fn from(direction: Direction) -> Interest {
+        match direction {
+            Direction::Read => Interest::READABLE,
+            Direction::Write => Interest::WRITABLE,
+        }
     }
 }
 
