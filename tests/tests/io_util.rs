@@ -99,7 +99,7 @@ macro_rules! polls_of {
         let (counted, polls) = PollCounter::new(async move {
             let mut $v = $io;
             for _ in 0..OPS {
-                $op.await.unwrap();
+                let _amount = $op.await.unwrap();
             }
         });
         runtime::spawn(counted).await.unwrap();
