@@ -6,6 +6,8 @@
 //!   and the datagram or bytes sent to one of them are received.
 //! - `task::consume_budget` in a tight loop yields once the budget is spent,
 //!   so another task on a current-thread runtime gets to run.
+//! - Elapsed sleeps spend budget (a loop of them yields), pending ones do
+//!   not.
 //! - `task::unconstrained` switches the budget off: a loop over always-ready
 //!   I/O (a socket with data queued, `io::repeat`) completes in one poll,
 //!   where the same loop budgeted yields every 128 operations.
@@ -186,6 +188,75 @@ fn a_consume_budget_loop_lets_another_task_run_on_a_current_thread_runtime() {
     });
 }
 
+/// A task looping over sleeps that have already elapsed yields once its
+/// budget is spent (each elapsed sleep spends a unit, as in tokio), so a task
+/// queued behind it on the same thread runs.
+#[test]
+fn a_loop_of_elapsed_sleeps_lets_another_task_run_on_a_current_thread_runtime() {
+    let _serial = serial();
+    block_on(Flavor::CurrentThread, async {
+        let ran = Arc::new(AtomicBool::new(false));
+        let seen = ran.clone();
+        // A deadline the timer wheel has certainly passed: one that fired.
+        let fired = runtime::time::sleep(Duration::from_millis(1));
+        let past = fired.deadline();
+        fired.await;
+        let spinner = runtime::spawn(async move {
+            for round in 0..100 * BUDGET as usize {
+                if seen.load(Ordering::SeqCst) {
+                    return Some(round);
+                }
+                runtime::time::sleep_until(past).await;
+            }
+            None
+        });
+        let other = runtime::spawn(async move { ran.store(true, Ordering::SeqCst) });
+        let rounds = spinner
+            .await
+            .unwrap()
+            .expect("the other task never ran while the spinner slept in the past");
+        other.await.unwrap();
+        assert!(
+            rounds <= 2 * BUDGET as usize,
+            "the spinner ran {rounds} rounds before yielding (budget {BUDGET})"
+        );
+    });
+}
+
+/// Sleeps that are still pending spend nothing: one poll over ten budgets'
+/// worth of them leaves the budget whole, so I/O after them proceeds in the
+/// same poll.
+fn pending_sleeps_spend_no_budget(flavor: Flavor) {
+    let _serial = serial();
+    block_on(flavor, async {
+        runtime::spawn(async {
+            let far = runtime::time::Instant::now() + Duration::from_secs(3600);
+            let mut sleeps: Vec<_> = (0..READS)
+                .map(|_| Box::pin(runtime::time::sleep_until(far)))
+                .collect();
+            poll_fn(|cx| {
+                for s in &mut sleeps {
+                    assert!(s.as_mut().poll(cx).is_pending());
+                }
+                assert!(
+                    runtime_reactor::coop::has_budget_remaining(),
+                    "{READS} pending sleeps spent the budget"
+                );
+                // A whole budget of ready operations still proceeds.
+                let mut r = runtime::io::repeat(0);
+                for i in 0..BUDGET {
+                    let read = Pin::new(&mut r).poll_read(cx, &mut [0u8; 1]);
+                    assert!(read.is_ready(), "read {i} after the sleeps was refused");
+                }
+                Poll::Ready(())
+            })
+            .await
+        })
+        .await
+        .unwrap();
+    });
+}
+
 /// Reads done by [`read_queued_bytes`]: ten budgets' worth.
 const READS: usize = 10 * BUDGET as usize;
 
@@ -296,4 +367,5 @@ flavor_tests!(
     a_loop_over_500_idle_tcp_reads_sleeps_then_reads,
     unconstrained_always_ready_reads_do_not_yield,
     consume_budget_inside_unconstrained_never_yields,
+    pending_sleeps_spend_no_budget,
 );
