@@ -181,8 +181,11 @@ impl<T: AsRawFd> AsyncFd<T> {
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<ReadyEvents>> {
-        ready!(coop::poll_proceed(cx));
-        self.io.registration().poll_ready_interest(cx, interest)
+        // Readiness reported (or an error) is progress; `Pending` refunds.
+        let coop = ready!(coop::poll_proceed(cx));
+        let res = ready!(self.io.registration().poll_ready_interest(cx, interest));
+        coop.made_progress();
+        Poll::Ready(res)
     }
 
     /// Polls for read readiness; stores the task's waker if not ready.

@@ -177,24 +177,31 @@ impl Registration {
     /// `direction`, until it does not return `WouldBlock`.
     ///
     /// `WouldBlock` clears the observed readiness and parks the task; `EINTR`
-    /// retries at once. Each call consumes one unit of the task's cooperative
-    /// budget (see [`coop`]); when it is spent this returns `Pending` after
-    /// waking the task.
+    /// retries at once. A call that completes (with a value or an error)
+    /// spends one unit of the task's cooperative budget (see [`coop`]); one
+    /// that returns `Pending` for want of readiness spends nothing. When the
+    /// budget is spent this returns `Pending` after waking the task.
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        ready!(coop::poll_proceed(cx));
-        loop {
-            let ev = ready!(self.poll_ready(cx, direction))?;
+        // Dropped on `Pending` (not ready), the guard gives its unit back.
+        let coop = ready!(coop::poll_proceed(cx));
+        let res = loop {
+            let ev = match ready!(self.poll_ready(cx, direction)) {
+                Ok(ev) => ev,
+                Err(e) => break Err(e),
+            };
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                res => return Poll::Ready(res),
+                res => break res,
             }
-        }
+        };
+        coop.made_progress();
+        Poll::Ready(res)
     }
 
     /// Runs `op` if the fd looks ready in `direction`, without registering a

@@ -496,9 +496,11 @@ impl Future for Readiness<'_> {
         // SAFETY: nothing is moved out of the pinned future; the waiter
         // stays where it is for as long as the future lives.
         let this = unsafe { self.get_unchecked_mut() };
-        ready!(coop::poll_proceed(cx));
+        // A wait that finds readiness is progress; `Pending` refunds.
+        let coop = ready!(coop::poll_proceed(cx));
         if !this.linked {
             if let Some(events) = this.io.ready_events(this.interest) {
+                coop.made_progress();
                 return Poll::Ready(events);
             }
         }
@@ -516,6 +518,7 @@ impl Future for Readiness<'_> {
                 unsafe { waiters.list.remove(node) };
             }
             this.linked = false;
+            coop.made_progress();
             return Poll::Ready(events);
         }
         // Not ready: woken for readiness that another task has cleared since

@@ -9,6 +9,11 @@
 //! traits, and depending on it (with default features off) is the reason
 //! `futures-util` is a dependency of this crate.
 //!
+//! The in-memory [`empty`], [`repeat`] and [`sink`] are this crate's own:
+//! they take part in the cooperative budget (each poll spends a unit), so a
+//! loop over one yields to the other tasks and a
+//! [`timeout`](crate::time::timeout) around it fires, as with tokio's.
+//!
 //! # Examples
 //!
 //! ```
@@ -34,12 +39,19 @@
 //! # Ok::<_, std::io::Error>(()) }).unwrap();
 //! ```
 
+mod empty;
+mod repeat;
+mod sink;
+
+pub use empty::{empty, Empty};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{
-    copy, copy_buf, empty, repeat, sink, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader,
-    BufWriter, ReadHalf, WriteHalf,
+    copy, copy_buf, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, ReadHalf,
+    WriteHalf,
 };
+pub use repeat::{repeat, Repeat};
 pub use runtime_net::{Interest, Ready};
+pub use sink::{sink, Sink};
 
 /// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd) drives any file descriptor
 /// (pipes, `eventfd`, `timerfd`, sockets made elsewhere) with the reactor.

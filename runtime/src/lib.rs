@@ -42,9 +42,13 @@
 //! - **Schedulers**: the current-thread scheduler runs tasks on the thread in
 //!   `block_on`, with a local queue and a lock-free injector for wake-ups
 //!   from other threads.
-//! - **Cooperative budget**: each task poll may complete 128 I/O operations;
-//!   then the operation returns `Pending` after a self-wake, so one busy
-//!   connection cannot starve the others.
+//! - **Cooperative budget**: each task poll (and each poll of a `block_on`
+//!   future) may complete 128 operations (socket I/O, elapsed sleeps,
+//!   [`io::empty`]/[`io::repeat`]/[`io::sink`],
+//!   [`task::consume_budget`]); then the next one returns `Pending` after a
+//!   self-wake, so one busy connection cannot starve the others. Only
+//!   operations that complete are charged: a task polling many idle sockets
+//!   parks instead of spinning. [`task::unconstrained`] opts a future out.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -93,7 +93,9 @@ impl Future for BudgetHog {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        while runtime_reactor::coop::poll_proceed(cx).is_ready() {}
+        while let Poll::Ready(coop) = runtime_reactor::coop::poll_proceed(cx) {
+            coop.made_progress();
+        }
         // `poll_proceed` woke the task when the budget ran out.
         Poll::Pending
     }

@@ -234,7 +234,10 @@ pub(crate) fn park_block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     loop {
         if main.woken.swap(false, Ordering::AcqRel) {
-            if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            // Budgeted like a task poll, so an always-ready operation in the
+            // future yields and a `timeout` around it can fire.
+            if let Poll::Ready(v) = runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx))
+            {
                 return v;
             }
         } else {

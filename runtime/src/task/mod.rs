@@ -11,6 +11,7 @@
 //! completes (so shutdown can reach every task), the [`JoinHandle`] one, each
 //! queued `Notified` one, each `Waker` one.
 
+mod coop;
 mod error;
 mod join;
 mod owned;
@@ -18,6 +19,7 @@ mod raw;
 mod state;
 mod yield_now;
 
+pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use join::JoinHandle;
 pub use yield_now::yield_now;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use runtime_reactor::{coop, TimerEntry};
@@ -129,16 +129,13 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // Like tokio: a sleep whose task has spent its budget yields, and
-        // completing one consumes a unit, so that a loop of ready timers
-        // cannot starve the other tasks.
-        if !coop::has_budget_remaining() {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        match self.entry().poll_elapsed(cx) {
-            Poll::Ready(()) => coop::poll_proceed(cx),
-            Poll::Pending => Poll::Pending,
-        }
+        // completing one spends a unit, so that a loop of elapsed timers
+        // cannot starve the other tasks; a sleep still pending spends
+        // nothing (the guard gives its unit back).
+        let coop = ready!(coop::poll_proceed(cx));
+        ready!(self.entry().poll_elapsed(cx));
+        coop.made_progress();
+        Poll::Ready(())
     }
 }
 

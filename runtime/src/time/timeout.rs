@@ -19,6 +19,13 @@ use super::{sleep_until, Instant, Sleep};
 /// registered, which makes a timeout around a fast operation nearly free.
 /// A duration that overflows the clock waits about 30 years.
 ///
+/// # Cooperative budget
+///
+/// If the future spends the task's budget in a poll (an always-ready
+/// reader such as [`io::repeat`](crate::io::repeat) read in a loop), the
+/// deadline is still checked in that poll, outside the budget, as tokio
+/// does: such a future times out instead of running forever.
+///
 /// # Cancellation
 ///
 /// Dropping the `Timeout` drops the future and cancels the timer in O(1).
