@@ -15,7 +15,7 @@ fi
 export CARGO_TARGET_DIR=target/miri
 cargo +nightly miri setup
 cargo +nightly miri test -p runtime --lib -- task:: scheduler::multi_thread::queue
-cargo +nightly miri test -p runtime-reactor --lib -- time::wheel time::tests::register time::tests::reset \
+cargo +nightly miri test -p runtime-reactor --lib -- scheduled_io time::wheel time::tests::register time::tests::reset \
     time::tests::a_new time::tests::many time::tests::ticks
 for target in x86_64-unknown-freebsd x86_64-apple-darwin; do
     cargo +nightly miri setup --target "$target"
