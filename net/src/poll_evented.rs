@@ -4,9 +4,9 @@
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::AsRawFd;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use runtime_reactor::{Direction, Reactor, Ready, ReadyEvent, Registration};
+use runtime_reactor::{coop, Direction, Reactor, Ready, ReadyEvent, Registration};
 
 use crate::sys;
 use crate::Interest;
@@ -83,13 +83,18 @@ impl<T: AsRawFd> PollEvented<T> {
     }
 
     /// Waits until the object is ready in `direction` (without running any
-    /// operation and without clearing readiness).
+    /// operation and without clearing readiness). Readiness found spends a
+    /// unit of the task's budget, so a loop of `poll_read_ready` and
+    /// `try_read` on an always-ready socket yields like the I/O calls do.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
-        self.registration.poll_ready(cx, direction)
+        let coop = ready!(coop::poll_proceed(cx));
+        let res = ready!(self.registration.poll_ready(cx, direction));
+        coop.made_progress();
+        Poll::Ready(res)
     }
 
     /// Runs `op` on the object once it is ready in `direction`, waiting in

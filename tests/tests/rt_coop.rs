@@ -188,6 +188,51 @@ fn a_consume_budget_loop_lets_another_task_run_on_a_current_thread_runtime() {
     });
 }
 
+/// A task looping on readiness of an always-ready socket (`readable()` or
+/// `poll_read_ready`, then a one-byte `try_read` that leaves data queued)
+/// yields once its budget is spent, so a task queued behind it on the same
+/// thread runs.
+#[test]
+fn a_readiness_loop_on_an_always_ready_socket_lets_another_task_run() {
+    for use_poll in [false, true] {
+        block_on(Flavor::CurrentThread, async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut writer = TcpStream::connect(addr).await.unwrap();
+            let (reader, _) = listener.accept().await.unwrap();
+            writer.write_all(&vec![1u8; 64 * 1024]).await.unwrap();
+            // The reactor has reported the data: every wait below is ready.
+            reader.readable().await.unwrap();
+            let ran = Arc::new(AtomicBool::new(false));
+            let seen = ran.clone();
+            let spinner = runtime::spawn(async move {
+                let mut byte = [0u8; 1];
+                for round in 0..100 * BUDGET as usize {
+                    if seen.load(Ordering::SeqCst) {
+                        return Some(round);
+                    }
+                    if use_poll {
+                        poll_fn(|cx| reader.poll_read_ready(cx)).await.unwrap();
+                    } else {
+                        reader.readable().await.unwrap();
+                    }
+                    assert_eq!(reader.try_read(&mut byte).unwrap(), 1);
+                }
+                None
+            });
+            let other = runtime::spawn(async move { ran.store(true, Ordering::SeqCst) });
+            let rounds = spinner.await.unwrap().unwrap_or_else(|| {
+                panic!("the other task never ran (poll_read_ready: {use_poll})")
+            });
+            other.await.unwrap();
+            assert!(
+                rounds <= 2 * BUDGET as usize,
+                "the spinner ran {rounds} rounds before yielding (budget {BUDGET})"
+            );
+        });
+    }
+}
+
 /// A task looping over sleeps that have already elapsed yields once its
 /// budget is spent (each elapsed sleep spends a unit, as in tokio), so a task
 /// queued behind it on the same thread runs.
