@@ -5,7 +5,9 @@
 //! `JoinHandle`'s waker. A [`Waker`](std::task::Waker) for a task is the task
 //! pointer with a `RawWakerVTable`; waking a task that is running only marks
 //! it `NOTIFIED`, so it is never queued twice. Panics inside `poll` (and
-//! inside the future's `Drop`) are caught and become a [`JoinError`].
+//! inside the future's `Drop`) are caught and become a [`JoinError`]; a
+//! future whose `poll` panics is dropped while that panic unwinds, so its
+//! `Drop` sees `std::thread::panicking()`, as in tokio.
 //!
 //! References: the owned-task list of the scheduler holds one until the task
 //! completes (so shutdown can reach every task), the [`JoinHandle`] one, each
