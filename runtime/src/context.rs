@@ -26,8 +26,16 @@ impl Drop for SetCurrentGuard {
 }
 
 /// Makes `handle` the current runtime of this thread until the guard drops.
+///
+/// During the thread's TLS destruction (a `Runtime` owned by a thread-local
+/// and dropped by its destructor, after `CURRENT` is gone) this does
+/// nothing: the caller runs without a current runtime instead of panicking
+/// in a TLS destructor, which would abort the process.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
-    let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
+    let prev = CURRENT
+        .try_with(|c| c.borrow_mut().replace(handle.clone()))
+        .ok()
+        .flatten();
     SetCurrentGuard { prev }
 }
 
