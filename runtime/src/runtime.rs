@@ -169,6 +169,9 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         // Start the reactor now so that its failure is reported here.
         runtime_reactor::Reactor::get()?;
+        // Host-name lookups in `net` run on the blocking pool (`net` knows
+        // no scheduler; this is how it reaches one).
+        runtime_net::lookup_hooks::set_blocking_spawner(blocking::spawn_lookup);
         let blocking = blocking::Spawner::new(
             self.max_blocking_threads,
             format!("{}-blocking", self.thread_name),
