@@ -59,6 +59,9 @@
 //!   `EMFILE`/`ENFILE`/`ENOBUFS`/`ENOMEM`, return the error and back off
 //!   (1 ms doubling to 1 s) before the next `accept`, instead of spinning;
 //!   see [`TcpListener`]. The back-off sleeps on the reactor's timer wheel.
+//! - Host names resolve off the calling thread (the `runtime` crate's
+//!   blocking pool, through a hook it installs, else a thread per lookup);
+//!   literal addresses resolve at once. See [`lookup_host`].
 //! - Socket options are plain `setsockopt(2)` calls through `libc` (no
 //!   `socket2`: every option here is one call); all system calls live in
 //!   the private `sys` module.
@@ -67,6 +70,7 @@
 
 mod accept;
 pub mod async_fd;
+mod lookup;
 mod macros;
 mod poll_evented;
 mod sys;
@@ -74,6 +78,17 @@ pub mod tcp;
 pub mod udp;
 pub mod unix;
 
+pub use lookup::{lookup_host, ToSocketAddrs};
+/// The hooks by which `runtime` runs lookups on its blocking pool, and by
+/// which tests watch and slow them; not part of the API.
+#[doc(hidden)]
+pub mod lookup_hooks {
+    pub use crate::lookup::sealed::{Internal, ToSocketAddrsPriv};
+    pub use crate::lookup::{
+        off_thread_lookups, set_blocking_spawner, set_resolver_for_tests, BlockingJob,
+        BlockingSpawner, Resolved, Resolver,
+    };
+}
 pub use runtime_reactor::{Interest, Ready};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;

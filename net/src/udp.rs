@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
@@ -12,6 +12,7 @@ use crate::poll_evented::PollEvented;
 use crate::sys::{self, RawAddr};
 use crate::tcp::each_addr;
 use crate::Interest;
+use crate::ToSocketAddrs;
 
 /// A UDP socket.
 ///
@@ -46,7 +47,7 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Creates a UDP socket bound to `addr` (IPv4 or IPv6), trying each
-    /// resolved address in turn.
+    /// resolved address in turn (a host name is resolved off the worker).
     ///
     /// # Errors
     ///
@@ -88,7 +89,8 @@ impl UdpSocket {
     }
 
     /// Sets the default peer: `send` goes there, and only its datagrams are
-    /// received. Each resolved address is tried in turn.
+    /// received. Each resolved address is tried in turn (a host name is
+    /// resolved off the worker).
     ///
     /// # Errors
     ///
@@ -162,16 +164,20 @@ impl UdpSocket {
     }
 
     /// Sends `buf` as one datagram to `target` (the first address it
-    /// resolves to).
+    /// resolves to; a host name is resolved off the worker, see
+    /// [`lookup_host`](crate::lookup_host)).
     ///
     /// # Errors
     ///
     /// `InvalidInput` if `target` resolves to nothing; the errors of
     /// `sendto(2)` (`EMSGSIZE`, `NetworkUnreachable`, …).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let target = target.to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
-        })?;
+        let target = crate::lookup::resolve(&target)
+            .await?
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+            })?;
         let raw = RawAddr::from_inet(&target);
         self.io
             .async_io(Direction::Write, |s| {

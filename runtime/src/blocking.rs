@@ -248,3 +248,20 @@ where
         None => panic!("`runtime::spawn_blocking` called outside a runtime"),
     }
 }
+
+/// The hook `runtime_net` calls to resolve a host name off the worker: runs
+/// `job` on the current runtime's blocking pool, or gives it back when the
+/// calling thread is in no runtime (`runtime_net` then starts a thread for
+/// it). Installed by [`Builder::build`](crate::Builder::build).
+pub(crate) fn spawn_lookup(
+    job: runtime_net::lookup_hooks::BlockingJob,
+) -> Result<(), runtime_net::lookup_hooks::BlockingJob> {
+    match context::current() {
+        Some(handle) => {
+            // Detached: the job sends its answer itself.
+            drop(handle.blocking.spawn_blocking(job));
+            Ok(())
+        }
+        None => Err(job),
+    }
+}

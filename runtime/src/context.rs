@@ -7,9 +7,26 @@ use crate::scheduler;
 thread_local! {
     /// The handle of the runtime whose thread (or `block_on`) this is.
     static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
-    /// Whether this thread is inside `block_on` or is a worker: blocking
-    /// here again would deadlock.
-    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread is inside `block_on` or is a worker (blocking
+    /// here again would deadlock), and if so whether `block_in_place` may
+    /// leave that mode. `Copy` with a `const` initialiser: no destructor, so
+    /// it stays readable during TLS destruction.
+    static ENTERED: Cell<EnterRuntime> = const { Cell::new(EnterRuntime::NotEntered) };
+}
+
+/// Whether the thread drives a runtime now (`ENTERED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EnterRuntime {
+    /// Outside any runtime, or inside `block_in_place`: blocking is fine.
+    NotEntered,
+    /// A worker, or inside `block_on`.
+    Entered {
+        /// `true` on a multi-thread runtime's worker or `block_on` thread,
+        /// where `block_in_place` may block (the other tasks run on other
+        /// threads); `false` inside a current-thread runtime's `block_on`,
+        /// whose tasks would all stop.
+        allow_block_in_place: bool,
+    },
 }
 
 /// Restores the previous handle when dropped.
@@ -26,8 +43,16 @@ impl Drop for SetCurrentGuard {
 }
 
 /// Makes `handle` the current runtime of this thread until the guard drops.
+///
+/// During the thread's TLS destruction (a `Runtime` owned by a thread-local
+/// and dropped by its destructor, after `CURRENT` is gone) this does
+/// nothing: the caller runs without a current runtime instead of panicking
+/// in a TLS destructor, which would abort the process.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
-    let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
+    let prev = CURRENT
+        .try_with(|c| c.borrow_mut().replace(handle.clone()))
+        .ok()
+        .flatten();
     SetCurrentGuard { prev }
 }
 
@@ -44,41 +69,48 @@ pub(crate) struct EnterRuntimeGuard {
 
 impl Drop for EnterRuntimeGuard {
     fn drop(&mut self) {
-        let _ = IN_RUNTIME.try_with(|c| c.set(false));
+        ENTERED.set(EnterRuntime::NotEntered);
     }
 }
 
-/// Enters "runtime mode" on this thread.
+/// Enters "runtime mode" on this thread; `allow_block_in_place` as in
+/// [`EnterRuntime::Entered`].
 ///
 /// # Panics
 ///
 /// If the thread already drives a runtime: blocking it would stall every
 /// task on it (and could deadlock), so this is refused loudly.
 #[track_caller]
-pub(crate) fn enter_runtime() -> EnterRuntimeGuard {
-    if IN_RUNTIME.with(|c| c.replace(true)) {
+pub(crate) fn enter_runtime(allow_block_in_place: bool) -> EnterRuntimeGuard {
+    let prev = ENTERED.replace(EnterRuntime::Entered {
+        allow_block_in_place,
+    });
+    if prev != EnterRuntime::NotEntered {
+        ENTERED.set(prev);
         panic!(
             "cannot block on a future from inside a runtime: this thread is already driving \
              asynchronous tasks (a `block_on` inside a task or inside another `block_on`). \
-             Use `.await` instead, or `spawn_blocking` to run blocking code elsewhere."
+             Use `.await` instead, `spawn_blocking` to run blocking code elsewhere, or \
+             `block_in_place` around the blocking call on a multi-thread runtime."
         );
     }
     EnterRuntimeGuard { _private: () }
 }
 
-/// Whether this thread drives a runtime now.
-pub(crate) fn in_runtime() -> bool {
-    IN_RUNTIME.try_with(Cell::get).unwrap_or(false)
+/// This thread's runtime mode.
+pub(crate) fn entered() -> EnterRuntime {
+    ENTERED.get()
 }
 
-/// Temporarily leaves runtime mode (for `block_in_place`).
+/// Leaves runtime mode while `f` runs (for `block_in_place`), so that `f`
+/// may block, including on a nested `block_on`.
 pub(crate) fn exit_runtime<R>(f: impl FnOnce() -> R) -> R {
-    struct Reset(bool);
+    struct Reset(EnterRuntime);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let _ = IN_RUNTIME.try_with(|c| c.set(self.0));
+            ENTERED.set(self.0);
         }
     }
-    let _reset = Reset(IN_RUNTIME.with(|c| c.replace(false)));
+    let _reset = Reset(ENTERED.replace(EnterRuntime::NotEntered));
     f()
 }

@@ -66,10 +66,11 @@ pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};
 
-/// Async networking: TCP, UDP and Unix-domain sockets.
+/// Async networking: TCP, UDP and Unix-domain sockets, and [`lookup_host`]
+/// (host names resolve on the blocking pool, never on a worker).
 pub mod net {
     pub use runtime_net::{
-        tcp, udp, unix, TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener,
-        UnixStream,
+        lookup_host, tcp, udp, unix, TcpListener, TcpSocket, TcpStream, ToSocketAddrs, UdpSocket,
+        UnixDatagram, UnixListener, UnixStream,
     };
 }

@@ -169,6 +169,9 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         // Start the reactor now so that its failure is reported here.
         runtime_reactor::Reactor::get()?;
+        // Host-name lookups in `net` run on the blocking pool (`net` knows
+        // no scheduler; this is how it reaches one).
+        runtime_net::lookup_hooks::set_blocking_spawner(blocking::spawn_lookup);
         let blocking = blocking::Spawner::new(
             self.max_blocking_threads,
             format!("{}-blocking", self.thread_name),
@@ -367,7 +370,10 @@ impl Handle {
     /// As [`Runtime::block_on`].
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = context::enter_runtime();
+        let _enter = context::enter_runtime(matches!(
+            self.inner.flavor,
+            scheduler::Flavor::MultiThread(_)
+        ));
         let _current = context::set_current(&self.inner);
         self.inner.block_on(future)
     }

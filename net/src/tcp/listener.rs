@@ -1,6 +1,6 @@
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::task::{Context, Poll};
 
@@ -8,6 +8,7 @@ use crate::accept::{self, Backoff};
 use crate::poll_evented::PollEvented;
 use crate::sys::{self, RawAddr};
 use crate::tcp::{each_addr, TcpStream};
+use crate::ToSocketAddrs;
 
 /// The listen backlog used by [`TcpListener::bind`].
 const DEFAULT_BACKLOG: u32 = 1024;
@@ -57,7 +58,8 @@ impl TcpListener {
     /// backlog 1024).
     ///
     /// If `addr` yields several addresses, each is tried in turn and the first
-    /// that binds is used. Host names are resolved on the calling thread.
+    /// that binds is used. A host name is resolved off the worker (see
+    /// [`lookup_host`](crate::lookup_host)).
     ///
     /// # Errors
     ///

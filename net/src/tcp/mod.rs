@@ -14,21 +14,25 @@ pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::TcpStream;
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
+
+use crate::lookup::{resolve, ToSocketAddrs};
 
 /// Resolves `addr` and runs `f` on each address in turn until one succeeds,
 /// returning the last error if none does.
 ///
-/// Resolution of a host name (not an IP literal) happens on the calling
-/// thread, as with `std::net`.
+/// A host name (not an address literal) is resolved off the calling thread
+/// (see [`lookup_host`](crate::lookup_host)); the task waits meanwhile.
 pub(crate) async fn each_addr<A, F, Fut, R>(addr: A, mut f: F) -> io::Result<R>
 where
     A: ToSocketAddrs,
     F: FnMut(SocketAddr) -> Fut,
     Fut: std::future::Future<Output = io::Result<R>>,
 {
+    let addrs = resolve(&addr);
+    drop(addr);
     let mut last_err = None;
-    for addr in addr.to_socket_addrs()? {
+    for addr in addrs.await? {
         match f(addr).await {
             Ok(r) => return Ok(r),
             Err(e) => last_err = Some(e),

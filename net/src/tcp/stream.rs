@@ -1,6 +1,6 @@
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use crate::sys::{self, RawAddr};
 use crate::tcp::{
     each_addr, split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
 };
-use crate::Interest;
+use crate::{Interest, ToSocketAddrs};
 
 /// A TCP connection.
 ///
@@ -53,7 +53,8 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// Opens a TCP connection to `addr`, trying each resolved address in turn
-    /// until one connects.
+    /// until one connects. A host name is resolved off the worker (see
+    /// [`lookup_host`](crate::lookup_host)).
     ///
     /// The connect is non-blocking: the task waits for the socket to become
     /// writable, then reads `SO_ERROR`.

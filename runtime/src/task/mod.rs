@@ -5,7 +5,9 @@
 //! `JoinHandle`'s waker. A [`Waker`](std::task::Waker) for a task is the task
 //! pointer with a `RawWakerVTable`; waking a task that is running only marks
 //! it `NOTIFIED`, so it is never queued twice. Panics inside `poll` (and
-//! inside the future's `Drop`) are caught and become a [`JoinError`].
+//! inside the future's `Drop`) are caught and become a [`JoinError`]; a
+//! future whose `poll` panics is dropped while that panic unwinds, so its
+//! `Drop` sees `std::thread::panicking()`, as in tokio.
 //!
 //! References: the owned-task list of the scheduler holds one until the task
 //! completes (so shutdown can reach every task), the [`JoinHandle`] one, each
@@ -188,9 +190,14 @@ where
 /// Runs `f`, which may block, on the current worker thread, first handing
 /// the worker's other tasks to a new thread so they keep running.
 ///
-/// Outside any runtime `f` simply runs. Prefer
-/// [`spawn_blocking`](crate::spawn_blocking) where `f` does not need to
-/// borrow from the caller.
+/// The thread leaves runtime mode while `f` runs (as in tokio): `f` may
+/// itself call [`Handle::block_on`](crate::Handle::block_on) or a
+/// current-thread runtime's `block_on`, and is not held to the task's
+/// cooperative budget. On the thread inside a multi-thread runtime's
+/// [`Runtime::block_on`](crate::Runtime::block_on) (not a worker: there are
+/// no tasks to hand on) it does the same. Outside any runtime `f` simply
+/// runs. Prefer [`spawn_blocking`](crate::spawn_blocking) where `f` does not
+/// need to borrow from the caller.
 ///
 /// # Panics
 ///
@@ -211,16 +218,26 @@ where
 /// ```
 #[track_caller]
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    match crate::scheduler::multi_thread::block_in_place(f) {
-        Ok(r) => r,
-        Err(f) => match crate::context::current() {
-            Some(h)
-                if crate::context::in_runtime()
-                    && matches!(h.flavor, crate::scheduler::Flavor::CurrentThread(_)) =>
-            {
-                panic!("`block_in_place` cannot be used on a current-thread runtime: its only thread would block")
+    use crate::context::EnterRuntime;
+    match crate::context::entered() {
+        // Outside a runtime, or inside an enclosing `block_in_place`.
+        EnterRuntime::NotEntered => f(),
+        EnterRuntime::Entered {
+            allow_block_in_place: false,
+        } => panic!(
+            "`block_in_place` cannot be used on a current-thread runtime: its only thread would \
+             block"
+        ),
+        EnterRuntime::Entered {
+            allow_block_in_place: true,
+        } => {
+            let f = move || runtime_reactor::coop::unconstrained(f);
+            // A worker hands its queue on and leaves runtime mode; the
+            // `block_on` thread has no queue, and only leaves the mode.
+            match crate::scheduler::multi_thread::block_in_place(f) {
+                Ok(r) => r,
+                Err(f) => crate::context::exit_runtime(f),
             }
-            _ => f(),
-        },
+        }
     }
 }

@@ -247,15 +247,23 @@ where
     );
     let mut cx = Context::from_waker(&waker);
     let res = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: we hold RUNNING, so we alone touch the stage; the future
-        // never moves (it lives in the heap cell until dropped in place).
-        cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
-            Stage::Running(fut) => {
-                // SAFETY: pinned in the cell, see above.
-                let fut = unsafe { Pin::new_unchecked(fut) };
-                runtime_reactor::coop::budget(|| fut.poll(&mut cx))
-            }
-            _ => unreachable!("a task is polled only while its future is present"),
+        cell.stage.with_mut(|stage| {
+            // If `poll` panics, the future is dropped by this guard while the
+            // panic unwinds, so its `Drop` sees `thread::panicking()`.
+            let unwinding = DropOnUnwind(stage);
+            // SAFETY: we hold RUNNING, so we alone touch the stage; the
+            // future never moves (it lives in the heap cell until dropped in
+            // place).
+            let res = match unsafe { &mut *stage } {
+                Stage::Running(fut) => {
+                    // SAFETY: pinned in the cell, see above.
+                    let fut = unsafe { Pin::new_unchecked(fut) };
+                    runtime_reactor::coop::budget(|| fut.poll(&mut cx))
+                }
+                _ => unreachable!("a task is polled only while its future is present"),
+            };
+            std::mem::forget(unwinding);
+            res
         })
     }));
     match res {
@@ -276,9 +284,34 @@ where
             complete(cell, raw, result);
         }
         Err(payload) => {
-            consume_stage(cell);
+            // The future was dropped while the panic unwound (see
+            // `DropOnUnwind`); the stage is `Consumed` already.
             complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)));
         }
+    }
+}
+
+/// Drops the future in place if `poll` unwinds, while the panic is still in
+/// flight (as tokio does): rollback and poisoning guards held by the future
+/// see `std::thread::panicking()` and act on it. Forgotten when `poll`
+/// returns.
+///
+/// A panic in the future's `Drop` here would be a second panic escaping a
+/// destructor during unwinding, which aborts the process; it is caught
+/// inside this guard instead and discarded, so the task's `JoinError` keeps
+/// the payload of the panic in `poll` (the one the user wants to see).
+struct DropOnUnwind<F: Future>(*mut Stage<F>);
+
+impl<F: Future> Drop for DropOnUnwind<F> {
+    fn drop(&mut self) {
+        let stage = self.0;
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the guard lives inside the `with_mut` access of the
+            // poll, whose caller holds RUNNING (so the stage is ours); the
+            // `Pin<&mut F>` handed to `poll` died with its frame as the
+            // panic left it, so nothing else points into the stage now.
+            unsafe { *stage = Stage::Consumed }
+        }));
     }
 }
 

@@ -201,6 +201,53 @@ mod plain {
         s.shutdown();
     }
 
+    /// Records `thread::panicking()` when dropped, then panics if asked to.
+    struct SeesPanicking {
+        seen: Arc<Mutex<Option<bool>>>,
+        panic_in_drop: bool,
+    }
+    impl Drop for SeesPanicking {
+        fn drop(&mut self) {
+            *self.seen.lock() = Some(std::thread::panicking());
+            if self.panic_in_drop {
+                panic!("drop panics too");
+            }
+        }
+    }
+
+    /// Panics in `poll`, holding a `SeesPanicking` that only its own drop
+    /// (not the unwinding of `poll`) can reach.
+    struct PanicsInPoll(#[allow(dead_code)] SeesPanicking);
+    impl Future for PanicsInPoll {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            panic!("boom")
+        }
+    }
+
+    #[test]
+    fn panicking_future_is_dropped_while_the_panic_unwinds() {
+        for panic_in_drop in [false, true] {
+            let s = TestSched::new();
+            let seen = Arc::new(Mutex::new(None));
+            let fut = PanicsInPoll(SeesPanicking {
+                seen: seen.clone(),
+                panic_in_drop,
+            });
+            let mut join = TestSched::spawn(&s, fut);
+            s.run_all();
+            assert_eq!(*seen.lock(), Some(true), "panic_in_drop: {panic_in_drop}");
+            match poll_join(&mut join) {
+                Poll::Ready(Err(e)) => {
+                    assert!(e.is_panic());
+                    assert_eq!(*e.into_panic().downcast::<&str>().unwrap(), "boom");
+                }
+                _ => panic!("expected a panic JoinError"),
+            }
+            s.shutdown();
+        }
+    }
+
     #[test]
     fn shutdown_drops_pending_futures_and_later_wakes_are_noops() {
         let s = TestSched::new();

@@ -476,7 +476,7 @@ impl Drop for StopGuard<'_> {
 fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     let _stopped = StopGuard(&shared);
     let _current = context::set_current(&handle);
-    let _enter = context::enter_runtime();
+    let _enter = context::enter_runtime(true);
     if let Some(f) = &shared.config.on_thread_start {
         f();
     }
