@@ -44,9 +44,11 @@
 //! - Every type wraps one `PollEvented<T>`: the OS object plus its reactor
 //!   [`Registration`](runtime_reactor::Registration), dropped in that order
 //!   so the fd is deregistered before it is closed. An operation runs the
-//!   system call first; only `EAGAIN` clears the direction's readiness and
-//!   parks the task (edge-triggered: a partial read means "maybe more"),
-//!   and `EINTR` retries.
+//!   system call first; `EAGAIN` clears the direction's readiness and parks
+//!   the task, and so does (on stream sockets only) a short read or write,
+//!   the kernel's own word that the queue ran dry or the buffer filled;
+//!   datagram sockets and `AsyncFd` clear only on `EAGAIN` (a short datagram
+//!   proves nothing). `EINTR` retries.
 //! - Sockets are created non-blocking and close-on-exec in one call where
 //!   the OS allows (`SOCK_NONBLOCK`, `accept4`); sends use `MSG_NOSIGNAL`
 //!   (or `SO_NOSIGPIPE` on macOS), so a dead peer is an error, never a

@@ -171,6 +171,18 @@ impl<T: AsRawFd> PollEvented<T> {
 
     // Stream-socket operations, shared by TCP and Unix streams. An empty
     // buffer reads or writes nothing at once (and says nothing about EOF).
+    // Reads and writes are stream transfers: a short one clears the
+    // direction's readiness as `WouldBlock` would (see
+    // `Registration::poll_stream_io`), which saves one system call per
+    // message. Peeks are not: the data they saw stays queued.
+    //
+    // The kernel's part of that bargain: a TCP `recv` returns less than
+    // asked only when the receive queue ran dry (or at an urgent-data mark,
+    // `MSG_OOB`, which nothing here uses), a `send` accepts less than offered
+    // only when the send buffer is full; a Unix-stream `recv` also stops
+    // between writes of different credentials when `SO_PASSCRED` is set, or
+    // after a message carrying file descriptors, neither of which these
+    // types use.
 
     /// Polls a read into `buf`.
     pub(crate) fn poll_read(
@@ -178,7 +190,14 @@ impl<T: AsRawFd> PollEvented<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_recv_flags(cx, buf, 0)
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.registration
+            .poll_stream_io(cx, Direction::Read, len, || {
+                sys::io::recv(self.io.as_raw_fd(), buf, 0)
+            })
     }
 
     /// Polls a read into `buf` that leaves the data queued (`MSG_PEEK`).
@@ -187,20 +206,11 @@ impl<T: AsRawFd> PollEvented<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_recv_flags(cx, buf, libc::MSG_PEEK)
-    }
-
-    fn poll_recv_flags(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-        flags: libc::c_int,
-    ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         self.poll_io(cx, Direction::Read, |s| {
-            sys::io::recv(s.as_raw_fd(), buf, flags)
+            sys::io::recv(s.as_raw_fd(), buf, libc::MSG_PEEK)
         })
     }
 
@@ -225,9 +235,11 @@ impl<T: AsRawFd> PollEvented<T> {
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
-        self.poll_io(cx, Direction::Read, |s| {
-            sys::io::recv_vectored(s.as_raw_fd(), bufs)
-        })
+        let len = sys::io::recv_vectored_len(bufs);
+        self.registration
+            .poll_stream_io(cx, Direction::Read, len, || {
+                sys::io::recv_vectored(self.io.as_raw_fd(), bufs)
+            })
     }
 
     /// Polls a write of `buf`.
@@ -235,7 +247,10 @@ impl<T: AsRawFd> PollEvented<T> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.poll_io(cx, Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+        self.registration
+            .poll_stream_io(cx, Direction::Write, buf.len(), || {
+                sys::io::send(self.io.as_raw_fd(), buf)
+            })
     }
 
     /// Polls a vectored write of `bufs` (`sendmsg`, see
@@ -248,9 +263,11 @@ impl<T: AsRawFd> PollEvented<T> {
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
-        self.poll_io(cx, Direction::Write, |s| {
-            sys::io::send_vectored(s.as_raw_fd(), bufs)
-        })
+        let len = total_len(bufs);
+        self.registration
+            .poll_stream_io(cx, Direction::Write, len, || {
+                sys::io::send_vectored(self.io.as_raw_fd(), bufs)
+            })
     }
 
     /// Reads without waiting.
@@ -258,7 +275,10 @@ impl<T: AsRawFd> PollEvented<T> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+        let len = buf.len();
+        self.registration.try_stream_io(Direction::Read, len, || {
+            sys::io::recv(self.io.as_raw_fd(), buf, 0)
+        })
     }
 
     /// Reads into `bufs` without waiting.
@@ -266,8 +286,9 @@ impl<T: AsRawFd> PollEvented<T> {
         if bufs.iter().all(|b| b.is_empty()) {
             return Ok(0);
         }
-        self.try_io(Direction::Read, |s| {
-            sys::io::recv_vectored(s.as_raw_fd(), bufs)
+        let len = sys::io::recv_vectored_len(bufs);
+        self.registration.try_stream_io(Direction::Read, len, || {
+            sys::io::recv_vectored(self.io.as_raw_fd(), bufs)
         })
     }
 
@@ -276,7 +297,10 @@ impl<T: AsRawFd> PollEvented<T> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.try_io(Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
+        self.registration
+            .try_stream_io(Direction::Write, buf.len(), || {
+                sys::io::send(self.io.as_raw_fd(), buf)
+            })
     }
 
     /// Writes `bufs` without waiting.
@@ -284,10 +308,16 @@ impl<T: AsRawFd> PollEvented<T> {
         if bufs.iter().all(|b| b.is_empty()) {
             return Ok(0);
         }
-        self.try_io(Direction::Write, |s| {
-            sys::io::send_vectored(s.as_raw_fd(), bufs)
-        })
+        self.registration
+            .try_stream_io(Direction::Write, total_len(bufs), || {
+                sys::io::send_vectored(self.io.as_raw_fd(), bufs)
+            })
     }
+}
+
+/// The bytes a vectored write offers.
+fn total_len(bufs: &[IoSlice<'_>]) -> usize {
+    bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len()))
 }
 
 impl<T: AsRawFd + fmt::Debug> fmt::Debug for PollEvented<T> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use crate::scheduled_io::{ReadyEvent, ReadyEvents, ScheduledIo};
-use crate::{coop, Direction, Interest, Reactor};
+use crate::{coop, Direction, Interest, Reactor, Ready};
 
 /// A file descriptor registered with the [`Reactor`].
 ///
@@ -185,7 +185,38 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_inner(cx, direction, op, |_| false)
+    }
+
+    /// [`poll_io`](Registration::poll_io) for a transfer on a stream socket
+    /// (TCP, Unix stream) of `len` bytes, `op` returning how many moved.
+    ///
+    /// A short transfer (more than 0 and fewer than `len` bytes) also clears
+    /// the direction's readable or writable bit, with the same tick check as
+    /// `WouldBlock`: on a stream socket it is the kernel's own statement that
+    /// the receive queue was empty (or the send buffer full) at that instant,
+    /// which saves the `EAGAIN` call that would otherwise prove it. Closed
+    /// and error bits are kept: the next operation must still see them.
+    /// Datagram sockets must not use this (a short datagram proves nothing),
+    /// nor peeks (the data stays queued).
+    pub fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io_inner(cx, direction, op, |&n| n > 0 && n < len)
+    }
+
+    fn poll_io_inner<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         // Dropped on `Pending` (not ready), the guard gives its unit back.
         let coop = ready!(coop::poll_proceed(cx));
@@ -194,10 +225,9 @@ impl Registration {
                 Ok(ev) => ev,
                 Err(e) => break Err(e),
             };
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                res => break res,
+            match self.run(ev, &mut op, &drained) {
+                Attempt::Done(res) => break res,
+                Attempt::WouldBlock(_) | Attempt::Interrupted => continue,
             }
         };
         coop.made_progress();
@@ -206,10 +236,39 @@ impl Registration {
 
     /// Runs `op` if the fd looks ready in `direction`, without registering a
     /// waker; returns `WouldBlock` if it is not ready or `op` would block.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, what `op` returns, or the registration was removed.
     pub fn try_io<R>(
         &self,
         direction: Direction,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.try_io_inner(direction, op, |_| false)
+    }
+
+    /// [`try_io`](Registration::try_io) for a transfer of `len` bytes on a
+    /// stream socket: a short transfer clears readiness as in
+    /// [`poll_stream_io`](Registration::poll_stream_io).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_io`](Registration::try_io).
+    pub fn try_stream_io(
+        &self,
+        direction: Direction,
+        len: usize,
+        op: impl FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.try_io_inner(direction, op, |&n| n > 0 && n < len)
+    }
+
+    fn try_io_inner<R>(
+        &self,
+        direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let ev = match self.io.ready_event(direction) {
             Some(ev) if ev.shutdown => return Err(gone()),
@@ -217,13 +276,36 @@ impl Registration {
             None => return Err(io::ErrorKind::WouldBlock.into()),
         };
         loop {
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.clear_readiness(ev);
-                    return Err(e);
+            match self.run(ev, &mut op, &drained) {
+                Attempt::Done(res) => return res,
+                Attempt::WouldBlock(e) => return Err(e),
+                Attempt::Interrupted => continue,
+            }
+        }
+    }
+
+    /// Runs `op` once, readiness `ev` observed. `WouldBlock` clears `ev`;
+    /// a result that `drained` says proves the kernel queue drained clears
+    /// the transfer bit of `ev` (not the closed and error bits).
+    fn run<R>(
+        &self,
+        ev: ReadyEvent,
+        op: &mut impl FnMut() -> io::Result<R>,
+        drained: &impl Fn(&R) -> bool,
+    ) -> Attempt<R> {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_readiness(ev);
+                Attempt::WouldBlock(e)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Attempt::Interrupted,
+            res => {
+                if res.as_ref().is_ok_and(drained) {
+                    let mut transfer = ev;
+                    transfer.ready = ev.ready & (Ready::READABLE | Ready::WRITABLE);
+                    self.clear_readiness(transfer);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                res => return res,
+                Attempt::Done(res)
             }
         }
     }
@@ -232,6 +314,16 @@ impl Registration {
     pub fn fd(&self) -> RawFd {
         self.fd
     }
+}
+
+/// What one run of an operation came to.
+enum Attempt<R> {
+    /// It completed (with a value or an error other than the two below).
+    Done(io::Result<R>),
+    /// `WouldBlock`: readiness was cleared.
+    WouldBlock(io::Error),
+    /// `EINTR`: run it again at once.
+    Interrupted,
 }
 
 impl Drop for Registration {

@@ -14,13 +14,13 @@
 //!   tells how many bytes are left queued, the one way for a read to learn
 //!   that it drained the socket without a second call.
 //!
-//! Why it matters: `runtime` clears read readiness only when a read sees
-//! `EAGAIN` (DESIGN §4: a short read means "maybe more", never "drained"),
-//! so a request/response connection makes one `EAGAIN` read per message
-//! that tokio, which also clears readiness on a short read, does not make.
-//! This binary prices that call, and the `TCP_INQ` alternative, against
-//! the server CPU per message of the `compare` echo cases (about 6 µs on
-//! the 2-core machine of `benches/results/latest.md`).
+//! Why it matters: a runtime that clears read readiness only when a read
+//! sees `EAGAIN` makes one `EAGAIN` read per message on a request/response
+//! connection. `runtime` once did; it now clears readiness on a short read
+//! of a stream socket too (DESIGN §4), as tokio does. This binary prices
+//! that call, and the `TCP_INQ` alternative, against the server CPU per
+//! message of the `compare` echo cases (about 6 µs on the 2-core machine of
+//! `benches/results/latest.md`).
 //!
 //! Figures are medians over `--rounds` rounds, in nanoseconds per call.
 

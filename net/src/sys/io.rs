@@ -113,11 +113,20 @@ pub(crate) fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize
 /// Reads into the buffers in order with one `recvmsg` (the first
 /// [`IOV_MAX`] buffers; a read is allowed to be short).
 pub(crate) fn recv_vectored(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+    // `recv_vectored_len` counts the same `IOV_MAX` buffers.
     let len = bufs.len().min(IOV_MAX);
     // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix.
     let mut msg = msghdr(bufs.as_mut_ptr().cast(), len);
     let n = syscall!(recvmsg(fd, &mut msg, 0))?;
     Ok(n as usize)
+}
+
+/// How many bytes one [`recv_vectored`] asks for: the first `IOV_MAX`
+/// buffers' lengths.
+pub(crate) fn recv_vectored_len(bufs: &[IoSliceMut<'_>]) -> usize {
+    bufs[..bufs.len().min(IOV_MAX)]
+        .iter()
+        .fold(0usize, |n, b| n.saturating_add(b.len()))
 }
 
 #[cfg(test)]

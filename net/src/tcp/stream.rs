@@ -24,15 +24,21 @@ use crate::{Interest, ToSocketAddrs};
 /// give separately owned halves.
 ///
 /// Every read or write tries the system call first and parks only on
-/// `EAGAIN`; a read returns as soon as it has any data, and a read into an
-/// empty buffer returns `Ok(0)` at once without meaning EOF. Writes never
+/// `EAGAIN` (a short read or write tells the reactor that the socket is
+/// drained, or full, so the next call waits for the kernel's next event
+/// instead of making an `EAGAIN` call); a read returns as soon as it has any
+/// data, and a read into an empty buffer returns `Ok(0)` at once without
+/// meaning EOF. Writes never
 /// raise `SIGPIPE`: a write to a reset peer is an `io::Error`. Vectored
 /// writes go out in one `sendmsg` per 1,024 slices (`IOV_MAX`), as many as
 /// the socket takes in one poll.
 ///
-/// Each direction has one waiting task: if two tasks read (or two tasks
-/// write) the same stream concurrently, only the last to wait is woken.
-/// One reader and one writer is the supported sharing.
+/// Reads and writes (`AsyncRead`/`AsyncWrite`, the `poll_*` methods) keep
+/// one waiting task per direction: if two tasks read (or two tasks write)
+/// the same stream concurrently, only the last to wait is woken, as in
+/// tokio; one reader and one writer is the supported sharing. The readiness
+/// waits (`readable()`, `writable()`, `ready()`) and `peek` take any number
+/// of waiting tasks, and readiness wakes them all.
 ///
 /// # Examples
 ///

@@ -51,17 +51,16 @@
 //! 2.5–2.8, yield_many 1.7, ping_pong 1.4–1.5, chained_spawn 1.3–1.5,
 //! remote_spawn 1.3–3.0.
 //!
-//! The remaining gap to a clear win on echo is one extra `recv` per
-//! message: readiness is cleared only by `EAGAIN` (a short read does not
-//! prove the socket drained), where tokio also clears on a short read; that
-//! is 800,000 `recvfrom` calls to tokio's 600,000 here. Priced by `cargo
-//! run --release -p runtime-benches --bin recv_cost`: an `EAGAIN` `recv`
-//! costs 336 ns, about 5.5 % of the 6.1 µs of server CPU per 64-byte echo
-//! message, the size of the gap. Reading through `recvmsg` with Linux's
-//! `TCP_INQ` (the kernel says in the same call that nothing is left, so no
-//! `EAGAIN` read is needed) costs 173 ns more per read, a net 164 ns: tried,
-//! it measured 6.04 µs per message against 6.12 without (medians of 5
-//! alternating runs), within the noise, and was not kept.
+//! Per message, a stream socket makes one `recv` and one `send`: a short
+//! read (or write) clears readiness as `EAGAIN` would (DESIGN §4,
+//! `Registration::poll_stream_io`). Readiness used to be cleared only by
+//! `EAGAIN`, which cost one extra `recv` per echo message (800,000
+//! `recvfrom` calls to tokio's 600,000), priced by `cargo run --release -p
+//! runtime-benches --bin recv_cost` at 336 ns, about 5.5 % of the 6.1 µs of
+//! server CPU per 64-byte echo message. Reading through `recvmsg` with
+//! Linux's `TCP_INQ` instead (the kernel says in the same call that nothing
+//! is left) cost 173 ns more per read and measured within the noise; the
+//! short-read rule needs neither.
 
 pub(crate) mod idle;
 pub(crate) mod queue;
