@@ -4,25 +4,35 @@
 //! Tasks woken on that thread (while it runs tasks) go to a local `VecDeque`;
 //! wake-ups from other threads (the reactor thread, a `spawn` from outside)
 //! go through a lock-free injector (`crossbeam_queue::SegQueue`) and unpark
-//! the thread. The injector is checked first every
-//! [`GLOBAL_QUEUE_INTERVAL`] ticks so remote wake-ups cannot starve.
+//! the thread. The injector is checked first every few polls so remote
+//! wake-ups cannot starve; how many follows the average cost of a poll, as
+//! in the multi-thread scheduler ([`fairness`](super::fairness)).
+//!
+//! A task that calls [`yield_now`](crate::task::yield_now) on this thread
+//! leaves its waker in a thread-local list ([`defer`]) that is woken only
+//! after the reactor was polled: after a batch of tasks (the poll between
+//! batches) or, when nothing else is runnable, after a poll with a zero
+//! timeout in place of parking. So a yield loop lets I/O and timers in, and
+//! the thread never blocks while a yielded task is ready. Wakers left when
+//! `block_on` returns are woken then (their tasks go to the injector).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 
+use super::fairness::InjectorInterval;
 use super::park::{Parker, Unparker};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
-/// Ticks between forced looks at the injector.
-const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 /// Tasks run before the `block_on` future is polled again, at most.
 const MAX_TASKS_PER_TICK: usize = 61;
 
@@ -52,8 +62,8 @@ impl std::fmt::Debug for Shared {
 struct Core {
     /// Tasks woken on this thread.
     local: VecDeque<Notified>,
-    /// Counts task runs, for the injector interval.
-    tick: u32,
+    /// When to look at the injector before the local queue.
+    injector_interval: InjectorInterval,
     /// Parks the thread when there is nothing to do.
     parker: Parker,
 }
@@ -63,6 +73,9 @@ thread_local! {
     /// `block_on`.
     static DRIVING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
     static LOCAL: RefCell<VecDeque<Notified>> = const { RefCell::new(VecDeque::new()) };
+    /// Wakers of tasks that yielded on this thread, woken after the next
+    /// poll of the reactor (see the module docs).
+    static DEFERRED: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Shared {
@@ -74,7 +87,7 @@ impl Shared {
             unparker: parker.unparker(),
             core: Mutex::new(Some(Box::new(Core {
                 local: VecDeque::new(),
-                tick: 0,
+                injector_interval: InjectorInterval::new(),
                 parker,
             }))),
             worker_driven,
@@ -138,9 +151,10 @@ impl Shared {
                 }
             }
             let mut ran = 0;
+            // Whether the queues ran dry (rather than the batch ending).
+            let mut drained = false;
             while ran < MAX_TASKS_PER_TICK {
-                core.tick = core.tick.wrapping_add(1);
-                let next = if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+                let next = if core.injector_interval.look_due() {
                     self.injector
                         .pop()
                         .or_else(|| LOCAL.with(|l| l.borrow_mut().pop_front()))
@@ -149,23 +163,39 @@ impl Shared {
                         .with(|l| l.borrow_mut().pop_front())
                         .or_else(|| self.injector.pop())
                 };
-                let Some(task) = next else { break };
+                let Some(task) = next else {
+                    drained = true;
+                    break;
+                };
+                core.injector_interval.polled();
                 task.run();
                 ran += 1;
                 if main.woken.load(Ordering::Acquire) {
                     break;
                 }
             }
+            let deferred = DEFERRED.with(|d| !d.borrow().is_empty());
+            // Yielded tasks run again once nothing else is runnable, or at
+            // the end of a full batch, after the reactor was polled.
+            let wake_deferred = deferred && (drained || ran == MAX_TASKS_PER_TICK);
+            let idle = ran == 0 && !main.woken.load(Ordering::Acquire) && !deferred;
             match reactor {
-                Some(reactor) if ran == 0 && !main.woken.load(Ordering::Acquire) => {
+                Some(reactor) if idle => {
+                    core.injector_interval.parked();
                     core.parker
                         .park_driving(None, |notified| reactor.park_turn(None, notified).is_some());
                 }
-                Some(reactor) if ran == MAX_TASKS_PER_TICK => {
-                    let _ = reactor.try_turn(Some(std::time::Duration::ZERO));
+                Some(reactor) if ran == MAX_TASKS_PER_TICK || wake_deferred => {
+                    let _ = reactor.try_turn(Some(Duration::ZERO));
                 }
-                None if ran == 0 && !main.woken.load(Ordering::Acquire) => core.parker.park(),
+                None if idle => {
+                    core.injector_interval.parked();
+                    core.parker.park();
+                }
                 _ => {}
+            }
+            if wake_deferred {
+                wake_deferred_tasks();
             }
         }
     }
@@ -193,6 +223,9 @@ impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         if let Some(mut core) = self.core.take() {
             let _ = LOCAL.try_with(|l| std::mem::swap(&mut *l.borrow_mut(), &mut core.local));
+            // This thread no longer drives the runtime: these tasks go
+            // through the injector.
+            wake_deferred_tasks();
             *self.shared.core.lock() = Some(core);
         }
     }
@@ -220,6 +253,43 @@ impl Wake for MainWaker {
         self.woken.store(true, Ordering::Release);
         self.unparker.unpark();
     }
+}
+
+/// Called by `yield_now`: on the thread driving a current-thread runtime,
+/// keeps `waker` to wake after the next poll of the reactor and returns
+/// `true`; elsewhere returns `false` (the caller wakes it at once).
+pub(crate) fn defer(waker: &Waker) -> bool {
+    if DRIVING.try_with(|d| d.get().is_null()).unwrap_or(true) {
+        return false;
+    }
+    DEFERRED
+        .try_with(|d| {
+            let mut d = d.borrow_mut();
+            // One task yielding twice in one poll needs one wake-up.
+            if !d.last().is_some_and(|w| w.will_wake(waker)) {
+                d.push(waker.clone());
+            }
+        })
+        .is_ok()
+}
+
+/// Wakes the wakers [`defer`] kept on this thread.
+fn wake_deferred_tasks() {
+    let Ok(mut deferred) = DEFERRED.try_with(|d| std::mem::take(&mut *d.borrow_mut())) else {
+        return;
+    };
+    for waker in deferred.drain(..) {
+        // A waker may be user code (a future with its own wakers); a panic
+        // in it must not unwind through the scheduler loop.
+        let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+    }
+    // Keep the allocation for the next yields.
+    let _ = DEFERRED.try_with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_empty() {
+            *d = deferred;
+        }
+    });
 }
 
 /// Blocks the thread on `future` without running any tasks.

@@ -3,6 +3,7 @@
 //! rest of the runtime.
 
 pub(crate) mod current_thread;
+pub(crate) mod fairness;
 pub(crate) mod multi_thread;
 pub(crate) mod park;
 
@@ -11,6 +12,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::task::JoinHandle;
+
+/// For `yield_now`: if this thread runs a scheduler's tasks, hands `waker`
+/// to it, to be woken once the scheduler has polled the reactor (and run
+/// the tasks that were runnable), and returns `true`. Returns `false` on
+/// any other thread; the caller then wakes it at once.
+pub(crate) fn defer(waker: &std::task::Waker) -> bool {
+    multi_thread::defer(waker) || current_thread::defer(waker)
+}
 
 /// A callback run on each runtime thread at start or stop.
 pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;

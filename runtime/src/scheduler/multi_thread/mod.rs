@@ -4,10 +4,32 @@
 //! the task it woke last (so a request/response pair runs back to back,
 //! while caches are warm). Tasks woken outside the workers go to a global
 //! injector (`crossbeam_queue::SegQueue`) that every worker checks first
-//! once every [`GLOBAL_QUEUE_INTERVAL`] ticks, so it cannot starve. An idle
-//! worker steals half of a random victim's queue; at most half of the
-//! workers search at once, and a wake-up unparks a worker only when nobody
-//! is searching ([`idle`]).
+//! once every few polls, so it cannot starve: how many follows the average
+//! cost of a poll, so that a remote task waits for about 40 µs of local work
+//! ([`fairness`](super::fairness)). An idle worker steals half of a random
+//! victim's queue; at most half of the workers search at once, and a
+//! wake-up unparks a worker only when nobody is searching ([`idle`]).
+//!
+//! # Yielded tasks wait for the reactor
+//!
+//! A task that calls [`yield_now`](crate::task::yield_now) hands its waker
+//! to the worker ([`defer`]) instead of waking itself. The worker keeps such
+//! wakers in a per-worker list (`Core::deferred`, as tokio does) and wakes
+//! them only after it polled the reactor: at its periodic poll (every
+//! [`EVENT_INTERVAL`] ticks, or a poll by any thread within the last
+//! [`MIN_POLL_GAP`]), or when it has nothing else to run, in which case it
+//! polls the reactor with a zero timeout instead of parking (it must not
+//! block: the yielded tasks are ready to run), then wakes them. So a task
+//! looping on `yield_now` until a socket is readable or a timer fired sees
+//! it at its next turn, and every task that was runnable when it yielded
+//! runs before it. When another thread holds the reactor (a peer blocked in
+//! it, or the reactor thread), that thread is the one polling: it picks up
+//! the events as they come, and the yielded tasks are woken without
+//! waiting. The woken tasks go to the back of the queue, never to the LIFO
+//! slot, and wake a peer only if more than one task is queued. A worker
+//! with no deferred task parks as before, so nothing spins. The list
+//! travels with the core (`block_in_place` hands it to the new worker
+//! thread) and is dropped at shutdown with the queue.
 //!
 //! The LIFO slot is bounded: after [`MAX_LIFO_POLLS`] tasks run from it in
 //! a row, the next one goes to the back of the queue, so two tasks that wake
@@ -69,7 +91,9 @@ pub(crate) mod queue;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
@@ -77,14 +101,13 @@ use parking_lot::{Condvar, Mutex};
 
 use self::idle::Idle;
 use self::queue::{LifoSlot, Local, Overflow, Steal};
+use super::fairness::InjectorInterval;
 use super::park::{Parker, Unparker};
 use super::Config;
 use crate::context;
 use crate::sync::{fence, AtomicBool, AtomicU32, Ordering};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
-/// Ticks between forced looks at the injector.
-const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 /// Ticks between non-blocking polls of the reactor (worker-driven mode).
 const EVENT_INTERVAL: u32 = 61;
 /// A busy worker skips its periodic reactor poll if any thread polled more
@@ -149,6 +172,14 @@ struct Core {
     lifo_polls: u32,
     run_queue: Local,
     tick: u32,
+    /// When to look at the injector before the local queue.
+    injector_interval: InjectorInterval,
+    /// Wakers of tasks that yielded ([`defer`]), woken after the reactor's
+    /// next poll.
+    deferred: Vec<Waker>,
+    /// Set while the deferred wakers are woken: their tasks go to the back
+    /// of the queue, and no peer is woken for each of them.
+    waking_deferred: bool,
     is_searching: bool,
     /// Random victim selection.
     rand: u32,
@@ -231,6 +262,9 @@ impl Shared {
                 lifo_polls: 0,
                 run_queue,
                 tick: 0,
+                injector_interval: InjectorInterval::new(),
+                deferred: Vec::new(),
+                waking_deferred: false,
                 is_searching: false,
                 rand: 0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B),
                 driving: false,
@@ -334,6 +368,12 @@ impl Shared {
     }
 
     fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
+        if core.waking_deferred {
+            // A yielded task: behind the others; `wake_deferred` decides
+            // whether a peer should help, once for the whole list.
+            core.run_queue.push_back(task, self);
+            return;
+        }
         let pushed_to_queue = if is_yield {
             core.run_queue.push_back(task, self);
             true
@@ -500,20 +540,14 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     while !shared.shutdown.load(Ordering::Acquire) {
         core.tick = core.tick.wrapping_add(1);
         if core.tick % EVENT_INTERVAL == 0 {
-            if let Some(reactor) = shared
+            if shared
                 .reactor()
-                .filter(|r| r.since_last_turn() >= MIN_POLL_GAP)
+                .is_some_and(|r| r.since_last_turn() >= MIN_POLL_GAP)
             {
-                // Pick up I/O events without blocking; their tasks land in
-                // this worker's queue.
-                *ctx.core.borrow_mut() = Some(core);
-                let _ = reactor.try_turn(Some(Duration::ZERO));
-                core = ctx
-                    .core
-                    .borrow_mut()
-                    .take()
-                    .expect("no task runs while a worker polls the reactor");
+                core = poll_reactor(&ctx, core);
             }
+            // Polled just now, or by some thread within MIN_POLL_GAP.
+            core = wake_deferred(&ctx, core);
         }
         let task = match next_task(&shared, &mut core) {
             Some(task) => Some(task),
@@ -526,6 +560,15 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
             }
             continue;
         }
+        if !core.deferred.is_empty() {
+            // Only yielded tasks are left: they are ready, so do not block,
+            // but let the reactor run before them.
+            if shared.reactor().is_some() {
+                core = poll_reactor(&ctx, core);
+            }
+            core = wake_deferred(&ctx, core);
+            continue;
+        }
         core = park(&ctx, core);
     }
     // Cancel every task that is not running elsewhere, here on a worker
@@ -536,20 +579,24 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     shared.owned.close_and_shutdown();
     drop(shared.remotes[core.index].lifo.take());
     while core.run_queue.pop().is_some() {}
+    core.deferred.clear();
     if let Some(f) = &shared.config.on_thread_stop {
         f();
     }
 }
 
 fn next_task(shared: &Shared, core: &mut Core) -> Option<Notified> {
-    // Filled outside `run_task` only when this worker drove the reactor.
-    if let Some(t) = shared.remotes[core.index].lifo.take() {
-        return Some(t);
-    }
-    if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+    // A due look at the injector comes first, even before the LIFO slot:
+    // `run_task` leaves a task there when it stops a LIFO run for the look.
+    if core.injector_interval.look_due() {
         if let Some(t) = shared.inject.pop() {
             return Some(t);
         }
+    }
+    // Otherwise filled outside `run_task` only when this worker drove the
+    // reactor.
+    if let Some(t) = shared.remotes[core.index].lifo.take() {
+        return Some(t);
     }
     if let Some(t) = core.run_queue.pop() {
         return Some(t);
@@ -606,6 +653,7 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     core.lifo_polls = 0;
     let mut task = task;
     loop {
+        core.injector_interval.polled();
         *ctx.core.borrow_mut() = Some(core);
         task.run();
         // No core: the task called `block_in_place`, and another thread
@@ -614,6 +662,11 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
         shared.remotes[core.index]
             .progress
             .fetch_add(1, Ordering::Relaxed);
+        if core.injector_interval.is_due() && !shared.inject.is_empty() {
+            // The injector's turn (polls are long enough that its interval
+            // is shorter than a LIFO run): the LIFO task waits in its slot.
+            return Some(core);
+        }
         let Some(next) = shared.remotes[core.index].lifo.take() else {
             return Some(core);
         };
@@ -627,7 +680,81 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     }
 }
 
+/// Polls the reactor without blocking, unless another thread is in it,
+/// with the core in the context so that the tasks its events wake land in
+/// this worker's queue.
+fn poll_reactor(ctx: &WorkerCtx, core: Box<Core>) -> Box<Core> {
+    let Some(reactor) = ctx.shared.reactor() else {
+        return core;
+    };
+    *ctx.core.borrow_mut() = Some(core);
+    let _ = reactor.try_turn(Some(Duration::ZERO));
+    ctx.core
+        .borrow_mut()
+        .take()
+        .expect("no task runs while a worker polls the reactor")
+}
+
+/// Wakes the tasks that yielded since the last call (see the module docs):
+/// they go to the back of this worker's queue.
+fn wake_deferred(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
+    if core.deferred.is_empty() {
+        return core;
+    }
+    let mut deferred = std::mem::take(&mut core.deferred);
+    core.waking_deferred = true;
+    *ctx.core.borrow_mut() = Some(core);
+    for waker in deferred.drain(..) {
+        // A waker is user code when the yield happened inside a future
+        // with its own wakers; a panic in it must not take the worker down.
+        let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+    }
+    let mut core = ctx
+        .core
+        .borrow_mut()
+        .take()
+        .expect("waking a task does not run it");
+    core.waking_deferred = false;
+    if core.deferred.is_empty() {
+        // Keep the allocation.
+        core.deferred = deferred;
+    }
+    if core.run_queue.len() > 1 {
+        // More than this worker's next task: a peer may help.
+        ctx.shared.notify_parked();
+    }
+    core
+}
+
+/// Called by `yield_now` on any thread: if this thread is a worker running
+/// a task, keeps `waker` to wake after the worker's next poll of the
+/// reactor and returns `true`; otherwise returns `false` (the caller wakes
+/// it at once).
+pub(crate) fn defer(waker: &Waker) -> bool {
+    WORKER.with(|w| {
+        let ctx = w.get();
+        if ctx.is_null() {
+            return false;
+        }
+        // SAFETY: see `Shared::schedule_task`.
+        let ctx = unsafe { &*ctx };
+        let Ok(mut core) = ctx.core.try_borrow_mut() else {
+            return false;
+        };
+        let Some(core) = core.as_mut() else {
+            return false;
+        };
+        // One task yielding twice in one poll (two `yield_now`s joined)
+        // needs one wake-up.
+        if !core.deferred.last().is_some_and(|w| w.will_wake(waker)) {
+            core.deferred.push(waker.clone());
+        }
+        true
+    })
+}
+
 fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
+    core.injector_interval.parked();
     let shared = &*ctx.shared;
     let was_searching = std::mem::replace(&mut core.is_searching, false);
     let was_last_searcher = shared.idle.transition_to_parked(core.index, was_searching);
