@@ -9,17 +9,18 @@
 //! in the multi-thread scheduler ([`fairness`](super::fairness)).
 //!
 //! A task that calls [`yield_now`](crate::task::yield_now) on this thread
-//! leaves its waker in a thread-local list ([`defer`]) that is woken only
+//! says so ([`note_yield`]) and wakes itself; when its poll ends it goes to
+//! a thread-local list instead of the queue (the `block_on` future, which
+//! has no queue entry, is flagged instead), and the list is queued only
 //! after the reactor was polled: after a batch of tasks (the poll between
 //! batches) or, when nothing else is runnable, after a poll with a zero
 //! timeout in place of parking. So a yield loop lets I/O and timers in, and
-//! the thread never blocks while a yielded task is ready. Wakers left when
-//! `block_on` returns are woken then (their tasks go to the injector).
+//! the thread never blocks while a yielded task is ready. Tasks still in
+//! the list when `block_on` returns go back to the core's queue.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -73,9 +74,12 @@ thread_local! {
     /// `block_on`.
     static DRIVING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
     static LOCAL: RefCell<VecDeque<Notified>> = const { RefCell::new(VecDeque::new()) };
-    /// Wakers of tasks that yielded on this thread, woken after the next
-    /// poll of the reactor (see the module docs).
-    static DEFERRED: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
+    /// Tasks that yielded on this thread, queued after the next poll of the
+    /// reactor (see the module docs).
+    static DEFERRED: RefCell<Vec<Notified>> = const { RefCell::new(Vec::new()) };
+    /// Set by [`note_yield`] while a task (or the `block_on` future) is
+    /// polled; cleared around every poll.
+    static YIELDING: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Shared {
@@ -142,12 +146,18 @@ impl Shared {
             None
         };
         let _poller = reactor.map(|r| r.register_poller());
+        // The `block_on` future yielded: poll it again after the reactor.
+        let mut main_deferred = false;
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
+                YIELDING.set(false);
                 if let Poll::Ready(v) =
                     runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx))
                 {
                     return v;
+                }
+                if YIELDING.replace(false) && main.woken.swap(false, Ordering::AcqRel) {
+                    main_deferred = true;
                 }
             }
             let mut ran = 0;
@@ -168,13 +178,15 @@ impl Shared {
                     break;
                 };
                 core.injector_interval.polled();
+                YIELDING.set(false);
                 task.run();
+                YIELDING.set(false);
                 ran += 1;
                 if main.woken.load(Ordering::Acquire) {
                     break;
                 }
             }
-            let deferred = DEFERRED.with(|d| !d.borrow().is_empty());
+            let deferred = main_deferred || DEFERRED.with(|d| !d.borrow().is_empty());
             // Yielded tasks run again once nothing else is runnable, or at
             // the end of a full batch, after the reactor was polled.
             let wake_deferred = deferred && (drained || ran == MAX_TASKS_PER_TICK);
@@ -195,7 +207,10 @@ impl Shared {
                 _ => {}
             }
             if wake_deferred {
-                wake_deferred_tasks();
+                queue_deferred();
+                if std::mem::take(&mut main_deferred) {
+                    main.woken.store(true, Ordering::Release);
+                }
             }
         }
     }
@@ -222,10 +237,9 @@ struct CoreGuard<'a> {
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         if let Some(mut core) = self.core.take() {
+            // Yielded tasks go back to the queue, behind the others.
+            queue_deferred();
             let _ = LOCAL.try_with(|l| std::mem::swap(&mut *l.borrow_mut(), &mut core.local));
-            // This thread no longer drives the runtime: these tasks go
-            // through the injector.
-            wake_deferred_tasks();
             *self.shared.core.lock() = Some(core);
         }
     }
@@ -256,39 +270,23 @@ impl Wake for MainWaker {
 }
 
 /// Called by `yield_now`: on the thread driving a current-thread runtime,
-/// keeps `waker` to wake after the next poll of the reactor and returns
-/// `true`; elsewhere returns `false` (the caller wakes it at once).
-pub(crate) fn defer(waker: &Waker) -> bool {
+/// marks the task being polled as yielding (its self-wake then waits for
+/// the reactor's next poll) and returns `true`; elsewhere returns `false`.
+pub(crate) fn note_yield() -> bool {
     if DRIVING.try_with(|d| d.get().is_null()).unwrap_or(true) {
         return false;
     }
-    DEFERRED
-        .try_with(|d| {
-            let mut d = d.borrow_mut();
-            // One task yielding twice in one poll needs one wake-up.
-            if !d.last().is_some_and(|w| w.will_wake(waker)) {
-                d.push(waker.clone());
-            }
-        })
-        .is_ok()
+    YIELDING.try_with(|y| y.set(true)).is_ok()
 }
 
-/// Wakes the wakers [`defer`] kept on this thread.
-fn wake_deferred_tasks() {
-    let Ok(mut deferred) = DEFERRED.try_with(|d| std::mem::take(&mut *d.borrow_mut())) else {
-        return;
-    };
-    for waker in deferred.drain(..) {
-        // A waker may be user code (a future with its own wakers); a panic
-        // in it must not unwind through the scheduler loop.
-        let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
-    }
-    // Keep the allocation for the next yields.
+/// Moves the tasks that yielded to the back of the local queue.
+fn queue_deferred() {
     let _ = DEFERRED.try_with(|d| {
         let mut d = d.borrow_mut();
         if d.is_empty() {
-            *d = deferred;
+            return;
         }
+        LOCAL.with(|l| l.borrow_mut().extend(d.drain(..)));
     });
 }
 
@@ -314,6 +312,14 @@ pub(crate) fn park_block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Schedule for Arc<Shared> {
+    fn yield_now(&self, task: Notified) {
+        if self.is_driving_thread() && YIELDING.replace(false) {
+            DEFERRED.with(|d| d.borrow_mut().push(task));
+            return;
+        }
+        self.schedule(task);
+    }
+
     fn schedule(&self, task: Notified) {
         if self.is_driving_thread() {
             LOCAL.with(|l| l.borrow_mut().push_back(task));

@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use crate::task::JoinHandle;
 
-/// For `yield_now`: if this thread runs a scheduler's tasks, hands `waker`
-/// to it, to be woken once the scheduler has polled the reactor (and run
-/// the tasks that were runnable), and returns `true`. Returns `false` on
-/// any other thread; the caller then wakes it at once.
-pub(crate) fn defer(waker: &std::task::Waker) -> bool {
-    multi_thread::defer(waker) || current_thread::defer(waker)
+/// For `yield_now`, before the task wakes itself: if this thread runs a
+/// scheduler's tasks, tells the scheduler that the task being polled
+/// yields, so that its wake-up waits until the scheduler has polled the
+/// reactor (and run the tasks that were runnable). On any other thread it
+/// does nothing: the wake-up then queues the task at once.
+pub(crate) fn note_yield() {
+    let _ = multi_thread::note_yield() || current_thread::note_yield();
 }
 
 /// A callback run on each runtime thread at start or stop.

@@ -36,12 +36,12 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        // On a scheduler thread the waker waits for the next poll of the
-        // reactor. Elsewhere, woken while running: the task is rescheduled
-        // through `Schedule::yield_now`, behind the other runnable tasks.
-        if !crate::scheduler::defer(cx.waker()) {
-            cx.waker().wake_by_ref();
-        }
+        // Woken while running, the task is rescheduled through
+        // `Schedule::yield_now`, behind the other runnable tasks; on a
+        // scheduler thread, told first that it yields, that waits for the
+        // next poll of the reactor.
+        crate::scheduler::note_yield();
+        cx.waker().wake_by_ref();
         Poll::Pending
     }
 }

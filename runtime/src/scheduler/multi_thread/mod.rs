@@ -12,10 +12,11 @@
 //!
 //! # Yielded tasks wait for the reactor
 //!
-//! A task that calls [`yield_now`](crate::task::yield_now) hands its waker
-//! to the worker ([`defer`]) instead of waking itself. The worker keeps such
-//! wakers in a per-worker list (`Core::deferred`, as tokio does) and wakes
-//! them only after it polled the reactor: at its periodic poll (every
+//! A task that calls [`yield_now`](crate::task::yield_now) tells its
+//! worker so ([`note_yield`]) and wakes itself; when the poll ends, the
+//! worker puts the task in a per-worker list (`Core::deferred`, as tokio
+//! keeps yielded tasks' wakers) instead of its queue, and moves the list to
+//! the back of the queue only after it polled the reactor: at its periodic poll (every
 //! [`EVENT_INTERVAL`] ticks, or a poll by any thread within the last
 //! [`MIN_POLL_GAP`]), or when it has nothing else to run, in which case it
 //! polls the reactor with a zero timeout instead of parking (it must not
@@ -25,11 +26,14 @@
 //! runs before it. When another thread holds the reactor (a peer blocked in
 //! it, or the reactor thread), that thread is the one polling: it picks up
 //! the events as they come, and the yielded tasks are woken without
-//! waiting. The woken tasks go to the back of the queue, never to the LIFO
-//! slot, and wake a peer only if more than one task is queued. A worker
-//! with no deferred task parks as before, so nothing spins. The list
-//! travels with the core (`block_in_place` hands it to the new worker
-//! thread) and is dropped at shutdown with the queue.
+//! waiting. The tasks go to the back of the queue, never to the LIFO slot,
+//! and wake a peer only if more than one task is queued. A worker with no
+//! deferred task parks as before, so nothing spins. The list holds the very
+//! `Notified` the queue would have held (no waker clone, no extra wake: a
+//! yield costs what it did), travels with the core (`block_in_place` hands
+//! it to the new worker thread) and is dropped at shutdown with the queue.
+//! Deferred tasks cannot be stolen until they are back in the queue, at the
+//! worker's next reactor poll.
 //!
 //! The LIFO slot is bounded: after [`MAX_LIFO_POLLS`] tasks run from it in
 //! a row, the next one goes to the back of the queue, so two tasks that wake
@@ -91,9 +95,7 @@ pub(crate) mod queue;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::SegQueue;
@@ -174,12 +176,11 @@ struct Core {
     tick: u32,
     /// When to look at the injector before the local queue.
     injector_interval: InjectorInterval,
-    /// Wakers of tasks that yielded ([`defer`]), woken after the reactor's
-    /// next poll.
-    deferred: Vec<Waker>,
-    /// Set while the deferred wakers are woken: their tasks go to the back
-    /// of the queue, and no peer is woken for each of them.
-    waking_deferred: bool,
+    /// Tasks that yielded, queued after the reactor's next poll.
+    deferred: Vec<Notified>,
+    /// Set by [`note_yield`] during a poll: if the task is woken while it
+    /// runs, it goes to `deferred`. Cleared around every poll.
+    yielding: bool,
     is_searching: bool,
     /// Random victim selection.
     rand: u32,
@@ -264,7 +265,7 @@ impl Shared {
                 tick: 0,
                 injector_interval: InjectorInterval::new(),
                 deferred: Vec::new(),
-                waking_deferred: false,
+                yielding: false,
                 is_searching: false,
                 rand: 0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B),
                 driving: false,
@@ -368,10 +369,9 @@ impl Shared {
     }
 
     fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
-        if core.waking_deferred {
-            // A yielded task: behind the others; `wake_deferred` decides
-            // whether a peer should help, once for the whole list.
-            core.run_queue.push_back(task, self);
+        if is_yield && core.yielding {
+            // It called `yield_now`: it waits for the reactor's next poll.
+            core.deferred.push(task);
             return;
         }
         let pushed_to_queue = if is_yield {
@@ -547,7 +547,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
                 core = poll_reactor(&ctx, core);
             }
             // Polled just now, or by some thread within MIN_POLL_GAP.
-            core = wake_deferred(&ctx, core);
+            wake_deferred(&shared, &mut core);
         }
         let task = match next_task(&shared, &mut core) {
             Some(task) => Some(task),
@@ -566,7 +566,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
             if shared.reactor().is_some() {
                 core = poll_reactor(&ctx, core);
             }
-            core = wake_deferred(&ctx, core);
+            wake_deferred(&shared, &mut core);
             continue;
         }
         core = park(&ctx, core);
@@ -654,11 +654,13 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     let mut task = task;
     loop {
         core.injector_interval.polled();
+        core.yielding = false;
         *ctx.core.borrow_mut() = Some(core);
         task.run();
         // No core: the task called `block_in_place`, and another thread
         // carries on as this worker.
         core = ctx.core.borrow_mut().take()?;
+        core.yielding = false;
         shared.remotes[core.index]
             .progress
             .fetch_add(1, Ordering::Relaxed);
@@ -695,42 +697,25 @@ fn poll_reactor(ctx: &WorkerCtx, core: Box<Core>) -> Box<Core> {
         .expect("no task runs while a worker polls the reactor")
 }
 
-/// Wakes the tasks that yielded since the last call (see the module docs):
-/// they go to the back of this worker's queue.
-fn wake_deferred(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
+/// Queues the tasks that yielded since the last call (see the module
+/// docs), behind the others.
+fn wake_deferred(shared: &Shared, core: &mut Core) {
     if core.deferred.is_empty() {
-        return core;
+        return;
     }
-    let mut deferred = std::mem::take(&mut core.deferred);
-    core.waking_deferred = true;
-    *ctx.core.borrow_mut() = Some(core);
-    for waker in deferred.drain(..) {
-        // A waker is user code when the yield happened inside a future
-        // with its own wakers; a panic in it must not take the worker down.
-        let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
-    }
-    let mut core = ctx
-        .core
-        .borrow_mut()
-        .take()
-        .expect("waking a task does not run it");
-    core.waking_deferred = false;
-    if core.deferred.is_empty() {
-        // Keep the allocation.
-        core.deferred = deferred;
+    for task in core.deferred.drain(..) {
+        core.run_queue.push_back(task, shared);
     }
     if core.run_queue.len() > 1 {
         // More than this worker's next task: a peer may help.
-        ctx.shared.notify_parked();
+        shared.notify_parked();
     }
-    core
 }
 
 /// Called by `yield_now` on any thread: if this thread is a worker running
-/// a task, keeps `waker` to wake after the worker's next poll of the
-/// reactor and returns `true`; otherwise returns `false` (the caller wakes
-/// it at once).
-pub(crate) fn defer(waker: &Waker) -> bool {
+/// a task, marks the task as yielding (its self-wake then waits for the
+/// reactor's next poll) and returns `true`; otherwise returns `false`.
+pub(crate) fn note_yield() -> bool {
     WORKER.with(|w| {
         let ctx = w.get();
         if ctx.is_null() {
@@ -744,11 +729,7 @@ pub(crate) fn defer(waker: &Waker) -> bool {
         let Some(core) = core.as_mut() else {
             return false;
         };
-        // One task yielding twice in one poll (two `yield_now`s joined)
-        // needs one wake-up.
-        if !core.deferred.last().is_some_and(|w| w.will_wake(waker)) {
-            core.deferred.push(waker.clone());
-        }
+        core.yielding = true;
         true
     })
 }
