@@ -4,8 +4,19 @@
 //! Tasks woken on that thread (while it runs tasks) go to a local `VecDeque`;
 //! wake-ups from other threads (the reactor thread, a `spawn` from outside)
 //! go through a lock-free injector (`crossbeam_queue::SegQueue`) and unpark
-//! the thread. The injector is checked first every
-//! [`GLOBAL_QUEUE_INTERVAL`] ticks so remote wake-ups cannot starve.
+//! the thread. The injector is checked first every few polls so remote
+//! wake-ups cannot starve; how many follows the average cost of a poll, as
+//! in the multi-thread scheduler ([`fairness`](super::fairness)).
+//!
+//! A task that calls [`yield_now`](crate::task::yield_now) on this thread
+//! says so ([`note_yield`]) and wakes itself; when its poll ends it goes to
+//! a thread-local list instead of the queue (the `block_on` future, which
+//! has no queue entry, is flagged instead), and the list is queued only
+//! after the reactor was polled: after a batch of tasks (the poll between
+//! batches) or, when nothing else is runnable, after a poll with a zero
+//! timeout in place of parking. So a yield loop lets I/O and timers in, and
+//! the thread never blocks while a yielded task is ready. Tasks still in
+//! the list when `block_on` returns go back to the core's queue.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -14,15 +25,15 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 
+use super::fairness::InjectorInterval;
 use super::park::{Parker, Unparker};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
-/// Ticks between forced looks at the injector.
-const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 /// Tasks run before the `block_on` future is polled again, at most.
 const MAX_TASKS_PER_TICK: usize = 61;
 
@@ -52,8 +63,8 @@ impl std::fmt::Debug for Shared {
 struct Core {
     /// Tasks woken on this thread.
     local: VecDeque<Notified>,
-    /// Counts task runs, for the injector interval.
-    tick: u32,
+    /// When to look at the injector before the local queue.
+    injector_interval: InjectorInterval,
     /// Parks the thread when there is nothing to do.
     parker: Parker,
 }
@@ -63,6 +74,12 @@ thread_local! {
     /// `block_on`.
     static DRIVING: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
     static LOCAL: RefCell<VecDeque<Notified>> = const { RefCell::new(VecDeque::new()) };
+    /// Tasks that yielded on this thread, queued after the next poll of the
+    /// reactor (see the module docs).
+    static DEFERRED: RefCell<Vec<Notified>> = const { RefCell::new(Vec::new()) };
+    /// Set by [`note_yield`] while a task (or the `block_on` future) is
+    /// polled; cleared around every poll.
+    static YIELDING: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Shared {
@@ -74,7 +91,7 @@ impl Shared {
             unparker: parker.unparker(),
             core: Mutex::new(Some(Box::new(Core {
                 local: VecDeque::new(),
-                tick: 0,
+                injector_interval: InjectorInterval::new(),
                 parker,
             }))),
             worker_driven,
@@ -129,18 +146,25 @@ impl Shared {
             None
         };
         let _poller = reactor.map(|r| r.register_poller());
+        // The `block_on` future yielded: poll it again after the reactor.
+        let mut main_deferred = false;
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
+                YIELDING.set(false);
                 if let Poll::Ready(v) =
                     runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx))
                 {
                     return v;
                 }
+                if YIELDING.replace(false) && main.woken.swap(false, Ordering::AcqRel) {
+                    main_deferred = true;
+                }
             }
             let mut ran = 0;
+            // Whether the queues ran dry (rather than the batch ending).
+            let mut drained = false;
             while ran < MAX_TASKS_PER_TICK {
-                core.tick = core.tick.wrapping_add(1);
-                let next = if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+                let next = if core.injector_interval.look_due() {
                     self.injector
                         .pop()
                         .or_else(|| LOCAL.with(|l| l.borrow_mut().pop_front()))
@@ -149,23 +173,44 @@ impl Shared {
                         .with(|l| l.borrow_mut().pop_front())
                         .or_else(|| self.injector.pop())
                 };
-                let Some(task) = next else { break };
+                let Some(task) = next else {
+                    drained = true;
+                    break;
+                };
+                core.injector_interval.polled();
+                YIELDING.set(false);
                 task.run();
+                YIELDING.set(false);
                 ran += 1;
                 if main.woken.load(Ordering::Acquire) {
                     break;
                 }
             }
+            let deferred = main_deferred || DEFERRED.with(|d| !d.borrow().is_empty());
+            // Yielded tasks run again once nothing else is runnable, or at
+            // the end of a full batch, after the reactor was polled.
+            let wake_deferred = deferred && (drained || ran == MAX_TASKS_PER_TICK);
+            let idle = ran == 0 && !main.woken.load(Ordering::Acquire) && !deferred;
             match reactor {
-                Some(reactor) if ran == 0 && !main.woken.load(Ordering::Acquire) => {
+                Some(reactor) if idle => {
+                    core.injector_interval.parked();
                     core.parker
                         .park_driving(None, |notified| reactor.park_turn(None, notified).is_some());
                 }
-                Some(reactor) if ran == MAX_TASKS_PER_TICK => {
-                    let _ = reactor.try_turn(Some(std::time::Duration::ZERO));
+                Some(reactor) if ran == MAX_TASKS_PER_TICK || wake_deferred => {
+                    let _ = reactor.try_turn(Some(Duration::ZERO));
                 }
-                None if ran == 0 && !main.woken.load(Ordering::Acquire) => core.parker.park(),
+                None if idle => {
+                    core.injector_interval.parked();
+                    core.parker.park();
+                }
                 _ => {}
+            }
+            if wake_deferred {
+                queue_deferred();
+                if std::mem::take(&mut main_deferred) {
+                    main.woken.store(true, Ordering::Release);
+                }
             }
         }
     }
@@ -192,6 +237,8 @@ struct CoreGuard<'a> {
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         if let Some(mut core) = self.core.take() {
+            // Yielded tasks go back to the queue, behind the others.
+            queue_deferred();
             let _ = LOCAL.try_with(|l| std::mem::swap(&mut *l.borrow_mut(), &mut core.local));
             *self.shared.core.lock() = Some(core);
         }
@@ -222,6 +269,27 @@ impl Wake for MainWaker {
     }
 }
 
+/// Called by `yield_now`: on the thread driving a current-thread runtime,
+/// marks the task being polled as yielding (its self-wake then waits for
+/// the reactor's next poll) and returns `true`; elsewhere returns `false`.
+pub(crate) fn note_yield() -> bool {
+    if DRIVING.try_with(|d| d.get().is_null()).unwrap_or(true) {
+        return false;
+    }
+    YIELDING.try_with(|y| y.set(true)).is_ok()
+}
+
+/// Moves the tasks that yielded to the back of the local queue.
+fn queue_deferred() {
+    let _ = DEFERRED.try_with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_empty() {
+            return;
+        }
+        LOCAL.with(|l| l.borrow_mut().extend(d.drain(..)));
+    });
+}
+
 /// Blocks the thread on `future` without running any tasks.
 pub(crate) fn park_block_on<F: Future>(future: F) -> F::Output {
     let parker = Parker::new();
@@ -247,6 +315,14 @@ pub(crate) fn park_block_on<F: Future>(future: F) -> F::Output {
 }
 
 impl Schedule for Arc<Shared> {
+    fn yield_now(&self, task: Notified) {
+        if self.is_driving_thread() && YIELDING.replace(false) {
+            DEFERRED.with(|d| d.borrow_mut().push(task));
+            return;
+        }
+        self.schedule(task);
+    }
+
     fn schedule(&self, task: Notified) {
         if self.is_driving_thread() {
             LOCAL.with(|l| l.borrow_mut().push_back(task));

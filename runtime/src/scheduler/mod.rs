@@ -3,6 +3,7 @@
 //! rest of the runtime.
 
 pub(crate) mod current_thread;
+pub(crate) mod fairness;
 pub(crate) mod multi_thread;
 pub(crate) mod park;
 
@@ -11,6 +12,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::task::JoinHandle;
+
+/// For `yield_now`, before the task wakes itself: if this thread runs a
+/// scheduler's tasks, tells the scheduler that the task being polled
+/// yields, so that its wake-up waits until the scheduler has polled the
+/// reactor (and run the tasks that were runnable). On any other thread it
+/// does nothing: the wake-up then queues the task at once.
+pub(crate) fn note_yield() {
+    let _ = multi_thread::note_yield() || current_thread::note_yield();
+}
 
 /// A callback run on each runtime thread at start or stop.
 pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;

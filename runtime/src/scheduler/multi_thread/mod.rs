@@ -4,10 +4,36 @@
 //! the task it woke last (so a request/response pair runs back to back,
 //! while caches are warm). Tasks woken outside the workers go to a global
 //! injector (`crossbeam_queue::SegQueue`) that every worker checks first
-//! once every [`GLOBAL_QUEUE_INTERVAL`] ticks, so it cannot starve. An idle
-//! worker steals half of a random victim's queue; at most half of the
-//! workers search at once, and a wake-up unparks a worker only when nobody
-//! is searching ([`idle`]).
+//! once every few polls, so it cannot starve: how many follows the average
+//! cost of a poll, so that a remote task waits for about 40 µs of local work
+//! ([`fairness`](super::fairness)). An idle worker steals half of a random
+//! victim's queue; at most half of the workers search at once, and a
+//! wake-up unparks a worker only when nobody is searching ([`idle`]).
+//!
+//! # Yielded tasks wait for the reactor
+//!
+//! A task that calls [`yield_now`](crate::task::yield_now) tells its
+//! worker so ([`note_yield`]) and wakes itself; when the poll ends, the
+//! worker puts the task in a per-worker list (`Core::deferred`, as tokio
+//! keeps yielded tasks' wakers) instead of its queue, and moves the list to
+//! the back of the queue only after it polled the reactor: at its periodic poll (every
+//! [`EVENT_INTERVAL`] ticks, or a poll by any thread within the last
+//! [`MIN_POLL_GAP`]), or when it has nothing else to run, in which case it
+//! polls the reactor with a zero timeout instead of parking (it must not
+//! block: the yielded tasks are ready to run), then wakes them. So a task
+//! looping on `yield_now` until a socket is readable or a timer fired sees
+//! it at its next turn, and every task that was runnable when it yielded
+//! runs before it. When another thread holds the reactor (a peer blocked in
+//! it, or the reactor thread), that thread is the one polling: it picks up
+//! the events as they come, and the yielded tasks are woken without
+//! waiting. The tasks go to the back of the queue, never to the LIFO slot,
+//! and wake a peer only if more than one task is queued. A worker with no
+//! deferred task parks as before, so nothing spins. The list holds the very
+//! `Notified` the queue would have held (no waker clone, no extra wake: a
+//! yield costs what it did), travels with the core (`block_in_place` hands
+//! it to the new worker thread) and is dropped at shutdown with the queue.
+//! Deferred tasks cannot be stolen until they are back in the queue, at the
+//! worker's next reactor poll.
 //!
 //! The LIFO slot is bounded: after [`MAX_LIFO_POLLS`] tasks run from it in
 //! a row, the next one goes to the back of the queue, so two tasks that wake
@@ -76,14 +102,13 @@ use parking_lot::{Condvar, Mutex};
 
 use self::idle::Idle;
 use self::queue::{LifoSlot, Local, Overflow, Steal};
+use super::fairness::InjectorInterval;
 use super::park::{Parker, Unparker};
 use super::Config;
 use crate::context;
 use crate::sync::{fence, AtomicBool, AtomicU32, Ordering};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
-/// Ticks between forced looks at the injector.
-const GLOBAL_QUEUE_INTERVAL: u32 = 31;
 /// Ticks between non-blocking polls of the reactor (worker-driven mode).
 const EVENT_INTERVAL: u32 = 61;
 /// A busy worker skips its periodic reactor poll if any thread polled more
@@ -148,6 +173,13 @@ struct Core {
     lifo_polls: u32,
     run_queue: Local,
     tick: u32,
+    /// When to look at the injector before the local queue.
+    injector_interval: InjectorInterval,
+    /// Tasks that yielded, queued after the reactor's next poll.
+    deferred: Vec<Notified>,
+    /// Set by [`note_yield`] during a poll: if the task is woken while it
+    /// runs, it goes to `deferred`. Cleared around every poll.
+    yielding: bool,
     is_searching: bool,
     /// Random victim selection.
     rand: u32,
@@ -230,6 +262,9 @@ impl Shared {
                 lifo_polls: 0,
                 run_queue,
                 tick: 0,
+                injector_interval: InjectorInterval::new(),
+                deferred: Vec::new(),
+                yielding: false,
                 is_searching: false,
                 rand: 0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B),
                 driving: false,
@@ -333,6 +368,11 @@ impl Shared {
     }
 
     fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
+        if is_yield && core.yielding {
+            // It called `yield_now`: it waits for the reactor's next poll.
+            core.deferred.push(task);
+            return;
+        }
         let pushed_to_queue = if is_yield {
             core.run_queue.push_back(task, self);
             true
@@ -499,20 +539,14 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     while !shared.shutdown.load(Ordering::Acquire) {
         core.tick = core.tick.wrapping_add(1);
         if core.tick % EVENT_INTERVAL == 0 {
-            if let Some(reactor) = shared
+            if shared
                 .reactor()
-                .filter(|r| r.since_last_turn() >= MIN_POLL_GAP)
+                .is_some_and(|r| r.since_last_turn() >= MIN_POLL_GAP)
             {
-                // Pick up I/O events without blocking; their tasks land in
-                // this worker's queue.
-                *ctx.core.borrow_mut() = Some(core);
-                let _ = reactor.try_turn(Some(Duration::ZERO));
-                core = ctx
-                    .core
-                    .borrow_mut()
-                    .take()
-                    .expect("no task runs while a worker polls the reactor");
+                core = poll_reactor(&ctx, core);
             }
+            // Polled just now, or by some thread within MIN_POLL_GAP.
+            wake_deferred(&shared, &mut core);
         }
         let task = match next_task(&shared, &mut core) {
             Some(task) => Some(task),
@@ -525,6 +559,15 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
             }
             continue;
         }
+        if !core.deferred.is_empty() {
+            // Only yielded tasks are left: they are ready, so do not block,
+            // but let the reactor run before them.
+            if shared.reactor().is_some() {
+                core = poll_reactor(&ctx, core);
+            }
+            wake_deferred(&shared, &mut core);
+            continue;
+        }
         core = park(&ctx, core);
     }
     // Cancel every task that is not running elsewhere, here on a worker
@@ -535,20 +578,24 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     shared.owned.close_and_shutdown();
     drop(shared.remotes[core.index].lifo.take());
     while core.run_queue.pop().is_some() {}
+    core.deferred.clear();
     if let Some(f) = &shared.config.on_thread_stop {
         f();
     }
 }
 
 fn next_task(shared: &Shared, core: &mut Core) -> Option<Notified> {
-    // Filled outside `run_task` only when this worker drove the reactor.
-    if let Some(t) = shared.remotes[core.index].lifo.take() {
-        return Some(t);
-    }
-    if core.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+    // A due look at the injector comes first, even before the LIFO slot:
+    // `run_task` leaves a task there when it stops a LIFO run for the look.
+    if core.injector_interval.look_due() {
         if let Some(t) = shared.inject.pop() {
             return Some(t);
         }
+    }
+    // Otherwise filled outside `run_task` only when this worker drove the
+    // reactor.
+    if let Some(t) = shared.remotes[core.index].lifo.take() {
+        return Some(t);
     }
     if let Some(t) = core.run_queue.pop() {
         return Some(t);
@@ -605,14 +652,22 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     core.lifo_polls = 0;
     let mut task = task;
     loop {
+        core.injector_interval.polled();
+        core.yielding = false;
         *ctx.core.borrow_mut() = Some(core);
         task.run();
         // No core: the task called `block_in_place`, and another thread
         // carries on as this worker.
         core = ctx.core.borrow_mut().take()?;
+        core.yielding = false;
         shared.remotes[core.index]
             .progress
             .fetch_add(1, Ordering::Relaxed);
+        if core.injector_interval.is_due() && !shared.inject.is_empty() {
+            // The injector's turn (polls are long enough that its interval
+            // is shorter than a LIFO run): the LIFO task waits in its slot.
+            return Some(core);
+        }
         let Some(next) = shared.remotes[core.index].lifo.take() else {
             return Some(core);
         };
@@ -626,7 +681,60 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     }
 }
 
+/// Polls the reactor without blocking, unless another thread is in it,
+/// with the core in the context so that the tasks its events wake land in
+/// this worker's queue.
+fn poll_reactor(ctx: &WorkerCtx, core: Box<Core>) -> Box<Core> {
+    let Some(reactor) = ctx.shared.reactor() else {
+        return core;
+    };
+    *ctx.core.borrow_mut() = Some(core);
+    let _ = reactor.try_turn(Some(Duration::ZERO));
+    ctx.core
+        .borrow_mut()
+        .take()
+        .expect("no task runs while a worker polls the reactor")
+}
+
+/// Queues the tasks that yielded since the last call (see the module
+/// docs), behind the others.
+fn wake_deferred(shared: &Shared, core: &mut Core) {
+    if core.deferred.is_empty() {
+        return;
+    }
+    for task in core.deferred.drain(..) {
+        core.run_queue.push_back(task, shared);
+    }
+    if core.run_queue.len() > 1 {
+        // More than this worker's next task: a peer may help.
+        shared.notify_parked();
+    }
+}
+
+/// Called by `yield_now` on any thread: if this thread is a worker running
+/// a task, marks the task as yielding (its self-wake then waits for the
+/// reactor's next poll) and returns `true`; otherwise returns `false`.
+pub(crate) fn note_yield() -> bool {
+    WORKER.with(|w| {
+        let ctx = w.get();
+        if ctx.is_null() {
+            return false;
+        }
+        // SAFETY: see `Shared::schedule_task`.
+        let ctx = unsafe { &*ctx };
+        let Ok(mut core) = ctx.core.try_borrow_mut() else {
+            return false;
+        };
+        let Some(core) = core.as_mut() else {
+            return false;
+        };
+        core.yielding = true;
+        true
+    })
+}
+
 fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
+    core.injector_interval.parked();
     let shared = &*ctx.shared;
     let was_searching = std::mem::replace(&mut core.is_searching, false);
     let was_last_searcher = shared.idle.transition_to_parked(core.index, was_searching);

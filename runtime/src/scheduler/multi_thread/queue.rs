@@ -109,7 +109,6 @@ impl Inner {
 
 impl Local {
     /// Tasks in the queue (a snapshot).
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.inner.len()
     }
