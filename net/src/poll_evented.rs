@@ -171,10 +171,13 @@ impl<T: AsRawFd> PollEvented<T> {
 
     // Stream-socket operations, shared by TCP and Unix streams. An empty
     // buffer reads or writes nothing at once (and says nothing about EOF).
-    // Reads and writes are stream transfers: a short one clears the
-    // direction's readiness as `WouldBlock` would (see
-    // `Registration::poll_stream_io`), which saves one system call per
-    // message. Peeks are not: the data they saw stays queued.
+    // Polled reads and writes (the `AsyncRead`/`AsyncWrite` path) are
+    // stream transfers: a short one clears the direction's readiness as
+    // `WouldBlock` would (see `Registration::poll_stream_io`), which saves
+    // one system call per message. Peeks are not (the data they saw stays
+    // queued), and neither are the `try_*` calls, which clear only on
+    // `WouldBlock`, as tokio's do: their callers pair them with
+    // `readable()`/`writable()` and take `WouldBlock` as the signal to wait.
     //
     // The kernel's part of that bargain: a TCP `recv` returns less than
     // asked only when the receive queue ran dry (or at an urgent-data mark,
@@ -275,10 +278,7 @@ impl<T: AsRawFd> PollEvented<T> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let len = buf.len();
-        self.registration.try_stream_io(Direction::Read, len, || {
-            sys::io::recv(self.io.as_raw_fd(), buf, 0)
-        })
+        self.try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
     }
 
     /// Reads into `bufs` without waiting.
@@ -286,9 +286,8 @@ impl<T: AsRawFd> PollEvented<T> {
         if bufs.iter().all(|b| b.is_empty()) {
             return Ok(0);
         }
-        let len = sys::io::recv_vectored_len(bufs);
-        self.registration.try_stream_io(Direction::Read, len, || {
-            sys::io::recv_vectored(self.io.as_raw_fd(), bufs)
+        self.try_io(Direction::Read, |s| {
+            sys::io::recv_vectored(s.as_raw_fd(), bufs)
         })
     }
 
@@ -297,10 +296,7 @@ impl<T: AsRawFd> PollEvented<T> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.registration
-            .try_stream_io(Direction::Write, buf.len(), || {
-                sys::io::send(self.io.as_raw_fd(), buf)
-            })
+        self.try_io(Direction::Write, |s| sys::io::send(s.as_raw_fd(), buf))
     }
 
     /// Writes `bufs` without waiting.
@@ -308,10 +304,9 @@ impl<T: AsRawFd> PollEvented<T> {
         if bufs.iter().all(|b| b.is_empty()) {
             return Ok(0);
         }
-        self.registration
-            .try_stream_io(Direction::Write, total_len(bufs), || {
-                sys::io::send_vectored(self.io.as_raw_fd(), bufs)
-            })
+        self.try_io(Direction::Write, |s| {
+            sys::io::send_vectored(s.as_raw_fd(), bufs)
+        })
     }
 }
 

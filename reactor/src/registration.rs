@@ -243,32 +243,7 @@ impl Registration {
     pub fn try_io<R>(
         &self,
         direction: Direction,
-        op: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.try_io_inner(direction, op, |_| false)
-    }
-
-    /// [`try_io`](Registration::try_io) for a transfer of `len` bytes on a
-    /// stream socket: a short transfer clears readiness as in
-    /// [`poll_stream_io`](Registration::poll_stream_io).
-    ///
-    /// # Errors
-    ///
-    /// As [`try_io`](Registration::try_io).
-    pub fn try_stream_io(
-        &self,
-        direction: Direction,
-        len: usize,
-        op: impl FnMut() -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        self.try_io_inner(direction, op, |&n| n > 0 && n < len)
-    }
-
-    fn try_io_inner<R>(
-        &self,
-        direction: Direction,
         mut op: impl FnMut() -> io::Result<R>,
-        drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
         let ev = match self.io.ready_event(direction) {
             Some(ev) if ev.shutdown => return Err(gone()),
@@ -276,7 +251,7 @@ impl Registration {
             None => return Err(io::ErrorKind::WouldBlock.into()),
         };
         loop {
-            match self.run(ev, &mut op, &drained) {
+            match self.run(ev, &mut op, &|_| false) {
                 Attempt::Done(res) => return res,
                 Attempt::WouldBlock(e) => return Err(e),
                 Attempt::Interrupted => continue,
