@@ -342,7 +342,7 @@ impl Reactor {
     pub(crate) fn deregister(&self, io: &Arc<ScheduledIo>, index: usize, fd: RawFd) {
         // The fd is still open here (the owner closes it afterwards). An
         // error means the owner broke that rule; there is nothing to undo.
-        let _ = self.poller.deregister(fd);
+        let _ = self.poller.deregister(fd, token(index, io.generation));
         {
             let mut regs = self.registrations.lock();
             if regs.get(index).is_some_and(|r| Arc::ptr_eq(r, io)) {
@@ -506,7 +506,10 @@ mod tests {
         let n = reactor.turn(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(n, 0, "an event for an old generation must be dropped");
         assert!(io.readiness().is_empty());
-        reactor.poller.deregister(a.as_raw_fd()).unwrap();
+        reactor
+            .poller
+            .deregister(a.as_raw_fd(), token(index, 4))
+            .unwrap();
         // With the right generation the same event is delivered.
         reactor
             .poller
@@ -515,6 +518,9 @@ mod tests {
         let n = reactor.turn(Some(Duration::from_secs(5))).unwrap();
         assert_eq!(n, 1);
         assert!(io.readiness().is_writable());
-        reactor.poller.deregister(a.as_raw_fd()).unwrap();
+        reactor
+            .poller
+            .deregister(a.as_raw_fd(), token(index, 5))
+            .unwrap();
     }
 }

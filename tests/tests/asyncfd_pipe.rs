@@ -229,7 +229,12 @@ fn timerfd_becomes_readable_when_it_expires(flavor: Flavor) {
 }
 
 /// epoll refuses regular files; the error says so and the file comes back.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// (The backend, not the OS, decides: Linux with the kqueue backend over
+/// libkqueue takes them, as kqueue does.)
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(runtime_libkqueue)
+))]
 #[test]
 fn a_regular_file_is_refused_and_handed_back() {
     let _serial = serial();
@@ -239,6 +244,45 @@ fn a_regular_file_is_refused_and_handed_back() {
     assert_eq!(cause.raw_os_error(), Some(libc::EPERM), "{cause}");
     assert!(file.metadata().is_ok(), "the file is handed back usable");
 }
+
+/// kqueue takes regular files, and a regular file is always ready: both
+/// directions read as ready at once, and a read through the `AsyncFd` gets
+/// the file's bytes.
+#[cfg(not(all(
+    any(target_os = "linux", target_os = "android"),
+    not(runtime_libkqueue)
+)))]
+fn a_regular_file_is_always_ready(flavor: Flavor) {
+    let _serial = serial(); // registration counts are process-wide
+    block_on(flavor, async {
+        let before = registration_count();
+        let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
+        let fd = AsyncFd::new(file).unwrap();
+        assert_eq!(registration_count(), before + 1);
+        let guard = fd.readable().await.unwrap();
+        assert!(guard.ready().is_readable(), "{:?}", guard.ready());
+        drop(guard);
+        let guard = fd.writable().await.unwrap();
+        assert!(guard.ready().is_writable(), "{:?}", guard.ready());
+        drop(guard);
+        let mut head = [0u8; 16];
+        let n = fd
+            .async_io(Interest::READABLE, |f| read_fd(f, &mut head))
+            .await
+            .unwrap();
+        let expected = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(&head[..n], &expected[..n], "the file's first bytes");
+        assert!(n > 0, "a read of a non-empty file at offset 0");
+        drop(fd);
+        assert_eq!(registration_count(), before);
+    });
+}
+
+#[cfg(not(all(
+    any(target_os = "linux", target_os = "android"),
+    not(runtime_libkqueue)
+)))]
+flavor_tests!(a_regular_file_is_always_ready);
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 flavor_tests!(

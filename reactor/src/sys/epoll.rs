@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use super::{timeout_millis, Event};
+use super::{timeout_millis, Event, WaitTimeout};
 use crate::Ready;
 
 /// The token of the wake-up eventfd. Registration tokens carry a generation in
@@ -72,7 +72,9 @@ impl Poller {
         Ok(())
     }
 
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    /// Stops watching `fd`. The token is not needed: epoll keys its
+    /// registrations by fd.
+    pub(crate) fn deregister(&self, fd: RawFd, _token: u64) -> io::Result<()> {
         // A non-null event pointer keeps kernels before 2.6.9 happy.
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
         syscall!(epoll_ctl(
@@ -84,23 +86,38 @@ impl Poller {
         Ok(())
     }
 
+    /// Waits for events, a wake-up, or the timeout (`None`: forever).
+    ///
+    /// `epoll_wait` takes whole milliseconds, rounded up so that a non-zero
+    /// timeout never becomes a busy wait. A wait interrupted by a signal is
+    /// resumed with what remains of the timeout, and returns with no events
+    /// once nothing remains: restarting the full timeout on every `EINTR`
+    /// would let a stream of signals postpone the next timer for as long as
+    /// it lasts.
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        let millis = timeout_millis(timeout);
         events.len = 0;
-        let n = loop {
+        let clock = WaitTimeout::start(timeout);
+        let mut left = clock.full();
+        loop {
             match syscall!(epoll_wait(
                 self.epoll.as_raw_fd(),
                 events.buf.as_mut_ptr().cast::<libc::epoll_event>(),
                 events.buf.len() as libc::c_int,
-                millis
+                timeout_millis(left)
             )) {
-                Ok(n) => break n as usize,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(n) => {
+                    events.len = n as usize;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    left = clock.left();
+                    if left == Some(Duration::ZERO) {
+                        return Ok(());
+                    }
+                }
                 Err(e) => return Err(e),
             }
-        };
-        events.len = n;
-        Ok(())
+        }
     }
 
     pub(crate) fn notify(&self) -> io::Result<()> {

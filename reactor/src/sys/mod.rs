@@ -11,13 +11,19 @@
 //!   reading *and* writing, edge-triggered (epoll: `EPOLLIN | EPOLLOUT |
 //!   EPOLLRDHUP | EPOLLET`; kqueue: `EVFILT_READ` and `EVFILT_WRITE` with
 //!   `EV_CLEAR`), reporting `token` with every event. Each fd is registered once.
-//! - `Poller::deregister(&self, fd) -> io::Result<()>`: stop watching `fd`. Must be
-//!   called before the fd is closed.
+//!   A second `register` of an fd that is registered already fails with
+//!   `EEXIST` and leaves the first registration untouched.
+//! - `Poller::deregister(&self, fd, token: u64) -> io::Result<()>`: stop watching
+//!   `fd`, registered with `token`. Must be called before the fd is closed.
 //! - `Poller::wait(&self, events: &mut Events, timeout: Option<Duration>) ->
 //!   io::Result<()>`: block until at least one event, a wake-up or the timeout;
-//!   `None` waits forever. `EINTR` is retried. A timeout is never rounded down:
-//!   a sub-millisecond timeout waits at least that long, never zero (no busy
-//!   loop). Wake-up events are consumed inside the backend and never reported.
+//!   `None` waits forever. A wait interrupted by a signal (`EINTR`) is resumed
+//!   with the time that remains ([`WaitTimeout`]), never with the full timeout
+//!   again, and returns with no events once none remains: signals arriving
+//!   faster than the timeout must not stall the timers. A timeout is never
+//!   rounded down: a sub-millisecond timeout waits at least that long, never
+//!   zero (no busy loop). Wake-up events are consumed inside the backend and
+//!   never reported.
 //! - `Poller::notify(&self) -> io::Result<()>`: make a concurrent or the next
 //!   `wait` return (eventfd on Linux, `EVFILT_USER` on kqueue).
 //! - `Events::with_capacity(n)`, `Events::iter(&self) -> impl Iterator<Item = Event>`.
@@ -27,7 +33,7 @@
 //! reports the error or EOF; a peer's half-close (`EPOLLRDHUP`) marks only
 //! `READ_CLOSED`, never `WRITE_CLOSED`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::Ready;
 
@@ -68,6 +74,42 @@ pub(crate) fn timeout_millis(timeout: Option<Duration>) -> libc::c_int {
             let nanos = d.as_nanos();
             let millis = nanos.div_ceil(1_000_000);
             millis.min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
+}
+
+/// The timeout of one `Poller::wait`, kept across the retries after `EINTR`
+/// so that each retry waits only for what remains.
+///
+/// The clock is read only for a finite, non-zero timeout: a zero timeout
+/// never sleeps and `None` has no end, so neither needs a start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitTimeout {
+    /// What the caller asked for; `None` is forever.
+    timeout: Option<Duration>,
+    /// When the wait began, for a finite non-zero `timeout` only.
+    start: Option<Instant>,
+}
+
+impl WaitTimeout {
+    /// Starts the clock of a wait of `timeout` (`None`: forever).
+    pub(crate) fn start(timeout: Option<Duration>) -> WaitTimeout {
+        let start = timeout.filter(|t| !t.is_zero()).map(|_| Instant::now());
+        WaitTimeout { timeout, start }
+    }
+
+    /// What the first wait uses: the whole timeout.
+    pub(crate) fn full(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The time that remains after an interrupted wait: `None` for a wait
+    /// forever, `Some(Duration::ZERO)` once the timeout has passed (the
+    /// caller then returns with no events instead of waiting again).
+    pub(crate) fn left(&self) -> Option<Duration> {
+        match (self.timeout, self.start) {
+            (Some(t), Some(start)) => Some(t.saturating_sub(start.elapsed())),
+            (t, _) => t,
         }
     }
 }
@@ -133,5 +175,20 @@ mod tests {
             timeout_millis(Some(Duration::from_secs(u64::MAX))),
             libc::c_int::MAX
         );
+    }
+
+    #[test]
+    fn an_interrupted_wait_resumes_with_what_remains() {
+        assert_eq!(WaitTimeout::start(None).left(), None);
+        let zero = WaitTimeout::start(Some(Duration::ZERO));
+        assert_eq!(zero.left(), Some(Duration::ZERO));
+        let t = Duration::from_millis(40);
+        let wait = WaitTimeout::start(Some(t));
+        assert_eq!(wait.full(), Some(t));
+        std::thread::sleep(Duration::from_millis(5));
+        let left = wait.left().unwrap();
+        assert!(left <= t - Duration::from_millis(5), "{left:?}");
+        std::thread::sleep(t);
+        assert_eq!(wait.left(), Some(Duration::ZERO), "never below zero");
     }
 }

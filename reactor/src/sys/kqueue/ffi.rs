@@ -136,6 +136,8 @@ pub(crate) const EVFILT_USER: i16 = -11;
 pub(crate) const EV_ADD: u16 = 0x0001;
 /// Delete the event.
 pub(crate) const EV_DELETE: u16 = 0x0002;
+/// Enable the event; without `EV_ADD`, fails with `ENOENT` if it does not exist.
+pub(crate) const EV_ENABLE: u16 = 0x0004;
 /// Edge-triggered: reset the state after the event is reported.
 pub(crate) const EV_CLEAR: u16 = 0x0020;
 /// Report every change back with `EV_ERROR` set and `data` = errno (0 = ok)

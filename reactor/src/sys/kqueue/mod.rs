@@ -9,6 +9,18 @@
 //! - Changes are applied with `EV_RECEIPT`, so the kernel answers every change
 //!   with an `EV_ERROR` receipt whose `data` is an errno (0 = success), rather
 //!   than failing the call at the first bad change and leaving the rest unknown.
+//! - Each fd is registered once. kqueue has no "add only if absent": an
+//!   `EV_ADD` for an fd that has knotes already silently modifies them, so a
+//!   second registration would take over the first one's token (the first
+//!   would never hear of readiness again) and dropping either would delete
+//!   both. The poller therefore keeps the set of fds it registered, with
+//!   their tokens ([`Poller::registered`]), and refuses a second
+//!   registration with `EEXIST`, as epoll does. Cost: one uncontended lock
+//!   and one hash-map operation per register and deregister, beside the
+//!   `kevent` call itself, which runs under that lock so that a check and
+//!   its change are one step; registrations on several threads thus take
+//!   turns over that call, as `epoll_ctl` calls do on the kernel's epoll
+//!   mutex. Waits never touch the set.
 //! - The wake-up is an `EVFILT_USER` knote ([`WAKE_IDENT`], `EV_CLEAR`) that
 //!   [`Poller::notify`] triggers; [`Events::iter`] drops its events.
 //! - Translation from `kevent` to [`Ready`] is pure ([`ready_of`],
@@ -18,17 +30,20 @@
 
 mod ffi;
 
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::c_int;
 use std::ptr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use self::ffi::{
-    kevent, EVFILT_READ, EVFILT_USER, EVFILT_WRITE, EV_ADD, EV_CLEAR, EV_DELETE, EV_EOF, EV_ERROR,
-    EV_RECEIPT, NOTE_TRIGGER,
+    kevent, EVFILT_READ, EVFILT_USER, EVFILT_WRITE, EV_ADD, EV_CLEAR, EV_DELETE, EV_ENABLE, EV_EOF,
+    EV_ERROR, EV_RECEIPT, NOTE_TRIGGER,
 };
-use super::Event;
+use super::{Event, WaitTimeout};
 use crate::Ready;
 
 /// The `ident` of the `EVFILT_USER` wake-up knote. User events have their own
@@ -51,6 +66,14 @@ pub(crate) struct Poller {
     /// The kqueue fd. Invariant: a valid kqueue for the whole life of the
     /// `Poller` (set in [`Poller::new`]); `OwnedFd` closes it on drop.
     kq: OwnedFd,
+    /// Every fd with knotes on `kq` that [`register`](Poller::register)
+    /// added, with the token they carry. Invariant: an fd is in the map
+    /// exactly while its two knotes carry that token, except after its owner
+    /// closed it without deregistering (the kernel then dropped the knotes
+    /// with it), which `register` detects and repairs. Every change of
+    /// `kq`'s fd knotes is made while holding this lock, so that checking
+    /// the map and changing the knotes are one step.
+    registered: Mutex<HashMap<RawFd, u64>>,
 }
 
 impl Poller {
@@ -64,30 +87,81 @@ impl Poller {
         // kqueue() has no close-on-exec flag everywhere (FreeBSD 14's
         // kqueuex has); set it at once. `kq` is a valid open fd.
         super::syscall!(fcntl(kq.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC))?;
-        let poller = Poller { kq };
+        let poller = Poller {
+            kq,
+            registered: Mutex::new(HashMap::new()),
+        };
         let flags = EV_ADD | EV_CLEAR | EV_RECEIPT;
         poller.apply(&[kevent::new(WAKE_IDENT, EVFILT_USER, flags, 0, 0)], None)?;
         Ok(poller)
     }
 
     /// Watches `fd` for reading and writing, edge-triggered, reporting `token`.
+    ///
+    /// # Errors
+    ///
+    /// `EEXIST` if `fd` is registered already (its registration is left as
+    /// it was); otherwise whatever the kernel reports (`EBADF`, ...), after
+    /// removing any knote that was added before the failure.
     pub(crate) fn register(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        self.apply(&changes_for_register(fd, token), None)
+        let mut registered = self.registered.lock();
+        if let Some(&current) = registered.get(&fd) {
+            if self.has_knotes(fd, current) {
+                return Err(io::Error::from_raw_os_error(libc::EEXIST));
+            }
+            // Its owner closed it without deregistering: closing an fd
+            // drops its knotes, and the number was free to be reused.
+        }
+        match self.apply(&changes_for_register(fd, token), None) {
+            Ok(()) => {
+                registered.insert(fd, token);
+                Ok(())
+            }
+            Err(e) => {
+                // The read knote may have been added before the write one
+                // failed: leave no knote with a token that nobody owns.
+                let _ = self.apply(&changes_for_deregister(fd), Some(libc::ENOENT));
+                registered.remove(&fd);
+                Err(e)
+            }
+        }
     }
 
-    /// Stops watching `fd`. A filter that is already gone (`ENOENT`) is fine.
-    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+    /// Stops watching `fd`, registered with `token`. A filter that is
+    /// already gone (`ENOENT`) is fine. An fd that is not registered with
+    /// `token` (no longer: it was closed under its registration and then
+    /// registered again by somebody else) is left alone.
+    pub(crate) fn deregister(&self, fd: RawFd, token: u64) -> io::Result<()> {
+        let mut registered = self.registered.lock();
+        if registered.get(&fd) != Some(&token) {
+            return Ok(());
+        }
+        registered.remove(&fd);
         self.apply(&changes_for_deregister(fd), Some(libc::ENOENT))
+    }
+
+    /// Whether `fd` still has its read knote, registered with `token`. An
+    /// `EV_ENABLE` of an enabled knote changes nothing (the `udata` it
+    /// rewrites is the token it already carries, and `EV_CLEAR` is the flag
+    /// it was added with, which libkqueue wants to see again), and without
+    /// `EV_ADD` it fails with `ENOENT` where there is no knote, or `EBADF`
+    /// where the fd is closed. Only ever called for an fd in the map, and
+    /// under its lock.
+    fn has_knotes(&self, fd: RawFd, token: u64) -> bool {
+        let flags = EV_ENABLE | EV_CLEAR | EV_RECEIPT;
+        let probe = kevent::new(fd as usize, EVFILT_READ, flags, 0, token as usize);
+        self.apply(&[probe], None).is_ok()
     }
 
     /// Waits for events, a wake-up, or the timeout (`None`: forever).
     ///
     /// The timeout is passed as an exact `timespec`, so a non-zero timeout is
-    /// never rounded to zero. `EINTR` is retried with the time that is left.
+    /// never rounded to zero. A wait interrupted by a signal is resumed with
+    /// the time that is left, and returns with no events once none is.
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.len = 0;
-        let start = Instant::now();
-        let mut left = timeout;
+        let clock = WaitTimeout::start(timeout);
+        let mut left = clock.full();
         loop {
             match self.kevent(&[], &mut events.list, timespec_of(left).as_ref()) {
                 Ok(n) => {
@@ -95,7 +169,10 @@ impl Poller {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    left = timeout.map(|t| t.saturating_sub(start.elapsed()));
+                    left = clock.left();
+                    if left == Some(Duration::ZERO) {
+                        return Ok(());
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -110,10 +187,14 @@ impl Poller {
 
     pub(crate) fn notify(&self) -> io::Result<()> {
         let trigger = kevent::new(WAKE_IDENT, EVFILT_USER, 0, NOTE_TRIGGER, 0);
-        self.kevent(&[trigger], &mut [], Some(&NO_WAIT)).map(drop)
+        match self.kevent(&[trigger], &mut [], Some(&NO_WAIT)) {
+            // Interrupted after the change was applied (see `apply`).
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(()),
+        }
     }
 
-    /// Applies up to two `EV_RECEIPT` changes and reports the first receipt
+    /// Applies one or two `EV_RECEIPT` changes and reports the first receipt
     /// errno other than `ignore`.
     fn apply(&self, changes: &[kevent], ignore: Option<i32>) -> io::Result<()> {
         let mut receipts = [kevent::new(0, 0, 0, 0, 0); 2];
@@ -353,6 +434,7 @@ mod tests {
     #[cfg(not(miri))]
     #[test]
     fn kernel_round_trip() {
+        use std::time::Instant;
         use std::{io::Write, net::Shutdown, os::unix::net::UnixStream};
         let p = Poller::new().unwrap();
         let mut events = Events::with_capacity(16);
@@ -391,11 +473,72 @@ mod tests {
             "{ready:?}"
         );
         assert!(!ready.is_write_closed(), "half-close: {ready:?}");
-        p.deregister(b.as_raw_fd()).unwrap();
-        p.deregister(b.as_raw_fd()).unwrap(); // ENOENT is tolerated
+        p.deregister(b.as_raw_fd(), 7).unwrap();
+        p.deregister(b.as_raw_fd(), 7).unwrap(); // not registered: nothing to do
         assert_eq!(
             p.register(-1, 1).unwrap_err().raw_os_error(),
             Some(libc::EBADF)
         );
+        p.register(-1, 1).unwrap_err(); // the failure left nothing behind
+    }
+
+    /// A second registration of one fd is refused and leaves the first one
+    /// as it was: its token, its events, and its knotes after the refused
+    /// one's deregistration.
+    #[cfg(not(miri))]
+    #[test]
+    fn an_fd_is_registered_once() {
+        use std::{io::Write, os::unix::net::UnixStream};
+        let p = Poller::new().unwrap();
+        let mut events = Events::with_capacity(16);
+        let (mut a, b) = UnixStream::pair().unwrap();
+        let fd = b.as_raw_fd();
+        p.register(fd, 7).unwrap();
+        let err = p.register(fd, 8).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "{err}");
+        p.deregister(fd, 8).unwrap(); // not the owner: a no-op
+        a.write_all(b"x").unwrap();
+        p.wait(&mut events, Some(Duration::from_secs(5))).unwrap();
+        let got: Vec<Event> = events.iter().collect();
+        assert!(
+            !got.is_empty() && got.iter().all(|e| e.token == 7),
+            "{got:?}"
+        );
+        assert!(got.iter().any(|e| e.ready.is_readable()), "{got:?}");
+        p.deregister(fd, 7).unwrap();
+        // Deregistered: the fd may be registered again, with a new token.
+        p.register(fd, 9).unwrap();
+        a.write_all(b"y").unwrap();
+        p.wait(&mut events, Some(Duration::from_secs(5))).unwrap();
+        let got: Vec<Event> = events.iter().collect();
+        assert!(
+            !got.is_empty() && got.iter().all(|e| e.token == 9),
+            "{got:?}"
+        );
+        p.deregister(fd, 9).unwrap();
+    }
+
+    /// An fd closed without being deregistered loses its knotes with it;
+    /// its number, reused, registers again instead of reading as taken.
+    /// The close is played by deleting the knotes behind the map's back (a
+    /// real close and reuse of the number would race the other tests'
+    /// fds). libkqueue keeps the knotes of a closed fd, but this part works
+    /// there too.
+    #[cfg(not(miri))]
+    #[test]
+    fn a_closed_fd_number_can_be_registered_again() {
+        use std::os::unix::net::UnixStream;
+        let p = Poller::new().unwrap();
+        let (a, _peer) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        p.register(fd, 7).unwrap();
+        p.apply(&changes_for_deregister(fd), None).unwrap();
+        p.register(fd, 8).unwrap();
+        p.deregister(fd, 7).unwrap(); // the old owner's: a no-op
+        let err = p.register(fd, 9).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EEXIST), "{err}");
+        p.deregister(fd, 8).unwrap();
+        p.register(fd, 9).unwrap();
+        p.deregister(fd, 9).unwrap();
     }
 }
