@@ -87,7 +87,8 @@ SUPP
     }
     timed tsan -p runtime -p runtime-reactor --lib
     timed tsan -p runtime-tests --test rt_scheduler --test rt_tasks --test tcp_fd_reuse \
-        --test adv_deregister --test adv_panics --test adv_shutdown --test time_sleep
+        --test adv_deregister --test adv_panics --test adv_shutdown --test time_sleep \
+        --test net_shared_waiters
 fi
 
 step "valgrind: hello_tcp"
