@@ -1,11 +1,11 @@
 use std::fmt;
-use std::io::{self, IoSlice, SeekFrom};
+use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use runtime_reactor::coop;
 
-use super::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+use super::{AsyncBufRead, AsyncRead, AsyncSeek};
 
 /// A reader that is always at end of file and a writer that accepts and
 /// discards everything: made by [`empty`].
@@ -58,35 +58,7 @@ impl AsyncBufRead for Empty {
     fn consume(self: Pin<&mut Self>, _amt: usize) {}
 }
 
-impl AsyncWrite for Empty {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(()))
-    }
-}
+super::sink::impl_discarding_write!(Empty);
 
 impl AsyncSeek for Empty {
     /// Every position of an empty stream is 0.

@@ -1,11 +1,4 @@
 use std::fmt;
-use std::io::{self, IoSlice};
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
-
-use runtime_reactor::coop;
-
-use super::AsyncWrite;
 
 /// A writer that accepts every byte and drops it: made by [`sink`].
 ///
@@ -35,35 +28,51 @@ pub fn sink() -> Sink {
     Sink { _private: () }
 }
 
-impl AsyncWrite for Sink {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(buf.len()))
-    }
+/// Implements `AsyncWrite` for a writer that takes every write whole and
+/// drops it, each poll spending one unit of budget: [`Sink`], and
+/// [`Empty`](super::Empty)'s write side.
+macro_rules! impl_discarding_write {
+    ($ty:ty) => {
+        impl $crate::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::task::ready!(runtime_reactor::coop::poll_proceed_and_make_progress(cx));
+                std::task::Poll::Ready(Ok(buf.len()))
+            }
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
-    }
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::task::ready!(runtime_reactor::coop::poll_proceed_and_make_progress(cx));
+                std::task::Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
+            }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(()))
-    }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::ready!(runtime_reactor::coop::poll_proceed_and_make_progress(cx));
+                std::task::Poll::Ready(Ok(()))
+            }
 
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(coop::poll_proceed_and_make_progress(cx));
-        Poll::Ready(Ok(()))
-    }
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::ready!(runtime_reactor::coop::poll_proceed_and_make_progress(cx));
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+    };
 }
+pub(super) use impl_discarding_write;
+
+impl_discarding_write!(Sink);
 
 impl fmt::Debug for Sink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
