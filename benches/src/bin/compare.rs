@@ -1,5 +1,5 @@
-//! `compare`: `runtime` against tokio (multi-thread and current-thread) and
-//! smol, every case in one command.
+//! `compare`: `runtime` and tokio (each multi-thread and current-thread)
+//! against each other and smol, every case in one command.
 //!
 //! ```text
 //! cargo run --release -p runtime-benches --bin compare            # about 10 minutes
@@ -63,8 +63,9 @@ usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
   --quick          about one minute: 1 round, short windows, fewer connections
   --workers N      worker threads of every runtime (default 2)
   --rounds N       measured rounds per case and runtime (default 5; 1 quick)
-  --runtimes L     comma-separated subset of runtime, runtime-thread, tokio,
-                   tokio-ct, smol (default all; ratios need tokio)
+  --runtimes L     comma-separated subset of runtime, runtime-thread,
+                   runtime-ct, tokio, tokio-ct, smol (default all; ratios
+                   need tokio)
   --only L         run only these sections: echo, echo-rate, http, sched,
                    timers, memory, scale, scaling (default all but scaling)
   --scaling        also run the echo case with 1, 2, 4, 8 and 16 workers
@@ -1725,7 +1726,7 @@ fn scaling_section(s: &Settings, report: &mut Report) -> Res<()> {
             .contenders
             .iter()
             .copied()
-            .filter(|c| *c != Contender::TokioCt)
+            .filter(|c| !matches!(c, Contender::TokioCt | Contender::RuntimeCt))
             .collect();
         let sub = Settings {
             contenders,
