@@ -297,16 +297,39 @@ struct Times {
 /// that differs from what was expected fails the whole run (the error says
 /// which connection and message).
 pub fn run(spec: &Spec) -> io::Result<Outcome> {
+    run_observed(spec, &mut |_| {})
+}
+
+/// An edge of the measurement window, as [`run_observed`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// The window has just opened.
+    Start,
+    /// The window has just closed.
+    End,
+}
+
+/// [`run`], calling `observe` from the timing thread as the window opens
+/// and as it closes (e.g. to attach a tracer to the server over the window
+/// only). The server's CPU time is sampled after the `Start` call and
+/// before the `End` call, so a slow `observe` shortens neither.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_observed(spec: &Spec, observe: &mut dyn FnMut(Edge)) -> io::Result<Outcome> {
     let threads = spec.threads.clamp(1, spec.conns.max(1));
     let payload = Payload::new(&spec.protocol);
     let barrier = Barrier::new(threads + 1);
     let times = OnceLock::new();
     let failed = AtomicBool::new(false);
+    let closed = Gate::default();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let ids: Vec<u64> = (t..spec.conns).step_by(threads).map(|i| i as u64).collect();
-                let (payload, barrier, times, failed) = (&payload, &barrier, &times, &failed);
+                let (payload, barrier, times, failed, closed) =
+                    (&payload, &barrier, &times, &failed, &closed);
                 std::thread::Builder::new()
                     .name(format!("loadgen-{t}"))
                     .spawn_scoped(scope, move || {
@@ -336,8 +359,19 @@ pub fn run(spec: &Spec) -> io::Result<Outcome> {
                             Mode::Open { rate } => Some(rate / threads as f64),
                             Mode::Closed { .. } => None,
                         };
-                        Worker::new(conns.unwrap_or_default(), payload, spec.mode, times, rate)?
-                            .run()
+                        let mut worker = Worker::new(
+                            conns.unwrap_or_default(),
+                            payload,
+                            spec.mode,
+                            times,
+                            rate,
+                        )?;
+                        let part = worker.run();
+                        // The connections stay open until the window has
+                        // been observed closed, so that their closing is
+                        // not part of it.
+                        closed.wait();
+                        part
                     })
                     .expect("spawn a generator thread")
             })
@@ -361,14 +395,15 @@ pub fn run(spec: &Spec) -> io::Result<Outcome> {
         barrier.wait();
         let mut server_cpu = None;
         if !failed.load(Ordering::SeqCst) {
-            if let Some(pid) = spec.server_pid {
-                sleep_until(window_start);
-                let before = procfs::cpu_of(pid);
-                sleep_until(window_end);
-                let after = procfs::cpu_of(pid);
-                server_cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
-            }
+            sleep_until(window_start);
+            observe(Edge::Start);
+            let before = spec.server_pid.and_then(procfs::cpu_of);
+            sleep_until(window_end);
+            let after = spec.server_pid.and_then(procfs::cpu_of);
+            observe(Edge::End);
+            server_cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
         }
+        closed.open();
         let mut out = Outcome {
             completed: 0,
             window: spec.window,
@@ -394,6 +429,27 @@ pub fn run(spec: &Spec) -> io::Result<Outcome> {
             None => Ok(out),
         }
     })
+}
+
+/// A gate threads wait at until it is opened, once.
+#[derive(Default)]
+struct Gate {
+    open: std::sync::Mutex<bool>,
+    cond: std::sync::Condvar,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cond.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            open = self.cond.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 fn sleep_until(t: Instant) {
@@ -514,7 +570,7 @@ impl<'a> Worker<'a> {
         cvt(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) })
     }
 
-    fn run(mut self) -> io::Result<Part> {
+    fn run(&mut self) -> io::Result<Part> {
         let Times {
             start,
             window_end,
@@ -593,7 +649,14 @@ impl<'a> Worker<'a> {
                 }
             }
         }
-        Ok(self.part)
+        Ok(std::mem::replace(
+            &mut self.part,
+            Part {
+                completed: 0,
+                unfinished: 0,
+                latency: Histogram::new(),
+            },
+        ))
     }
 
     fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> io::Result<usize> {
