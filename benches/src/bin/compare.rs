@@ -991,7 +991,7 @@ fn syscall_rounds(
             let counts = counted.unwrap_or_else(|| Err(io::Error::other("never attached")))?;
             Ok(Traced {
                 counts,
-                messages: o.completed,
+                messages: o.observed,
             })
         });
         match res {
@@ -1053,6 +1053,7 @@ fn syscall_section(s: &Settings, r: &Report) -> Option<(String, String)> {
     let mut t = Table::new([
         "case",
         "runtime",
+        "messages traced",
         "syscalls/msg",
         "most frequent, per message",
         "vs tokio",
@@ -1070,6 +1071,7 @@ fn syscall_section(s: &Settings, r: &Report) -> Option<(String, String)> {
             t.row([
                 label.clone(),
                 c.name().into(),
+                tr.messages.to_string(),
                 opt(totals.get(&c).copied(), |x| format!("{x:.2}")),
                 if tr.counts.by_name.is_empty() {
                     "(the tool counts totals only)".into()
@@ -1088,7 +1090,10 @@ fn syscall_section(s: &Settings, r: &Report) -> Option<(String, String)> {
              traced: tracing slows the server several times over, so a traced server \
              batches differently, and only the counts, not the rates, are meaningful). \
              The connections are opened before the window and closed after it, so \
-             accepting and closing are not counted. A message is one echo or one \
+             accepting and closing are not counted; messages are those completed while \
+             the tracer was attached, so the figures hold give or take one message in \
+             flight per connection at each edge (connections × depth ÷ messages traced: \
+             small for 100 connections, up to a few tenths for 1000). A message is one echo or one \
              HTTP request; \"failed\" counts calls that returned an error (such as \
              `EAGAIN` from a `recv` with nothing to read). vs tokio > 1: fewer system \
              calls than tokio.\n\n{t}",
@@ -1580,6 +1585,7 @@ fn wrk_once(s: &Settings, srv: &Server) -> io::Result<loadgen::Outcome> {
         latency,
         server_cpu: before.zip(after).map(|(b, a)| a.saturating_sub(b)),
         unfinished: 0,
+        observed: requests,
     })
 }
 
