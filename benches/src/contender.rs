@@ -1,4 +1,4 @@
-//! The five runtime set-ups `compare` pits against each other, and the
+//! The six runtime set-ups `compare` pits against each other, and the
 //! servers each one runs.
 //!
 //! | name | what |
@@ -6,6 +6,7 @@
 //! | `runtime` | ours, multi-thread, default settings (worker-driven reactor) |
 //! | `runtime-thread` | ours, `Builder::worker_driven_reactor(false)` (the reactor thread alone drives I/O) |
 //! | `tokio` | tokio, multi-thread, `enable_all` |
+//! | `runtime-ct` | ours, current-thread (one thread, whatever `workers` says) |
 //! | `tokio-ct` | tokio, current-thread (one thread, whatever `workers` says) |
 //! | `smol` | an `smol::Executor` run by `workers` threads |
 //!
@@ -48,6 +49,8 @@ pub enum Contender {
     RuntimeThread,
     /// tokio, multi-thread.
     Tokio,
+    /// Ours, current-thread.
+    RuntimeCt,
     /// tokio, current-thread.
     TokioCt,
     /// smol.
@@ -77,10 +80,11 @@ impl FromStr for Service {
 
 impl Contender {
     /// Every set-up: tokio (the reference) first, then ours, then the rest.
-    pub const ALL: [Contender; 5] = [
+    pub const ALL: [Contender; 6] = [
         Contender::Tokio,
         Contender::Runtime,
         Contender::RuntimeThread,
+        Contender::RuntimeCt,
         Contender::TokioCt,
         Contender::Smol,
     ];
@@ -91,6 +95,7 @@ impl Contender {
             Contender::Runtime => "runtime",
             Contender::RuntimeThread => "runtime-thread",
             Contender::Tokio => "tokio",
+            Contender::RuntimeCt => "runtime-ct",
             Contender::TokioCt => "tokio-ct",
             Contender::Smol => "smol",
         }
@@ -106,6 +111,9 @@ impl Contender {
                 "runtime, multi-thread, `worker_driven_reactor(false)` (reactor thread only)"
             }
             Contender::Tokio => "tokio, multi-thread scheduler, `enable_all`",
+            Contender::RuntimeCt => {
+                "runtime, current-thread scheduler (1 thread whatever `--workers` says)"
+            }
             Contender::TokioCt => {
                 "tokio, current-thread scheduler (1 thread whatever `--workers` says)"
             }
@@ -123,6 +131,7 @@ impl Contender {
             Contender::Runtime => v.visit(&Ours::new(workers)?),
             Contender::RuntimeThread => v.visit(&Ours::with_reactor_thread(workers)?),
             Contender::Tokio => v.visit(&Tokio::new(workers)?),
+            Contender::RuntimeCt => v.visit(&Ours::current_thread()?),
             Contender::TokioCt => v.visit(&Tokio::current_thread()?),
             Contender::Smol => v.visit(&Smol::new(workers)?),
         })
@@ -164,6 +173,24 @@ impl Contender {
                     rt.block_on(async { tokio::net::TcpListener::from_std(listener) })?;
                 drop(rt.spawn(tokio_server::accept(listener, service)));
                 wait_for_eof();
+            }
+            Contender::RuntimeCt => {
+                let ours = Ours::current_thread()?;
+                let rt = ours.inner();
+                let listener =
+                    rt.block_on(async { runtime::net::TcpListener::from_std(listener) })?;
+                // Every task runs inside this thread's `block_on`; another
+                // thread waits for the end of standard input.
+                std::thread::Builder::new()
+                    .name("bench-eof".into())
+                    .spawn(|| {
+                        wait_for_eof();
+                        std::process::exit(0)
+                    })?;
+                match service {
+                    Service::Echo => rt.block_on(ours::accept(listener)),
+                    Service::Http => rt.block_on(http_hello::serve(listener))?,
+                }
             }
             Contender::TokioCt => {
                 let rt = Tokio::current_thread()?.into_inner();
@@ -213,7 +240,7 @@ impl FromStr for Contender {
             .into_iter()
             .find(|c| c.name() == s)
             .ok_or_else(|| {
-                format!("unknown runtime {s:?} (runtime, runtime-thread, tokio, tokio-ct or smol)")
+                format!("unknown runtime {s:?} (runtime, runtime-thread, runtime-ct, tokio, tokio-ct or smol)")
             })
     }
 }

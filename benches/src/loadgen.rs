@@ -30,7 +30,7 @@ use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -109,6 +109,10 @@ pub struct Outcome {
     /// the drain period ended (recorded in `latency` with the time waited
     /// so far, a lower bound).
     pub unfinished: u64,
+    /// Messages completed between the return of the window's
+    /// [`Edge::Start`] callback and its end (see [`run_observed`]; the
+    /// window's count when the callback returns at once).
+    pub observed: u64,
 }
 
 impl Outcome {
@@ -297,16 +301,45 @@ struct Times {
 /// that differs from what was expected fails the whole run (the error says
 /// which connection and message).
 pub fn run(spec: &Spec) -> io::Result<Outcome> {
+    run_observed(spec, &mut |_| {})
+}
+
+/// An edge of the measurement window, as [`run_observed`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// The window has just opened.
+    Start,
+    /// The window has just closed.
+    End,
+}
+
+/// [`run`], calling `observe` from the timing thread as the window opens
+/// and as it closes (e.g. to attach a tracer to the server over the window
+/// only). The server's CPU time is sampled after the `Start` call and
+/// before the `End` call, so a slow `observe` shortens neither;
+/// [`Outcome::observed`] counts the messages completed from the return of
+/// the `Start` call to the window's end, the interval a tracer attached in
+/// that call sees (give or take one message per connection in flight at
+/// each edge).
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_observed(spec: &Spec, observe: &mut dyn FnMut(Edge)) -> io::Result<Outcome> {
     let threads = spec.threads.clamp(1, spec.conns.max(1));
     let payload = Payload::new(&spec.protocol);
     let barrier = Barrier::new(threads + 1);
     let times = OnceLock::new();
     let failed = AtomicBool::new(false);
+    let closed = Gate::default();
+    let done: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(0)).collect();
+    let done_now = || done.iter().map(|d| d.load(Ordering::Relaxed)).sum::<u64>();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let ids: Vec<u64> = (t..spec.conns).step_by(threads).map(|i| i as u64).collect();
-                let (payload, barrier, times, failed) = (&payload, &barrier, &times, &failed);
+                let (payload, barrier, times, failed, closed, done) =
+                    (&payload, &barrier, &times, &failed, &closed, &done);
                 std::thread::Builder::new()
                     .name(format!("loadgen-{t}"))
                     .spawn_scoped(scope, move || {
@@ -336,8 +369,20 @@ pub fn run(spec: &Spec) -> io::Result<Outcome> {
                             Mode::Open { rate } => Some(rate / threads as f64),
                             Mode::Closed { .. } => None,
                         };
-                        Worker::new(conns.unwrap_or_default(), payload, spec.mode, times, rate)?
-                            .run()
+                        let mut worker = Worker::new(
+                            conns.unwrap_or_default(),
+                            payload,
+                            spec.mode,
+                            times,
+                            rate,
+                            &done[t],
+                        )?;
+                        let part = worker.run();
+                        // The connections stay open until the window has
+                        // been observed closed, so that their closing is
+                        // not part of it.
+                        closed.wait();
+                        part
                     })
                     .expect("spawn a generator thread")
             })
@@ -360,21 +405,26 @@ pub fn run(spec: &Spec) -> io::Result<Outcome> {
             .expect("set once");
         barrier.wait();
         let mut server_cpu = None;
+        let mut observed = 0;
         if !failed.load(Ordering::SeqCst) {
-            if let Some(pid) = spec.server_pid {
-                sleep_until(window_start);
-                let before = procfs::cpu_of(pid);
-                sleep_until(window_end);
-                let after = procfs::cpu_of(pid);
-                server_cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
-            }
+            sleep_until(window_start);
+            observe(Edge::Start);
+            let first = done_now();
+            let before = spec.server_pid.and_then(procfs::cpu_of);
+            sleep_until(window_end);
+            let after = spec.server_pid.and_then(procfs::cpu_of);
+            observed = done_now() - first;
+            observe(Edge::End);
+            server_cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
         }
+        closed.open();
         let mut out = Outcome {
             completed: 0,
             window: spec.window,
             latency: Histogram::new(),
             server_cpu,
             unfinished: 0,
+            observed,
         };
         let mut first_err = None;
         for w in workers {
@@ -394,6 +444,27 @@ pub fn run(spec: &Spec) -> io::Result<Outcome> {
             None => Ok(out),
         }
     })
+}
+
+/// A gate threads wait at until it is opened, once.
+#[derive(Default)]
+struct Gate {
+    open: std::sync::Mutex<bool>,
+    cond: std::sync::Condvar,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cond.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            open = self.cond.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 fn sleep_until(t: Instant) {
@@ -464,6 +535,9 @@ struct Worker<'a> {
     rate: Option<f64>,
     scratch: Vec<u8>,
     part: Part,
+    /// Messages completed so far, window or not (read by the timing thread
+    /// at the observed edges).
+    done: &'a AtomicU64,
 }
 
 impl<'a> Worker<'a> {
@@ -473,6 +547,7 @@ impl<'a> Worker<'a> {
         mode: Mode,
         times: Times,
         rate: Option<f64>,
+        done: &'a AtomicU64,
     ) -> io::Result<Worker<'a>> {
         // SAFETY: plain system call.
         let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -489,6 +564,7 @@ impl<'a> Worker<'a> {
             times,
             rate,
             scratch: vec![0; 64 * 1024],
+            done,
             part: Part {
                 completed: 0,
                 unfinished: 0,
@@ -514,7 +590,7 @@ impl<'a> Worker<'a> {
         cvt(unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, fd, &mut ev) })
     }
 
-    fn run(mut self) -> io::Result<Part> {
+    fn run(&mut self) -> io::Result<Part> {
         let Times {
             start,
             window_end,
@@ -593,7 +669,14 @@ impl<'a> Worker<'a> {
                 }
             }
         }
-        Ok(self.part)
+        Ok(std::mem::replace(
+            &mut self.part,
+            Part {
+                completed: 0,
+                unfinished: 0,
+                latency: Histogram::new(),
+            },
+        ))
     }
 
     fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> io::Result<usize> {
@@ -758,6 +841,7 @@ impl<'a> Worker<'a> {
                         let in_window = now >= ws && now < we;
                         if in_window {
                             self.part.completed += 1;
+                            self.done.fetch_add(1, Ordering::Relaxed);
                         }
                         match self.mode {
                             Mode::Closed { .. } => {

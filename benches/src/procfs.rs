@@ -172,3 +172,262 @@ pub fn load_average() -> Option<f64> {
         .parse()
         .ok()
 }
+
+/// A tool that counts another process's system calls by name (`strace`)
+/// or in total (`perf`, the `raw_syscalls:sys_enter` tracepoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallTool {
+    /// `strace -f -c -p PID`: counts and errors per system call.
+    Strace,
+    /// `perf stat -e raw_syscalls:sys_enter -p PID`: the total only.
+    Perf,
+}
+
+impl SyscallTool {
+    /// The first of `strace` and `perf` that runs here, if any.
+    pub fn detect() -> Option<SyscallTool> {
+        let runs = |cmd: &str, arg: &str| {
+            std::process::Command::new(cmd)
+                .arg(arg)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if runs("strace", "-V") {
+            Some(SyscallTool::Strace)
+        } else if runs("perf", "--version") {
+            Some(SyscallTool::Perf)
+        } else {
+            None
+        }
+    }
+
+    /// The command as a report should name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SyscallTool::Strace => "`strace -f -c -p PID`",
+            SyscallTool::Perf => "`perf stat -e raw_syscalls:sys_enter -p PID`",
+        }
+    }
+
+    /// Starts counting the system calls of every thread of process `pid`
+    /// (and of threads it starts later); returns once the tool is
+    /// attached.
+    ///
+    /// # Errors
+    ///
+    /// If the tool cannot be started or fails to attach (no permission to
+    /// trace, the process is gone).
+    pub fn attach(self, pid: u32) -> io::Result<SyscallTrace> {
+        use std::io::BufRead;
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out =
+            std::env::temp_dir().join(format!("compare-syscalls-{}-{n}.txt", std::process::id()));
+        let out_s = out.to_string_lossy().into_owned();
+        let pid_s = pid.to_string();
+        let mut cmd = match self {
+            SyscallTool::Strace => {
+                let mut c = std::process::Command::new("strace");
+                c.args(["-f", "-c", "-o", &out_s, "-p", &pid_s]);
+                c
+            }
+            SyscallTool::Perf => {
+                let mut c = std::process::Command::new("perf");
+                c.args([
+                    "stat",
+                    "-e",
+                    "raw_syscalls:sys_enter",
+                    "-x",
+                    ",",
+                    "-o",
+                    &out_s,
+                    "-p",
+                    &pid_s,
+                ]);
+                c
+            }
+        };
+        let mut child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let mut stderr = io::BufReader::new(child.stderr.take().expect("piped"));
+        match self {
+            SyscallTool::Strace => {
+                // strace says "Process N attached" once every thread is.
+                let mut said = String::new();
+                loop {
+                    let mut line = String::new();
+                    if stderr.read_line(&mut line)? == 0 {
+                        let _ = child.wait();
+                        return Err(io::Error::other(format!(
+                            "strace did not attach: {}",
+                            said.trim()
+                        )));
+                    }
+                    if line.contains("attached") {
+                        break;
+                    }
+                    said.push_str(&line);
+                }
+            }
+            SyscallTool::Perf => {
+                // perf says nothing on attaching; it opens its counters
+                // within milliseconds unless it fails at once.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if let Some(status) = child.try_wait()? {
+                    let mut said = String::new();
+                    let _ = io::Read::read_to_string(&mut stderr, &mut said);
+                    return Err(io::Error::other(format!(
+                        "perf exited ({status}): {}",
+                        said.trim()
+                    )));
+                }
+            }
+        }
+        // Keep reading what the tool says so that it never blocks on a
+        // full pipe (nor dies of a closed one).
+        let drain = std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = io::Read::read_to_string(&mut stderr, &mut rest);
+            rest
+        });
+        Ok(SyscallTrace {
+            tool: self,
+            child,
+            out,
+            drain,
+        })
+    }
+}
+
+/// A running [`SyscallTool`], attached to a process.
+#[derive(Debug)]
+pub struct SyscallTrace {
+    tool: SyscallTool,
+    child: std::process::Child,
+    out: std::path::PathBuf,
+    drain: std::thread::JoinHandle<String>,
+}
+
+impl SyscallTrace {
+    /// Detaches (`SIGINT`, as Ctrl-C would) and returns the counts.
+    ///
+    /// # Errors
+    ///
+    /// If the tool does not stop within 10 s (it is then killed) or its
+    /// summary cannot be read.
+    pub fn finish(mut self) -> io::Result<SyscallCounts> {
+        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
+            return Err(io::Error::other("tracer pid out of range"));
+        };
+        // SAFETY: `kill` has no memory-safety preconditions; `pid` is our
+        // own child, not yet reaped, so it names no other process.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if self.child.try_wait()?.is_some() {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let _ = std::fs::remove_file(&self.out);
+                return Err(io::Error::other("the tracer did not stop within 10 s"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let said = self.drain.join().unwrap_or_default();
+        let text = std::fs::read_to_string(&self.out);
+        let _ = std::fs::remove_file(&self.out);
+        let text = text.map_err(|e| io::Error::other(format!("{e}: {}", said.trim())))?;
+        let counts = match self.tool {
+            SyscallTool::Strace => SyscallCounts::parse_strace(&text),
+            SyscallTool::Perf => SyscallCounts::parse_perf(&text),
+        };
+        counts.ok_or_else(|| io::Error::other(format!("cannot parse the tracer's summary: {text}")))
+    }
+}
+
+/// System calls counted over an interval.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyscallCounts {
+    /// All calls.
+    pub total: u64,
+    /// Per call name: (name, calls, calls that failed), most calls first;
+    /// empty when the tool counts only the total.
+    pub by_name: Vec<(String, u64, u64)>,
+}
+
+impl SyscallCounts {
+    /// Reads the summary table of `strace -c`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime_benches::procfs::SyscallCounts;
+    ///
+    /// let text = "\
+    /// % time     seconds  usecs/call     calls    errors syscall
+    /// ------ ----------- ----------- --------- --------- ----------------
+    ///  60.00    0.000600           6       100           sendto
+    ///  40.00    0.000400           2       200       100 recvfrom
+    /// ------ ----------- ----------- --------- --------- ----------------
+    /// 100.00    0.001000           3       300       100 total
+    /// ";
+    /// let c = SyscallCounts::parse_strace(text).unwrap();
+    /// assert_eq!(c.total, 300);
+    /// assert_eq!(c.by_name[0], ("recvfrom".to_owned(), 200, 100));
+    /// assert_eq!(c.by_name[1], ("sendto".to_owned(), 100, 0));
+    /// ```
+    pub fn parse_strace(text: &str) -> Option<SyscallCounts> {
+        let mut by_name = Vec::new();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split_ascii_whitespace().collect();
+            // % time, seconds, usecs/call, calls, errors (blank when none),
+            // name. The total row is left out (older versions print it
+            // without usecs/call); the total is the sum of the rows.
+            let (name, nums) = match f.split_last() {
+                Some((name, nums)) if nums.len() >= 4 && *name != "total" => (*name, nums),
+                _ => continue,
+            };
+            if nums[0].parse::<f64>().is_err() || nums[1].parse::<f64>().is_err() {
+                continue;
+            }
+            let ints: Option<Vec<u64>> = nums[2..].iter().map(|x| x.parse().ok()).collect();
+            let (calls, errors) = match ints.as_deref() {
+                Some([_, c, e]) => (*c, *e),
+                Some([_, c]) => (*c, 0),
+                _ => continue,
+            };
+            by_name.push((name.to_owned(), calls, errors));
+        }
+        by_name.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let total = by_name.iter().map(|x| x.1).sum();
+        (!by_name.is_empty()).then_some(SyscallCounts { total, by_name })
+    }
+
+    /// Reads the CSV output of `perf stat -x ,` for `raw_syscalls:sys_enter`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime_benches::procfs::SyscallCounts;
+    ///
+    /// let text = "# started on Mon\n\n564,,raw_syscalls:sys_enter,8176417,100.00,,\n";
+    /// assert_eq!(SyscallCounts::parse_perf(text).unwrap().total, 564);
+    /// ```
+    pub fn parse_perf(text: &str) -> Option<SyscallCounts> {
+        let line = text
+            .lines()
+            .find(|l| l.contains("raw_syscalls:sys_enter"))?;
+        let total = line.split(',').next()?.trim().parse().ok()?;
+        Some(SyscallCounts {
+            total,
+            by_name: Vec::new(),
+        })
+    }
+}

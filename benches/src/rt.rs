@@ -266,7 +266,7 @@ impl AnyRuntime {
     }
 }
 
-/// This workspace's `runtime`, multi-thread flavor.
+/// This workspace's `runtime`, multi-thread or current-thread flavor.
 #[derive(Debug)]
 pub struct Ours {
     rt: runtime::Runtime,
@@ -298,6 +298,17 @@ impl Ours {
             .thread_name("bench-runtime-thread")
             .worker_driven_reactor(false)
             .build()?;
+        Ok(Ours { rt })
+    }
+
+    /// Builds the current-thread flavor: every task runs inside a
+    /// `block_on`.
+    ///
+    /// # Errors
+    ///
+    /// See [`runtime::Builder::build`].
+    pub fn current_thread() -> std::io::Result<Ours> {
+        let rt = runtime::Builder::new_current_thread().build()?;
         Ok(Ours { rt })
     }
 

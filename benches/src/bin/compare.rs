@@ -1,5 +1,5 @@
-//! `compare`: `runtime` against tokio (multi-thread and current-thread) and
-//! smol, every case in one command.
+//! `compare`: `runtime` and tokio (each multi-thread and current-thread)
+//! against each other and smol, every case in one command.
 //!
 //! ```text
 //! cargo run --release -p runtime-benches --bin compare            # about 10 minutes
@@ -18,8 +18,16 @@
 //! The sections, in run order (`--only` picks some; all but `scaling` run
 //! by default):
 //!
+//! - `headline`: echo and HTTP keep-alive at a fixed offered rate, servers
+//!   and generator pinned apart (on 2 CPUs: servers on CPU 1, generator on
+//!   CPU 0); the report opens with their server CPU per message;
 //! - `echo`, `echo-rate`: TCP echo, closed loop and at a fixed offered rate;
 //! - `http`: HTTP/1.1 hello world, keep-alive and pipelined;
+//!
+//! After the measured rounds of each closed-loop echo and HTTP case, one
+//! more short round per runtime runs with `strace -f -c` (or `perf stat`)
+//! attached to the server over the window only: the report gives system
+//! calls per message, in total and for the most frequent calls.
 //! - `sched`: the scheduler micro-benchmarks
 //!   ([`runtime_benches::sched`]);
 //! - `timers`: the timer benchmarks ([`runtime_benches::timers`]: spread
@@ -47,9 +55,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use runtime_benches::args::Args;
 use runtime_benches::contender::{self, http_hello, Contender, Service};
 use runtime_benches::hist::Histogram;
-use runtime_benches::loadgen::{self, Herd, Mode, Protocol, Spec};
+use runtime_benches::loadgen::{self, Edge, Herd, Mode, Protocol, Spec};
 use runtime_benches::micro::MicroCase;
-use runtime_benches::procfs;
+use runtime_benches::procfs::{self, SyscallCounts, SyscallTool, SyscallTrace};
 use runtime_benches::report::{fmt_duration, Table};
 use runtime_benches::rt::{BenchRuntime, Visit};
 use runtime_benches::svg::{Chart, Group};
@@ -58,15 +66,18 @@ use runtime_benches::{sched, timers};
 const USAGE: &str = "\
 usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
                [--scaling] [--gen-threads N] [--http-gen wrk|builtin]
-               [--idle-conns N] [--max-conns N] [--rate-fraction F] [--out DIR]
+               [--idle-conns N] [--max-conns N] [--rate-fraction F]
+               [--headline-rate R] [--no-syscalls] [--out DIR]
 
   --quick          about one minute: 1 round, short windows, fewer connections
   --workers N      worker threads of every runtime (default 2)
   --rounds N       measured rounds per case and runtime (default 5; 1 quick)
-  --runtimes L     comma-separated subset of runtime, runtime-thread, tokio,
-                   tokio-ct, smol (default all; ratios need tokio)
-  --only L         run only these sections: echo, echo-rate, http, sched,
-                   timers, memory, scale, scaling (default all but scaling)
+  --runtimes L     comma-separated subset of runtime, runtime-thread,
+                   runtime-ct, tokio, tokio-ct, smol (default all; ratios
+                   need tokio)
+  --only L         run only these sections: headline, echo, echo-rate, http,
+                   sched, timers, memory, scale, scaling (default all but
+                   scaling)
   --scaling        also run the echo case with 1, 2, 4, 8 and 16 workers
                    (meant for many-core machines)
   --gen-threads N  load generator threads (default: 1 on fewer than 4 CPUs,
@@ -78,6 +89,10 @@ usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
   --rate-fraction F  the open-loop rate as a fraction of tokio's closed-loop
                    rate (default 0.5 where server and generator are pinned
                    apart, 0.25 where they share the CPUs)
+  --headline-rate R  the offered rate of the pinned headline cases, messages
+                   or requests per second (default 20000)
+  --no-syscalls    skip the traced rounds that count system calls per
+                   message (strace, else perf; skipped when neither runs)
   --out DIR        where the report goes (default benches/results)
 
 The load generator alone, against any server (e.g. to profile one):
@@ -85,7 +100,8 @@ The load generator alone, against any server (e.g. to profile one):
                  [--rate R] [--secs 5] [--threads 1] [--pid SERVER_PID]";
 
 /// Sections of the run, in order.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
+    "headline",
     "echo",
     "echo-rate",
     "http",
@@ -435,6 +451,11 @@ struct Settings {
     idle_conns: usize,
     max_conns: Option<usize>,
     rate_fraction: f64,
+    headline_rate: f64,
+    /// The tool that counts system calls, or why there is none.
+    syscalls: Result<SyscallTool, String>,
+    /// The window of a traced round.
+    syscall_window: Duration,
     out: PathBuf,
 }
 
@@ -506,10 +527,23 @@ impl Settings {
         let rate_fraction = args
             .value("--rate-fraction")?
             .unwrap_or(if server_cpus.is_some() { 0.5 } else { 0.25 });
+        let headline_rate: f64 = args.value("--headline-rate")?.unwrap_or(20_000.0);
+        let syscalls = if args.flag("--no-syscalls") {
+            Err("not counted (--no-syscalls)".to_owned())
+        } else {
+            SyscallTool::detect().ok_or_else(|| {
+                "not available: neither strace nor perf runs here \
+                 (`apt-get install -y strace` adds it)"
+                    .to_owned()
+            })
+        };
         let out = args
             .value::<PathBuf>("--out")?
             .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/results")));
         args.finish()?;
+        if !(headline_rate.is_finite() && headline_rate > 0.0) {
+            return Err("--headline-rate must be a positive number".into());
+        }
         if workers == 0 || rounds == 0 || gen_threads == 0 || contenders.is_empty() {
             return Err(
                 "--workers, --rounds, --gen-threads and --runtimes must not be empty or 0".into(),
@@ -531,6 +565,9 @@ impl Settings {
             idle_conns,
             max_conns,
             rate_fraction,
+            headline_rate,
+            syscalls,
+            syscall_window: Duration::from_millis(if quick { 300 } else { 500 }),
             out,
         })
     }
@@ -605,6 +642,24 @@ struct Report {
     sections: Vec<(String, String)>,
     /// Things that went wrong (a failed run of one contender, …).
     failures: Vec<String>,
+    /// The pinned fixed-rate cases: the table that opens the report, and
+    /// how they were run.
+    headline: Option<(Table, String)>,
+    /// System calls per message: (case, per contender).
+    syscalls: Vec<(String, BTreeMap<Contender, Traced>)>,
+}
+
+/// One traced round: the server's system calls over the window and the
+/// messages completed in it.
+struct Traced {
+    counts: SyscallCounts,
+    messages: u64,
+}
+
+impl Traced {
+    fn per_msg(&self, n: u64) -> Option<f64> {
+        (self.messages > 0).then(|| n as f64 / self.messages as f64)
+    }
 }
 
 const CPU_TARGET: Option<(f64, &str)> = Some((1.0 / 0.95, "CPU ≤ 0.95 × tokio"));
@@ -801,6 +856,9 @@ fn run(s: Settings) -> Res<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if s.wants("headline") {
+        headline_section(&s, &mut report)?;
+    }
     let mut tokio_closed_rates = BTreeMap::new();
     if s.wants("echo") || s.wants("echo-rate") {
         echo_section(&s, &mut report, &mut tokio_closed_rates)?;
@@ -904,6 +962,147 @@ fn alternate_runs(
     stats
 }
 
+/// One more short round per contender with the system-call counter
+/// attached to the server over the window only (tracing slows the server
+/// down a lot, so the measured rounds are never traced); adds the case's
+/// "syscalls/msg" metric and row. Nothing when no counter is available.
+fn syscall_rounds(
+    s: &Settings,
+    report: &mut Report,
+    label: &str,
+    servers: &BTreeMap<Contender, Server>,
+    spec_of: impl Fn(&Server) -> Spec,
+) {
+    let Ok(tool) = s.syscalls else { return };
+    let mut row = BTreeMap::new();
+    for &c in &s.contenders {
+        let srv = &servers[&c];
+        let mut spec = spec_of(srv);
+        spec.warmup = Duration::from_millis(200);
+        spec.window = s.syscall_window;
+        let pid = srv.pid();
+        let mut trace: Option<io::Result<SyscallTrace>> = None;
+        let mut counted: Option<io::Result<SyscallCounts>> = None;
+        let run = loadgen::run_observed(&spec, &mut |edge| match edge {
+            Edge::Start => trace = Some(tool.attach(pid)),
+            Edge::End => counted = trace.take().map(|t| t.and_then(SyscallTrace::finish)),
+        });
+        let res = run.and_then(|o| {
+            let counts = counted.unwrap_or_else(|| Err(io::Error::other("never attached")))?;
+            Ok(Traced {
+                counts,
+                messages: o.observed,
+            })
+        });
+        match res {
+            Ok(t) => {
+                eprintln!(
+                    "  {label} [{c}] traced: {} syscalls/msg ({})",
+                    opt(t.per_msg(t.counts.total), |x| format!("{x:.2}")),
+                    top_calls(&t, 3)
+                );
+                row.insert(c, t);
+            }
+            Err(e) => report.fail(format!("{label} on {c}, counting system calls: {e}")),
+        }
+    }
+    let values = row
+        .iter()
+        .filter_map(|(c, t)| Some((*c, t.per_msg(t.counts.total)?)))
+        .collect();
+    report.metric(label, "syscalls/msg", Better::Lower, values, None);
+    report.syscalls.push((label.to_owned(), row));
+}
+
+/// The `n` most frequent system calls of `t`, per message (failed calls
+/// in brackets where there were any).
+fn top_calls(t: &Traced, n: usize) -> String {
+    t.counts
+        .by_name
+        .iter()
+        .take(n)
+        .filter_map(|(name, calls, errors)| {
+            let per = t.per_msg(*calls)?;
+            Some(if *errors > 0 {
+                format!(
+                    "{name} {per:.2} ({:.2} failed)",
+                    t.per_msg(*errors).unwrap_or(0.0)
+                )
+            } else {
+                format!("{name} {per:.2}")
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The system-call section of the report.
+fn syscall_section(s: &Settings, r: &Report) -> Option<(String, String)> {
+    let tool = match &s.syscalls {
+        Ok(tool) => *tool,
+        Err(why) => {
+            return Some((
+                "System calls per message".into(),
+                format!("System calls were {why}.\n"),
+            ))
+        }
+    };
+    if r.syscalls.is_empty() {
+        return None;
+    }
+    let mut t = Table::new([
+        "case",
+        "runtime",
+        "messages traced",
+        "syscalls/msg",
+        "most frequent, per message",
+        "vs tokio",
+    ]);
+    for (label, row) in &r.syscalls {
+        let totals: BTreeMap<Contender, f64> = row
+            .iter()
+            .filter_map(|(c, t)| Some((*c, t.per_msg(t.counts.total)?)))
+            .collect();
+        for &c in &s.contenders {
+            let Some(tr) = row.get(&c) else {
+                t.row([label.clone(), c.name().into(), "failed".into()]);
+                continue;
+            };
+            t.row([
+                label.clone(),
+                c.name().into(),
+                tr.messages.to_string(),
+                opt(totals.get(&c).copied(), |x| format!("{x:.2}")),
+                if tr.counts.by_name.is_empty() {
+                    "(the tool counts totals only)".into()
+                } else {
+                    top_calls(tr, 4)
+                },
+                ratio_cell(&totals, c, Better::Lower),
+            ]);
+        }
+    }
+    Some((
+        "System calls per message".into(),
+        format!(
+            "Counted by {} attached to each server over the window of one extra \
+             {} round per case and runtime (after the measured rounds, which are never \
+             traced: tracing slows the server several times over, so a traced server \
+             batches differently, and only the counts, not the rates, are meaningful). \
+             The connections are opened before the window and closed after it, so \
+             accepting and closing are not counted; messages are those completed while \
+             the tracer was attached, so the figures hold give or take one message in \
+             flight per connection at each edge (connections × depth ÷ messages traced: \
+             small for 100 connections, up to a few tenths for 1000). A message is one echo or one \
+             HTTP request; \"failed\" counts calls that returned an error (such as \
+             `EAGAIN` from a `recv` with nothing to read). vs tokio > 1: fewer system \
+             calls than tokio.\n\n{t}",
+            tool.describe(),
+            fmt_duration(s.syscall_window),
+        ),
+    ))
+}
+
 fn load_table(
     rows: &[(String, BTreeMap<Contender, LoadStats>)],
     order: &[Contender],
@@ -971,6 +1170,14 @@ fn echo_section(
             if let Some(r) = stats.get(&Contender::Tokio).and_then(LoadStats::rate) {
                 tokio_rates.insert((conns, size), r);
             }
+            syscall_rounds(s, report, &label, &servers, |srv| {
+                s.spec(
+                    srv,
+                    conns,
+                    Protocol::Echo { size },
+                    Mode::Closed { depth: 1 },
+                )
+            });
             report.rate_and_cpu(&label, &stats, "messages/s", "server CPU/msg");
             report.metric(
                 &label,
@@ -1075,6 +1282,120 @@ fn echo_section(
     Ok(())
 }
 
+/// Where the headline cases pin servers and generator: on exactly 2 CPUs
+/// every server on CPU 1 and the generator on CPU 0; on 4 or more the
+/// halves the other sections use; otherwise nowhere.
+fn headline_cpus(s: &Settings) -> (Option<Vec<usize>>, Option<Vec<usize>>) {
+    if procfs::cpus() == 2 {
+        (Some(vec![1]), Some(vec![0]))
+    } else {
+        (s.server_cpus.clone(), s.gen_cpus.clone())
+    }
+}
+
+/// The headline: echo (100 connections × 64 B) and HTTP keep-alive (100
+/// connections) at the same fixed offered rate, low enough for the pinned
+/// generator to deliver whichever server answers, servers and generator
+/// pinned apart, at least 5 rounds alternating; server CPU per message is
+/// the figure.
+fn headline_section(s: &Settings, report: &mut Report) -> Res<()> {
+    eprintln!("headline: pinned, fixed rate");
+    let (server_cpus, gen_cpus) = headline_cpus(s);
+    let sub = Settings {
+        rounds: if s.quick {
+            s.rounds.max(3)
+        } else {
+            s.rounds.max(5)
+        },
+        gen_threads: gen_cpus.as_ref().map_or(1, |c| c.len().min(8)),
+        server_cpus,
+        gen_cpus,
+        ..s.clone()
+    };
+    let rate = s.headline_rate;
+    let (conns, size) = (100, 64);
+    let mut rows = Vec::new();
+    let servers = start_servers(&sub, Service::Echo, s.workers)?;
+    let label = format!("{} @ {}/s, pinned", echo_label(conns, size), fmt_rate(rate));
+    let stats = alternate(&sub, report, &label, &servers, |srv| {
+        sub.spec(srv, conns, Protocol::Echo { size }, Mode::Open { rate })
+    });
+    report.metric(
+        &label,
+        "server CPU/msg",
+        Better::Lower,
+        by_contender(&stats, LoadStats::cpu),
+        CPU_TARGET,
+    );
+    report.metric(
+        &label,
+        "p99",
+        Better::Lower,
+        by_contender(&stats, |x| x.pct(99.0)),
+        None,
+    );
+    rows.push((label, stats));
+    for (_, srv) in servers {
+        srv.proc.close();
+    }
+    let servers = start_servers(&sub, Service::Http, s.workers)?;
+    let http = Protocol::Fixed {
+        request: Arc::from(HTTP_REQUEST),
+        response: Arc::from(http_hello::HELLO),
+    };
+    let label = format!(
+        "http keep-alive {HTTP_CONNS} conns @ {}/s, pinned",
+        fmt_rate(rate)
+    );
+    let stats = alternate(&sub, report, &label, &servers, |srv| {
+        sub.spec(srv, HTTP_CONNS, http.clone(), Mode::Open { rate })
+    });
+    report.metric(
+        &label,
+        "server CPU/request",
+        Better::Lower,
+        by_contender(&stats, LoadStats::cpu),
+        CPU_TARGET,
+    );
+    report.metric(
+        &label,
+        "p99",
+        Better::Lower,
+        by_contender(&stats, |x| x.pct(99.0)),
+        None,
+    );
+    rows.push((label, stats));
+    for (_, srv) in servers {
+        srv.proc.close();
+    }
+    let pinning = match (&sub.server_cpus, &sub.gen_cpus) {
+        (Some(a), Some(b)) => format!(
+            "every server process pinned to CPU{} {}, the generator ({} thread{}) to CPU{} {}",
+            if a.len() == 1 { "" } else { "s" },
+            procfs::format_cpus(a),
+            sub.gen_threads,
+            if sub.gen_threads == 1 { "" } else { "s" },
+            if b.len() == 1 { "" } else { "s" },
+            procfs::format_cpus(b)
+        ),
+        _ => format!("**not pinned** ({} CPUs: too few to split)", procfs::cpus()),
+    };
+    let how = format!(
+        "Echo ({conns} connections × {size} B) and HTTP keep-alive ({HTTP_CONNS} \
+         connections, built-in generator) at a fixed offered rate of {}/s, scheduled \
+         whatever the responses do (open loop), {pinning}; {} rounds per runtime, \
+         alternating, {} window each; medians. The rate is one the generator delivers \
+         whichever server answers, so every runtime does the same work and the server's \
+         CPU time per message (user + system, over the window) is the cost to compare. \
+         **CPU vs tokio** > 1: cheaper than tokio.",
+        fmt_rate(rate),
+        sub.rounds,
+        fmt_duration(sub.window),
+    );
+    report.headline = Some((load_table(&rows, &s.contenders, "msg"), how));
+    Ok(())
+}
+
 /// The request both HTTP generators send.
 const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 /// Connections of the HTTP cases.
@@ -1117,6 +1438,10 @@ fn http_section(s: &Settings, report: &mut Report) -> Res<()> {
         ),
     };
     report.rate_and_cpu(&label, &stats, "requests/s", "server CPU/request");
+    // Traced with the built-in generator whatever made the load above.
+    syscall_rounds(s, report, &label, &servers, |srv| {
+        s.spec(srv, HTTP_CONNS, http.clone(), Mode::Closed { depth: 1 })
+    });
     report.metric(
         &label,
         "p99",
@@ -1137,6 +1462,16 @@ fn http_section(s: &Settings, report: &mut Report) -> Res<()> {
         )
     });
     report.rate_and_cpu(&label, &stats, "requests/s", "server CPU/request");
+    syscall_rounds(s, report, &label, &servers, |srv| {
+        s.spec(
+            srv,
+            HTTP_CONNS,
+            http.clone(),
+            Mode::Closed {
+                depth: HTTP_PIPELINE,
+            },
+        )
+    });
     rows.push((label, stats));
     report.sections.push((
         "HTTP/1.1 hello world".into(),
@@ -1250,6 +1585,7 @@ fn wrk_once(s: &Settings, srv: &Server) -> io::Result<loadgen::Outcome> {
         latency,
         server_cpu: before.zip(after).map(|(b, a)| a.saturating_sub(b)),
         unfinished: 0,
+        observed: requests,
     })
 }
 
@@ -1725,7 +2061,7 @@ fn scaling_section(s: &Settings, report: &mut Report) -> Res<()> {
             .contenders
             .iter()
             .copied()
-            .filter(|c| *c != Contender::TokioCt)
+            .filter(|c| !matches!(c, Contender::TokioCt | Contender::RuntimeCt))
             .collect();
         let sub = Settings {
             contenders,
@@ -1937,6 +2273,12 @@ fn write_report(
         }
         let _ = writeln!(md);
     }
+    if let Some((t, how)) = &r.headline {
+        let _ = writeln!(
+            md,
+            "## Headline: server CPU per message, pinned, fixed rate\n\n{how}\n\n{t}"
+        );
+    }
     // Summary.
     let _ = writeln!(md, "## Summary: how each runtime compares with tokio\n");
     let _ = writeln!(
@@ -1958,6 +2300,7 @@ fn write_report(
             match m.metric {
                 "messages/s" | "requests/s" | "accept rate" => format!("{}/s", fmt_rate(v)),
                 "RSS per connection" | "RSS per task" => fmt_bytes(v),
+                "syscalls/msg" => format!("{v:.2}"),
                 _ => fmt_us(v),
             }
         };
@@ -1989,7 +2332,7 @@ fn write_report(
         let _ = writeln!(md, "Missed: {}.", missed.join("; "));
     }
     let _ = writeln!(md);
-    for (heading, body) in &r.sections {
+    for (heading, body) in r.sections.iter().chain(&syscall_section(s, r)) {
         let _ = writeln!(md, "## {heading}\n\n{body}");
     }
     std::fs::create_dir_all(&s.out)?;
@@ -2014,7 +2357,10 @@ fn write_report(
             .filter(|m| {
                 m.values.contains_key(&Contender::Tokio)
                     && (m.target.is_some()
-                        || !matches!(m.metric, "CPU time" | "p50" | "p99.9" | "p99 (closed loop)"))
+                        || !matches!(
+                            m.metric,
+                            "CPU time" | "p50" | "p99.9" | "p99 (closed loop)" | "syscalls/msg"
+                        ))
             })
             .map(|m| Group {
                 label: format!("{}: {}", m.case, m.metric),
