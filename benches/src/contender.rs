@@ -1,5 +1,5 @@
-//! The six runtime set-ups `compare` pits against each other, and the
-//! servers each one runs.
+//! The six runtime set-ups `compare` pits against each other, the
+//! servers each one runs, and the bare limit they are measured against.
 //!
 //! | name | what |
 //! |---|---|
@@ -9,6 +9,7 @@
 //! | `runtime-ct` | ours, current-thread (one thread, whatever `workers` says) |
 //! | `tokio-ct` | tokio, current-thread (one thread, whatever `workers` says) |
 //! | `smol` | an `smol::Executor` run by `workers` threads |
+//! | `raw-epoll` | no runtime: one thread over raw edge-triggered epoll ([`raw_epoll`](crate::raw_epoll)); echo only |
 //!
 //! The servers have the same shape on every runtime: a listener made here
 //! (same socket options, same backlog) handed to the runtime, an accept loop
@@ -55,6 +56,8 @@ pub enum Contender {
     TokioCt,
     /// smol.
     Smol,
+    /// No runtime: the raw epoll echo server (the echo cases only).
+    RawEpoll,
 }
 
 /// What a server serves.
@@ -80,13 +83,14 @@ impl FromStr for Service {
 
 impl Contender {
     /// Every set-up: tokio (the reference) first, then ours, then the rest.
-    pub const ALL: [Contender; 6] = [
+    pub const ALL: [Contender; 7] = [
         Contender::Tokio,
         Contender::Runtime,
         Contender::RuntimeThread,
         Contender::RuntimeCt,
         Contender::TokioCt,
         Contender::Smol,
+        Contender::RawEpoll,
     ];
 
     /// The name used on the command line and in reports.
@@ -98,7 +102,24 @@ impl Contender {
             Contender::RuntimeCt => "runtime-ct",
             Contender::TokioCt => "tokio-ct",
             Contender::Smol => "smol",
+            Contender::RawEpoll => "raw-epoll",
         }
+    }
+
+    /// Whether this set-up takes part in `compare`'s section `section`
+    /// (`echo`, `echo-rate`, `http`, `sched`, ...): a runtime takes part in
+    /// all of them, `raw-epoll` only in those that measure echo servers
+    /// (`echo`, `echo-rate`, `scale`), having no tasks, timers or HTTP.
+    pub fn in_section(self, section: &str) -> bool {
+        match self {
+            Contender::RawEpoll => matches!(section, "echo" | "echo-rate" | "scale"),
+            _ => true,
+        }
+    }
+
+    /// Whether this set-up has a server for `service`.
+    pub fn serves(self, service: Service) -> bool {
+        self != Contender::RawEpoll || service == Service::Echo
     }
 
     /// One line on how it is set up.
@@ -118,6 +139,10 @@ impl Contender {
                 "tokio, current-thread scheduler (1 thread whatever `--workers` says)"
             }
             Contender::Smol => "smol, one `Executor` run by `--workers` threads (async-io reactor)",
+            Contender::RawEpoll => {
+                "no runtime: one thread over raw edge-triggered epoll (1 thread whatever \
+                 `--workers` says; echo only), the kernel's own cost"
+            }
         }
     }
 
@@ -125,7 +150,8 @@ impl Contender {
     ///
     /// # Errors
     ///
-    /// If the runtime cannot be built.
+    /// If the runtime cannot be built; `Unsupported` for `raw-epoll`, which
+    /// is no runtime.
     pub fn visit<V: Visit>(self, workers: usize, v: V) -> io::Result<V::Output> {
         Ok(match self {
             Contender::Runtime => v.visit(&Ours::new(workers)?),
@@ -134,6 +160,7 @@ impl Contender {
             Contender::RuntimeCt => v.visit(&Ours::current_thread()?),
             Contender::TokioCt => v.visit(&Tokio::current_thread()?),
             Contender::Smol => v.visit(&Smol::new(workers)?),
+            Contender::RawEpoll => return Err(not_a_runtime()),
         })
     }
 
@@ -143,7 +170,9 @@ impl Contender {
     ///
     /// # Errors
     ///
-    /// If the runtime cannot be built or the listener registered.
+    /// If the runtime cannot be built or the listener registered;
+    /// `Unsupported` if this set-up does not [serve](Contender::serves)
+    /// `service`.
     pub fn serve(
         self,
         workers: usize,
@@ -210,6 +239,24 @@ impl Contender {
                     .detach();
                 wait_for_eof();
             }
+            Contender::RawEpoll => {
+                if !self.serves(service) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "raw-epoll serves the echo case only",
+                    ));
+                }
+                let server = crate::raw_epoll::EchoServer::new(listener)?;
+                std::thread::Builder::new()
+                    .name("bench-raw-epoll".into())
+                    .spawn(move || {
+                        if let Err(e) = server.run() {
+                            eprintln!("raw-epoll: {e}");
+                            std::process::exit(1);
+                        }
+                    })?;
+                wait_for_eof();
+            }
         }
         std::process::exit(0)
     }
@@ -240,7 +287,10 @@ impl FromStr for Contender {
             .into_iter()
             .find(|c| c.name() == s)
             .ok_or_else(|| {
-                format!("unknown runtime {s:?} (runtime, runtime-thread, runtime-ct, tokio, tokio-ct or smol)")
+                format!(
+                    "unknown runtime {s:?} (runtime, runtime-thread, runtime-ct, tokio, \
+                     tokio-ct, smol or raw-epoll)"
+                )
             })
     }
 }
@@ -296,6 +346,13 @@ pub fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
         return Err(io::Error::last_os_error());
     }
     Ok(std::net::TcpListener::from(fd))
+}
+
+fn not_a_runtime() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "raw-epoll is no runtime: it serves the echo cases only",
+    )
 }
 
 /// Blocks until standard input reaches end-of-file.

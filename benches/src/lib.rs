@@ -17,7 +17,8 @@
 //! - [`micro`]: what those two case sets share, and the in-process driver
 //!   of the `sched` and `timers` binaries;
 //! - for `compare`: [`contender`] (the five runtime set-ups and their echo
-//!   and HTTP servers), [`loadgen`] (the load generator, which belongs to no
+//!   and HTTP servers), [`raw_epoll`] (the echo server with no runtime at
+//!   all, the limit every runtime is measured against), [`loadgen`] (the load generator, which belongs to no
 //!   runtime under test), [`hist`] (a latency histogram), [`procfs`] (CPU
 //!   and memory of a server process) and [`svg`] (the ratio chart).
 //!
@@ -32,6 +33,7 @@ pub mod hist;
 pub mod loadgen;
 pub mod micro;
 pub mod procfs;
+pub mod raw_epoll;
 pub mod report;
 pub mod rt;
 pub mod sched;

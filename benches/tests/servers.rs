@@ -1,16 +1,18 @@
 //! The servers `compare` measures, each in its own process as `compare`
 //! runs them, checked with the load generator: every runtime's echo and
 //! HTTP server answers correctly (every byte, pipelined HTTP in order).
-//! Also the HTTP responder on its own.
+//! Also the HTTP responder on its own, and the raw epoll server's edge
+//! cases (backpressure, end of stream, resets, descriptors given back).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use runtime_benches::contender::http_hello::{respond, Next, HELLO};
-use runtime_benches::contender::Contender;
+use runtime_benches::contender::{Contender, Service};
 use runtime_benches::loadgen::{self, Herd, Mode, Protocol, Spec};
 
 /// A `compare --serve` child; killed on drop.
@@ -87,6 +89,9 @@ fn every_server_echoes_and_answers_http() {
         herd.echo_all(32).unwrap();
         drop(herd);
         drop(echo);
+        if !c.serves(Service::Http) {
+            continue;
+        }
         let server = Server::start(c, "http");
         for depth in [1, 8] {
             let out = loadgen::run(&spec(
@@ -99,6 +104,136 @@ fn every_server_echoes_and_answers_http() {
             assert!(out.completed > 0, "{c} http depth {depth}");
         }
     }
+}
+
+/// The descriptors `pid` has open.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// Waits (bounded, generously) until `pid` has `n` descriptors open.
+fn wait_for_fds(pid: u32, n: usize) -> usize {
+    let mut now = open_fds(pid);
+    for _ in 0..2000 {
+        if now == n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        now = open_fds(pid);
+    }
+    now
+}
+
+/// A connection to `addr` whose reads give up (fail) after a generous
+/// while instead of hanging the test.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s
+}
+
+#[test]
+fn raw_epoll_echoes_every_byte_through_backpressure_eof_and_resets() {
+    let server = Server::start(Contender::RawEpoll, "echo");
+    let (pid, addr) = (server.0.id(), server.1);
+    // Once a connection has been echoed on, the server is up (its epoll
+    // made) and holds that connection's descriptor besides its own.
+    let mut first = connect(addr);
+    first.write_all(b"x").unwrap();
+    first.read_exact(&mut [0]).unwrap();
+    let idle = open_fds(pid) - 1;
+    drop(first);
+
+    // 8 MiB sent before a byte is read back: the server's sends fall short
+    // and it keeps the rest until the socket is writable again.
+    let data: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    let mut stream = connect(addr);
+    let mut writer = stream.try_clone().unwrap();
+    let sent = data.clone();
+    let w = std::thread::spawn(move || {
+        writer.write_all(&sent).unwrap();
+        // End of stream: the server closes once it has echoed everything.
+        writer.shutdown(Shutdown::Write).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let mut back = Vec::with_capacity(data.len());
+    stream
+        .read_to_end(&mut back)
+        .expect("echo up to end of stream");
+    w.join().unwrap();
+    assert_eq!(back.len(), data.len(), "every byte echoed, then closed");
+    assert!(back == data, "bytes echoed in order");
+    drop(stream);
+
+    // Many small messages on several connections at once, one byte at a
+    // time and in bursts.
+    let mut conns: Vec<TcpStream> = (0..8).map(|_| connect(addr)).collect();
+    for round in 0..50u8 {
+        for (i, c) in conns.iter_mut().enumerate() {
+            let msg = vec![round ^ i as u8; 1 + (round as usize * 97 + i) % 3000];
+            c.write_all(&msg).unwrap();
+            let mut got = vec![0; msg.len()];
+            c.read_exact(&mut got).unwrap();
+            assert_eq!(got, msg);
+        }
+    }
+
+    // Resets: a peer that aborts with unread echo pending, and one that
+    // aborts mid-stream; the server drops both and serves on.
+    for c in conns.iter_mut().take(4) {
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: `linger` is a valid `struct linger` of the size passed;
+        // the fd is open.
+        let rc = unsafe {
+            libc::setsockopt(
+                c.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0);
+        c.write_all(&[7; 100_000]).unwrap();
+    }
+    drop(conns);
+
+    // Every connection's descriptor is given back.
+    assert_eq!(wait_for_fds(pid, idle), idle, "no descriptor leaked");
+
+    let mut last = connect(addr);
+    last.write_all(b"still here").unwrap();
+    let mut got = [0; 10];
+    last.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"still here");
+    last.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(
+        last.read(&mut got).unwrap(),
+        0,
+        "closed after end of stream"
+    );
+    drop(last);
+    assert_eq!(wait_for_fds(pid, idle), idle, "no descriptor leaked");
+}
+
+#[test]
+fn raw_epoll_only_runs_echo_sections() {
+    let c = Contender::RawEpoll;
+    assert!(c.serves(Service::Echo) && !c.serves(Service::Http));
+    for s in ["echo", "echo-rate", "scale"] {
+        assert!(c.in_section(s), "{s}");
+    }
+    for s in ["http", "sched", "timers", "memory", "scaling"] {
+        assert!(!c.in_section(s), "{s}");
+    }
+    assert_eq!("raw-epoll".parse::<Contender>(), Ok(c));
+    let e = c.task_memory(1, 10).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
 }
 
 #[test]

@@ -576,6 +576,14 @@ impl Settings {
         self.sections.contains(&section)
     }
 
+    /// These settings with only the contenders that take part in `section`
+    /// (`raw-epoll` has echo servers only); `None` if none does.
+    fn for_section(&self, section: &str) -> Option<Settings> {
+        let mut sub = self.clone();
+        sub.contenders.retain(|c| c.in_section(section));
+        (!sub.contenders.is_empty()).then_some(sub)
+    }
+
     /// The round-robin order of round `r`: every contender once, starting
     /// one further each round.
     fn order(&self, r: usize) -> impl Iterator<Item = Contender> + '_ {
@@ -860,26 +868,27 @@ fn run(s: Settings) -> Res<()> {
         headline_section(&s, &mut report)?;
     }
     let mut tokio_closed_rates = BTreeMap::new();
-    if s.wants("echo") || s.wants("echo-rate") {
-        echo_section(&s, &mut report, &mut tokio_closed_rates)?;
+    let part = |section: &str| s.for_section(section).filter(|_| s.wants(section));
+    if let Some(sub) = part("echo").or_else(|| part("echo-rate")) {
+        echo_section(&sub, &mut report, &mut tokio_closed_rates)?;
     }
-    if s.wants("http") {
-        http_section(&s, &mut report)?;
+    if let Some(sub) = part("http") {
+        http_section(&sub, &mut report)?;
     }
-    if s.wants("sched") {
-        sched_section(&s, &mut report)?;
+    if let Some(sub) = part("sched") {
+        sched_section(&sub, &mut report)?;
     }
-    if s.wants("timers") {
-        timers_section(&s, &mut report)?;
+    if let Some(sub) = part("timers") {
+        timers_section(&sub, &mut report)?;
     }
-    if s.wants("memory") {
-        memory_section(&s, &mut report)?;
+    if let Some(sub) = part("memory") {
+        memory_section(&sub, &mut report)?;
     }
-    if s.wants("scale") {
-        scale_section(&s, &mut report)?;
+    if let Some(sub) = part("scale") {
+        scale_section(&sub, &mut report)?;
     }
-    if s.wants("scaling") {
-        scaling_section(&s, &mut report)?;
+    if let Some(sub) = part("scaling") {
+        scaling_section(&sub, &mut report)?;
     }
     let load = (load_before, procfs::load_average());
     write_report(&s, &report, started.elapsed(), load)
@@ -1108,7 +1117,7 @@ fn load_table(
     order: &[Contender],
     unit: &str,
 ) -> Table {
-    let mut t = Table::new([
+    let mut header = vec![
         "case".to_owned(),
         "runtime".to_owned(),
         format!("{unit}/s"),
@@ -1118,7 +1127,13 @@ fn load_table(
         format!("server CPU/{unit}"),
         "rate vs tokio".into(),
         "CPU vs tokio".into(),
-    ]);
+    ];
+    // The kernel's own cost, where measured: each CPU figure ÷ raw-epoll's
+    // (the cell is dropped by `Table::row` when the column is absent).
+    if order.contains(&Contender::RawEpoll) {
+        header.push("CPU × raw-epoll".into());
+    }
+    let mut t = Table::new(header);
     for (label, stats) in rows {
         let rates = by_contender(stats, LoadStats::rate);
         let cpu = by_contender(stats, LoadStats::cpu);
@@ -1141,6 +1156,13 @@ fn load_table(
                 opt(st.cpu(), fmt_us),
                 ratio_cell(&rates, c, Better::Higher),
                 ratio_cell(&cpu, c, Better::Lower),
+                opt(
+                    cpu.get(&c)
+                        .zip(cpu.get(&Contender::RawEpoll))
+                        .filter(|(_, k)| **k > 0.0)
+                        .map(|(v, k)| v / k),
+                    |x| format!("{x:.2}"),
+                ),
             ]);
         }
     }

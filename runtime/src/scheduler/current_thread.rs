@@ -47,8 +47,9 @@ pub(crate) struct Shared {
     unparker: Unparker,
     /// The local queue and parker; taken by the thread that drives.
     core: Mutex<Option<Box<Core>>>,
-    /// Whether the thread in `block_on` polls the reactor itself.
-    worker_driven: bool,
+    /// The reactor the thread in `block_on` polls itself (worker-driven
+    /// mode), looked up once; `None` if the reactor thread alone drives it.
+    reactor: Option<&'static runtime_reactor::Reactor>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -84,7 +85,14 @@ thread_local! {
 
 impl Shared {
     pub(crate) fn new(worker_driven: bool) -> Arc<Shared> {
-        let parker = Parker::new();
+        // Looked up once: the thread in `block_on` drives it, and wakes from
+        // other threads interrupt it, without a lookup each time.
+        let reactor = if worker_driven {
+            runtime_reactor::Reactor::get().ok()
+        } else {
+            None
+        };
+        let parker = Parker::with_reactor(reactor);
         Arc::new(Shared {
             owned: OwnedTasks::new(),
             injector: SegQueue::new(),
@@ -94,7 +102,7 @@ impl Shared {
                 injector_interval: InjectorInterval::new(),
                 parker,
             }))),
-            worker_driven,
+            reactor,
         })
     }
 
@@ -140,11 +148,7 @@ impl Shared {
         // In worker-driven mode this thread polls the reactor itself while
         // it drives the runtime: between batches of tasks without blocking,
         // and instead of sleeping when idle.
-        let reactor = if self.worker_driven {
-            runtime_reactor::Reactor::get().ok()
-        } else {
-            None
-        };
+        let reactor = self.reactor;
         let _poller = reactor.map(|r| r.register_poller());
         // The `block_on` future yielded: poll it again after the reactor.
         let mut main_deferred = false;

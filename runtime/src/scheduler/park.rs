@@ -6,6 +6,8 @@
 //! parker's state change and its wait. `park` consumes a pending `NOTIFIED`
 //! without blocking. No wake-up is lost (see `loom_park_unpark`).
 
+use runtime_reactor::Reactor;
+
 use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering};
 
 const EMPTY: usize = 0;
@@ -19,6 +21,9 @@ struct Inner {
     state: AtomicUsize,
     lock: Mutex<()>,
     cvar: Condvar,
+    /// The reactor this parker may park in ([`Parker::park_driving`]),
+    /// kept so that `unpark` wakes it without looking it up.
+    reactor: Option<&'static Reactor>,
 }
 
 /// The parking side, owned by one thread.
@@ -35,11 +40,19 @@ pub(crate) struct Unparker {
 
 impl Parker {
     pub(crate) fn new() -> Parker {
+        Parker::with_reactor(None)
+    }
+
+    /// A parker that may park in `reactor` (with
+    /// [`park_driving`](Parker::park_driving)); without one it parks on its
+    /// condition variable only.
+    pub(crate) fn with_reactor(reactor: Option<&'static Reactor>) -> Parker {
         Parker {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(EMPTY),
                 lock: Mutex::new(()),
                 cvar: Condvar::new(),
+                reactor,
             }),
         }
     }
@@ -126,13 +139,17 @@ impl Parker {
     /// old reactor wake-ups): `true` means a notification arrived and it
     /// must not block. `drive` returns `false` if it could not drive (another
     /// thread holds the reactor); the thread then parks on the condition
-    /// variable as usual.
+    /// variable as usual, and so does a parker made without a reactor
+    /// (its `unpark` could not interrupt one).
     pub(crate) fn park_driving(
         &self,
         timeout: Option<std::time::Duration>,
         drive: impl FnOnce(&dyn Fn() -> bool) -> bool,
     ) {
         let inner = &*self.inner;
+        if inner.reactor.is_none() {
+            return self.park_timeout(timeout);
+        }
         if inner
             .state
             .compare_exchange(EMPTY, PARKED_DRIVING, Ordering::SeqCst, Ordering::SeqCst)
@@ -167,7 +184,8 @@ impl Unparker {
         match inner.state.swap(NOTIFIED, Ordering::SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_DRIVING => {
-                if let Ok(reactor) = runtime_reactor::Reactor::get() {
+                // Only a parker with a reactor parks driving.
+                if let Some(reactor) = inner.reactor {
                     reactor.wake();
                 }
             }

@@ -140,6 +140,9 @@ pub(crate) struct Shared {
     /// The stuck-worker check run by the reactor thread (held here, weakly
     /// by the reactor, so it goes away with the runtime).
     watcher: std::sync::OnceLock<Arc<dyn Fn() + Send + Sync>>,
+    /// The reactor idle workers drive, looked up once at start; `None` if
+    /// they do not (the reactor thread alone drives it).
+    reactor: Option<&'static runtime_reactor::Reactor>,
     /// The worker threads, to join at shutdown.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Counts workers still running, to wait for them with a timeout.
@@ -245,11 +248,15 @@ impl Shared {
                 ),
             ));
         }
+        // Looked up once, here, and kept: workers drive it on every idle
+        // turn and wakers interrupt it on every unpark of a driving worker.
+        let reactor = runtime_reactor::Reactor::get().ok();
+        let driven = reactor.filter(|_| spec.worker_driven_reactor);
         let mut cores = Vec::with_capacity(workers);
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {
             let (steal, run_queue) = queue::local();
-            let parker = Parker::new();
+            let parker = Parker::with_reactor(driven);
             remotes.push(Remote {
                 steal,
                 unparker: parker.unparker(),
@@ -281,6 +288,7 @@ impl Shared {
             config,
             spec,
             watcher: std::sync::OnceLock::new(),
+            reactor: driven,
             threads: Mutex::new(Vec::with_capacity(workers)),
             running: Mutex::new(0),
             all_stopped: Condvar::new(),
@@ -291,7 +299,7 @@ impl Shared {
                 shared.rescue_stuck_lifo();
             }
         });
-        if let Ok(reactor) = runtime_reactor::Reactor::get() {
+        if let Some(reactor) = reactor {
             reactor.add_watcher(Arc::downgrade(&watcher));
         }
         let _ = shared.watcher.set(watcher);
@@ -473,11 +481,7 @@ impl Shared {
 
     /// The reactor, if idle workers drive it (worker-driven mode).
     fn reactor(&self) -> Option<&'static runtime_reactor::Reactor> {
-        if self.spec.worker_driven_reactor {
-            runtime_reactor::Reactor::get().ok()
-        } else {
-            None
-        }
+        self.reactor
     }
 
     pub(crate) fn num_workers(&self) -> usize {
