@@ -1315,6 +1315,42 @@ fn headline_cpus(s: &Settings) -> (Option<Vec<usize>>, Option<Vec<usize>>) {
     }
 }
 
+/// One case of the headline: its servers, the alternating rounds at the
+/// headline rate, and the metrics (server CPU per `cpu_metric`'s unit, p99).
+fn headline_case(
+    sub: &Settings,
+    report: &mut Report,
+    service: Service,
+    label: String,
+    conns: usize,
+    protocol: Protocol,
+    cpu_metric: &'static str,
+) -> Res<(String, BTreeMap<Contender, LoadStats>)> {
+    let servers = start_servers(sub, service, sub.workers)?;
+    let rate = sub.headline_rate;
+    let stats = alternate(sub, report, &label, &servers, |srv| {
+        sub.spec(srv, conns, protocol.clone(), Mode::Open { rate })
+    });
+    report.metric(
+        &label,
+        cpu_metric,
+        Better::Lower,
+        by_contender(&stats, LoadStats::cpu),
+        CPU_TARGET,
+    );
+    report.metric(
+        &label,
+        "p99",
+        Better::Lower,
+        by_contender(&stats, |x| x.pct(99.0)),
+        None,
+    );
+    for (_, srv) in servers {
+        srv.proc.close();
+    }
+    Ok((label, stats))
+}
+
 /// The headline: echo (100 connections × 64 B) and HTTP keep-alive (100
 /// connections) at the same fixed offered rate, low enough for the pinned
 /// generator to deliver whichever server answers, servers and generator
@@ -1336,60 +1372,31 @@ fn headline_section(s: &Settings, report: &mut Report) -> Res<()> {
     };
     let rate = s.headline_rate;
     let (conns, size) = (100, 64);
-    let mut rows = Vec::new();
-    let servers = start_servers(&sub, Service::Echo, s.workers)?;
-    let label = format!("{} @ {}/s, pinned", echo_label(conns, size), fmt_rate(rate));
-    let stats = alternate(&sub, report, &label, &servers, |srv| {
-        sub.spec(srv, conns, Protocol::Echo { size }, Mode::Open { rate })
-    });
-    report.metric(
-        &label,
+    let echo = headline_case(
+        &sub,
+        report,
+        Service::Echo,
+        format!("{} @ {}/s, pinned", echo_label(conns, size), fmt_rate(rate)),
+        conns,
+        Protocol::Echo { size },
         "server CPU/msg",
-        Better::Lower,
-        by_contender(&stats, LoadStats::cpu),
-        CPU_TARGET,
-    );
-    report.metric(
-        &label,
-        "p99",
-        Better::Lower,
-        by_contender(&stats, |x| x.pct(99.0)),
-        None,
-    );
-    rows.push((label, stats));
-    for (_, srv) in servers {
-        srv.proc.close();
-    }
-    let servers = start_servers(&sub, Service::Http, s.workers)?;
-    let http = Protocol::Fixed {
-        request: Arc::from(HTTP_REQUEST),
-        response: Arc::from(http_hello::HELLO),
-    };
-    let label = format!(
-        "http keep-alive {HTTP_CONNS} conns @ {}/s, pinned",
-        fmt_rate(rate)
-    );
-    let stats = alternate(&sub, report, &label, &servers, |srv| {
-        sub.spec(srv, HTTP_CONNS, http.clone(), Mode::Open { rate })
-    });
-    report.metric(
-        &label,
+    )?;
+    let http = headline_case(
+        &sub,
+        report,
+        Service::Http,
+        format!(
+            "http keep-alive {HTTP_CONNS} conns @ {}/s, pinned",
+            fmt_rate(rate)
+        ),
+        HTTP_CONNS,
+        Protocol::Fixed {
+            request: Arc::from(HTTP_REQUEST),
+            response: Arc::from(http_hello::HELLO),
+        },
         "server CPU/request",
-        Better::Lower,
-        by_contender(&stats, LoadStats::cpu),
-        CPU_TARGET,
-    );
-    report.metric(
-        &label,
-        "p99",
-        Better::Lower,
-        by_contender(&stats, |x| x.pct(99.0)),
-        None,
-    );
-    rows.push((label, stats));
-    for (_, srv) in servers {
-        srv.proc.close();
-    }
+    )?;
+    let rows = vec![echo, http];
     let pinning = match (&sub.server_cpus, &sub.gen_cpus) {
         (Some(a), Some(b)) => format!(
             "every server process pinned to CPU{} {}, the generator ({} thread{}) to CPU{} {}",
