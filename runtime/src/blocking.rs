@@ -134,7 +134,8 @@ impl Spawner {
         };
         drop(queued);
         self.inner.owned.close_and_shutdown();
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too long for the clock waits without one.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut st = self.inner.state.lock();
         while st.threads > 0 {
             match deadline {

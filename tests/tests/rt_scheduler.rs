@@ -369,6 +369,28 @@ fn shutdown_timeout_returns_with_a_stuck_blocking_job() {
     rt.shutdown_timeout(Duration::from_millis(50));
 }
 
+/// A `shutdown_timeout` too long for the clock means "wait as long as it
+/// takes": it waits for a blocking job to finish and returns, no overflow.
+#[test]
+fn shutdown_timeout_of_duration_max_waits_for_blocking_jobs() {
+    let _w = Watchdog::start(HANG_LIMIT);
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let flag = done.clone();
+    rt.spawn_blocking_for_test(move || {
+        started_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        flag.store(true, Ordering::SeqCst);
+    });
+    started_rx.recv().unwrap();
+    rt.shutdown_timeout(Duration::MAX);
+    assert!(done.load(Ordering::SeqCst), "returned before the job ended");
+}
+
 /// `spawn` after the runtime has shut down gives a handle that resolves to
 /// a cancelled `JoinError` (the future is dropped, never run).
 #[test]

@@ -249,6 +249,25 @@ fn durations_too_long_for_the_clock_mean_never(flavor: Flavor) {
             second.await.is_err(),
             "an interval of Duration::MAX ticked twice"
         );
+        // A first tick taken late goes through the missed-tick rule of each
+        // behaviour, which must saturate as well.
+        for behavior in [
+            runtime::time::MissedTickBehavior::Burst,
+            runtime::time::MissedTickBehavior::Delay,
+            runtime::time::MissedTickBehavior::Skip,
+        ] {
+            let past = Instant::now()
+                .checked_sub(Duration::from_millis(50))
+                .expect("the clock is 50 ms old");
+            let mut iv = runtime::time::interval_at(past, Duration::MAX);
+            iv.set_missed_tick_behavior(behavior);
+            assert_eq!(iv.tick().await, past);
+            let second = runtime::time::timeout(Duration::from_millis(20), iv.tick());
+            assert!(
+                second.await.is_err(),
+                "a late interval of Duration::MAX ticked twice ({behavior:?})"
+            );
+        }
     });
 }
 

@@ -71,7 +71,8 @@ impl Parker {
 
     /// [`park`](Parker::park), returning after `timeout` at the latest.
     pub(crate) fn park_timeout(&self, timeout: Option<std::time::Duration>) {
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        // A timeout too long for the clock waits without one.
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         let inner = &*self.inner;
         if inner
             .state

@@ -49,6 +49,13 @@ impl Instant {
         Instant::now() + Duration::from_secs(86_400 * 365 * 30)
     }
 
+    /// `self + duration`, or [`far_future`](Instant::far_future) ("never")
+    /// when the clock cannot represent the sum.
+    pub(crate) fn saturating_add(self, duration: Duration) -> Instant {
+        self.checked_add(duration)
+            .unwrap_or_else(Instant::far_future)
+    }
+
     /// The time elapsed from `earlier` to `self`, or zero if `earlier` is
     /// later.
     pub fn duration_since(&self, earlier: Instant) -> Duration {

@@ -79,13 +79,13 @@ impl MissedTickBehavior {
     /// too late.
     fn next_timeout(self, timeout: Instant, now: Instant, period: Duration) -> Instant {
         match self {
-            MissedTickBehavior::Burst => timeout + period,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Burst => timeout.saturating_add(period),
+            MissedTickBehavior::Delay => now.saturating_add(period),
             MissedTickBehavior::Skip => {
                 let behind = (now - timeout).as_nanos() % period.as_nanos();
                 let behind = u64::try_from(behind)
                     .expect("too much time has elapsed since the interval was supposed to tick");
-                now + period - Duration::from_nanos(behind)
+                now.saturating_add(period - Duration::from_nanos(behind))
             }
         }
     }
@@ -122,13 +122,11 @@ impl Interval {
         ready!(self.delay.as_mut().poll(cx));
         let timeout = self.delay.deadline();
         let now = Instant::now();
-        let next = if now > timeout + Duration::from_millis(5) {
+        let next = if now > timeout.saturating_add(Duration::from_millis(5)) {
             self.missed_tick_behavior
                 .next_timeout(timeout, now, self.period)
         } else {
-            timeout
-                .checked_add(self.period)
-                .unwrap_or_else(Instant::far_future)
+            timeout.saturating_add(self.period)
         };
         self.delay.as_mut().reset(next);
         Poll::Ready(timeout)
@@ -136,7 +134,9 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one `period` from now.
     pub fn reset(&mut self) {
-        self.delay.as_mut().reset(Instant::now() + self.period);
+        self.delay
+            .as_mut()
+            .reset(Instant::now().saturating_add(self.period));
     }
 
     /// Restarts the schedule: the next tick is now.
@@ -146,7 +146,9 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is `after` from now.
     pub fn reset_after(&mut self, after: Duration) {
-        self.delay.as_mut().reset(Instant::now() + after);
+        self.delay
+            .as_mut()
+            .reset(Instant::now().saturating_add(after));
     }
 
     /// Restarts the schedule: the next tick is at `deadline`.

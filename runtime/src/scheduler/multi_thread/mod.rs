@@ -452,7 +452,8 @@ impl Shared {
             // SAFETY: see `schedule_task`.
             !ctx.is_null() && std::ptr::eq(Arc::as_ptr(&unsafe { &*ctx }.shared), self)
         });
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too long for the clock waits without one.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut running = self.running.lock();
         let stopped = loop {
             if *running == 0 || on_worker && *running == 1 {
