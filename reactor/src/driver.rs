@@ -478,7 +478,7 @@ fn wake_all(wakers: impl Iterator<Item = Waker>) {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(runtime_loom)))]
 mod tests {
     use super::*;
 

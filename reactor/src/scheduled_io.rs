@@ -557,7 +557,7 @@ impl Drop for Readiness<'_> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(runtime_loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
@@ -844,7 +844,7 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, runtime_loom))]
 mod loom_tests {
     use super::*;
     use loom::sync::atomic::AtomicBool;

@@ -1,7 +1,7 @@
 //! The one place the shared-state primitives of the reactor and of the
 //! `runtime` crate's scheduler and tasks come from.
 //!
-//! Under `cfg(loom)` every atomic, lock, cell and `Arc` used by the
+//! Under `cfg(runtime_loom)` every atomic, lock, cell and `Arc` used by the
 //! lock-free parts (readiness vs waker registration, timer firing vs cancel
 //! and reset, the task state word, the local run queue and LIFO slot, the
 //! parker) is loom's, so the models beside that code explore their
@@ -12,49 +12,49 @@
 //! Public only so that the `runtime` crate uses this same shim; not part of
 //! the API.
 
-#[cfg(not(loom))]
+#[cfg(not(runtime_loom))]
 pub use std::sync::atomic::{
     fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
-#[cfg(not(loom))]
+#[cfg(not(runtime_loom))]
 pub use std::sync::Arc;
 
-#[cfg(loom)]
+#[cfg(runtime_loom)]
 pub use loom::sync::atomic::{
     fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
-#[cfg(loom)]
+#[cfg(runtime_loom)]
 pub use loom::sync::Arc;
 
-/// An `UnsafeCell` that is loom's under `cfg(loom)`.
+/// An `UnsafeCell` that is loom's under `cfg(runtime_loom)`.
 #[derive(Debug)]
 pub struct UnsafeCell<T>(
-    #[cfg(not(loom))] std::cell::UnsafeCell<T>,
-    #[cfg(loom)] loom::cell::UnsafeCell<T>,
+    #[cfg(not(runtime_loom))] std::cell::UnsafeCell<T>,
+    #[cfg(runtime_loom)] loom::cell::UnsafeCell<T>,
 );
 
 impl<T> UnsafeCell<T> {
     /// A cell holding `value`.
     pub fn new(value: T) -> UnsafeCell<T> {
-        #[cfg(not(loom))]
+        #[cfg(not(runtime_loom))]
         return UnsafeCell(std::cell::UnsafeCell::new(value));
-        #[cfg(loom)]
+        #[cfg(runtime_loom)]
         return UnsafeCell(loom::cell::UnsafeCell::new(value));
     }
 
     /// Runs `f` with a shared pointer to the value.
     pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-        #[cfg(not(loom))]
+        #[cfg(not(runtime_loom))]
         return f(self.0.get());
-        #[cfg(loom)]
+        #[cfg(runtime_loom)]
         return self.0.with(f);
     }
 
     /// Runs `f` with a unique pointer to the value.
     pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        #[cfg(not(loom))]
+        #[cfg(not(runtime_loom))]
         return f(self.0.get());
-        #[cfg(loom)]
+        #[cfg(runtime_loom)]
         return self.0.with_mut(f);
     }
 }
@@ -62,31 +62,31 @@ impl<T> UnsafeCell<T> {
 /// A mutex whose `lock` cannot fail: `parking_lot`'s, or loom's.
 #[derive(Debug, Default)]
 pub struct Mutex<T>(
-    #[cfg(not(loom))] parking_lot::Mutex<T>,
-    #[cfg(loom)] loom::sync::Mutex<T>,
+    #[cfg(not(runtime_loom))] parking_lot::Mutex<T>,
+    #[cfg(runtime_loom)] loom::sync::Mutex<T>,
 );
 
 /// The guard of a [`Mutex`].
-#[cfg(not(loom))]
+#[cfg(not(runtime_loom))]
 pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
 /// The guard of a [`Mutex`].
-#[cfg(loom)]
+#[cfg(runtime_loom)]
 pub type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 
 impl<T> Mutex<T> {
     /// A mutex holding `value`.
     pub fn new(value: T) -> Mutex<T> {
-        #[cfg(not(loom))]
+        #[cfg(not(runtime_loom))]
         return Mutex(parking_lot::Mutex::new(value));
-        #[cfg(loom)]
+        #[cfg(runtime_loom)]
         return Mutex(loom::sync::Mutex::new(value));
     }
 
     /// Locks it, waiting as long as it takes.
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        #[cfg(not(loom))]
+        #[cfg(not(runtime_loom))]
         return self.0.lock();
-        #[cfg(loom)]
+        #[cfg(runtime_loom)]
         return self.0.lock().unwrap();
     }
 }

@@ -57,7 +57,7 @@ mod context;
 pub mod io;
 mod runtime;
 mod scheduler;
-mod sync;
+mod shim;
 pub mod task;
 pub mod time;
 

@@ -176,7 +176,7 @@ impl TimerEntry {
     }
 
     /// A timer of a given reactor (tests with a private reactor).
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(runtime_loom)))]
     pub(crate) fn new_in(reactor: &'static Reactor, deadline: Instant) -> TimerEntry {
         TimerEntry {
             reactor: Some(reactor),

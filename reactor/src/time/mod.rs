@@ -464,7 +464,7 @@ impl Reactor {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(runtime_loom)))]
 mod tests {
     use super::*;
     use std::pin::pin;
@@ -756,7 +756,7 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, runtime_loom))]
 mod loom_tests {
     use super::*;
     use loom::sync::atomic::AtomicBool;

@@ -382,7 +382,7 @@ impl Wheel {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(runtime_loom)))]
 mod tests {
     use super::*;
     use std::pin::Pin;

@@ -127,7 +127,7 @@ fn interval_for(poll_ns: u64) -> u32 {
     polls.clamp(u64::from(MIN_INTERVAL), u64::from(MAX_INTERVAL)) as u32
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(runtime_loom)))]
 mod tests {
     use super::*;
 

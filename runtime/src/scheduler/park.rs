@@ -8,7 +8,7 @@
 
 use runtime_reactor::Reactor;
 
-use crate::sync::{Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::shim::{Arc, AtomicUsize, Condvar, Mutex, Ordering};
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
@@ -96,7 +96,7 @@ impl Parker {
         loop {
             match deadline {
                 None => guard = inner.cvar.wait(guard),
-                #[cfg(not(loom))]
+                #[cfg(not(runtime_loom))]
                 Some(d) => {
                     if inner.cvar.wait_until(&mut guard, d) {
                         // Timed out: leave, unless a notification raced in.
@@ -110,7 +110,7 @@ impl Parker {
                         return;
                     }
                 }
-                #[cfg(loom)]
+                #[cfg(runtime_loom)]
                 Some(_) => guard = inner.cvar.wait(guard),
             }
             if inner
@@ -198,7 +198,7 @@ impl Unparker {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, runtime_loom))]
 mod loom_tests {
     use super::*;
 

@@ -2,7 +2,7 @@
 
 use slab::Slab;
 
-use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::shim::{AtomicBool, Mutex, Ordering};
 
 use super::Task;
 
@@ -10,7 +10,7 @@ use super::Task;
 /// completions on different workers rarely contend on one lock.
 /// (One under loom: ids come from a process-wide counter, and a shard that
 /// differs between model iterations would make the model nondeterministic.)
-const SHARDS: usize = if cfg!(loom) { 1 } else { 16 };
+const SHARDS: usize = if cfg!(runtime_loom) { 1 } else { 16 };
 
 /// Every task bound to one scheduler and not yet complete.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::state::{State, ToIdle, ToNotified, ToRunning, JOIN_INTEREST, JOIN_WAKER};
 use super::{JoinError, Notified, Schedule, Task};
-use crate::sync::{AtomicUsize, UnsafeCell};
+use crate::shim::{AtomicUsize, UnsafeCell};
 
 /// The type-erased part of every task, first in the allocation so that a
 /// `NonNull<Header>` is also a pointer to the whole `Cell`.

@@ -14,7 +14,7 @@
 //! A task starts with three references (the owned-task list, the
 //! `JoinHandle`, the first `Notified`) and `JOIN_INTEREST | NOTIFIED`.
 
-use crate::sync::{AtomicUsize, Ordering};
+use crate::shim::{AtomicUsize, Ordering};
 
 pub(crate) const RUNNING: usize = 1 << 0;
 pub(crate) const COMPLETE: usize = 1 << 1;
@@ -261,7 +261,7 @@ impl State {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(runtime_loom)))]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
 //! Unit tests of the task machinery with a minimal scheduler. They run
 //! under `miri` (`cargo +nightly miri test -p runtime --lib task::`) and,
-//! with `--cfg loom`, the `loom_*` models explore the races of the state
+//! with `--cfg runtime_loom`, the `loom_*` models explore the races of the state
 //! word.
 
 use std::collections::VecDeque;
@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{new_task, JoinHandle, Notified, OwnedTasks, Schedule, Task};
-use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
+use crate::shim::{Arc, AtomicUsize, Mutex, Ordering};
 
 /// A scheduler that only queues: tests decide when tasks run.
 struct TestSched {
@@ -116,7 +116,7 @@ fn poll_join<T>(join: &mut JoinHandle<T>) -> Poll<Result<T, super::JoinError>> {
     Pin::new(join).poll(&mut Context::from_waker(Waker::noop()))
 }
 
-#[cfg(not(loom))]
+#[cfg(not(runtime_loom))]
 mod plain {
     use super::*;
 
@@ -295,7 +295,7 @@ mod plain {
     }
 }
 
-#[cfg(loom)]
+#[cfg(runtime_loom)]
 mod loom_models {
     use super::*;
 

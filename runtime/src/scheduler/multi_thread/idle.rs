@@ -6,7 +6,7 @@
 //! only when nobody is searching already: a searcher will find the new task,
 //! and if it takes the last one it wakes a peer itself.
 
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::shim::{AtomicUsize, Mutex, Ordering};
 
 const UNPARK_SHIFT: usize = 16;
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;

@@ -106,7 +106,7 @@ use super::fairness::InjectorInterval;
 use super::park::{Parker, Unparker};
 use super::Config;
 use crate::context;
-use crate::sync::{fence, AtomicBool, AtomicU32, Ordering};
+use crate::shim::{fence, AtomicBool, AtomicU32, Ordering};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// Ticks between non-blocking polls of the reactor (worker-driven mode).

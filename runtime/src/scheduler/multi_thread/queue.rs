@@ -22,11 +22,11 @@
 
 use std::mem::MaybeUninit;
 
-use crate::sync::{Arc, AtomicPtr, AtomicU32, AtomicU64, Ordering, UnsafeCell};
+use crate::shim::{Arc, AtomicPtr, AtomicU32, AtomicU64, Ordering, UnsafeCell};
 use crate::task::Notified;
 
 /// Slots per worker queue.
-pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
+pub(crate) const CAPACITY: usize = if cfg!(runtime_loom) { 4 } else { 256 };
 const MASK: usize = CAPACITY - 1;
 
 struct Inner {
@@ -337,7 +337,7 @@ impl Drop for LifoSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::Mutex;
+    use crate::shim::Mutex;
     use crate::task::{self, OwnedTasks, Schedule, Task};
 
     /// A scheduler that collects scheduled tasks (the queue tests never
@@ -374,7 +374,7 @@ mod tests {
         owned.close_and_shutdown();
     }
 
-    #[cfg(not(loom))]
+    #[cfg(not(runtime_loom))]
     #[test]
     fn fifo_order_and_overflow_moves_half() {
         let owned = OwnedTasks::new();
@@ -399,7 +399,7 @@ mod tests {
         cleanup(owned);
     }
 
-    #[cfg(not(loom))]
+    #[cfg(not(runtime_loom))]
     #[test]
     fn steal_takes_half_rounded_up() {
         let owned = OwnedTasks::new();
@@ -418,7 +418,7 @@ mod tests {
         cleanup(owned);
     }
 
-    #[cfg(not(loom))]
+    #[cfg(not(runtime_loom))]
     #[test]
     fn lifo_slot_hands_each_task_out_once() {
         let owned = OwnedTasks::new();
@@ -442,7 +442,7 @@ mod tests {
         cleanup(owned);
     }
 
-    #[cfg(loom)]
+    #[cfg(runtime_loom)]
     #[test]
     fn loom_lifo_replace_vs_steal() {
         loom::model(|| {
@@ -469,7 +469,7 @@ mod tests {
         });
     }
 
-    #[cfg(loom)]
+    #[cfg(runtime_loom)]
     #[test]
     fn loom_steal_vs_pop() {
         loom::model(|| {
@@ -500,7 +500,7 @@ mod tests {
         });
     }
 
-    #[cfg(loom)]
+    #[cfg(runtime_loom)]
     #[test]
     fn loom_overflow_vs_steal() {
         loom::model(|| {
