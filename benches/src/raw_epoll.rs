@@ -26,6 +26,12 @@
 //!    instant: any byte arriving later raises a new edge), or until a send
 //!    is short (step 1 then applies).
 //!
+//! A short read is not the end when the peer has shut its side down: its
+//! FIN may sit right behind the bytes just read, and the edge that
+//! announced it was in the batch already taken. So once an event carries
+//! `EPOLLRDHUP`, `EPOLLHUP` or `EPOLLERR` (remembered per connection),
+//! `drive` reads on until the read of 0 bytes or `EAGAIN`.
+//!
 //! A read of 0 bytes (the peer shut its side down) closes the connection
 //! once the pending output is flushed; a reset or any other error closes it
 //! at once. Closing the descriptor removes it from the epoll set.
@@ -72,6 +78,9 @@ struct Conn {
     sent: usize,
     /// The peer shut its side down: close once `pending` is flushed.
     eof: bool,
+    /// An event said the peer closed or the socket failed: a short read no
+    /// longer means "wait for the next edge" (see `# Protocol`).
+    hangup: bool,
 }
 
 /// What [`Conn::drive`] decided.
@@ -86,7 +95,10 @@ enum Drive {
 impl Conn {
     /// Runs the connection until the kernel says to wait (see the module's
     /// `# Protocol`).
-    fn drive(&mut self, buf: &mut [u8]) -> Drive {
+    fn drive(&mut self, buf: &mut [u8], events: u32) -> Drive {
+        if events & (libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0 {
+            self.hangup = true;
+        }
         loop {
             match self.flush() {
                 Ok(true) => {}
@@ -119,7 +131,7 @@ impl Conn {
                 }
                 Err(_) => return Drive::Close,
             }
-            if n < buf.len() {
+            if n < buf.len() && !self.hangup {
                 // A short read: the receive queue was empty.
                 return Drive::Keep;
             }
@@ -253,7 +265,7 @@ impl EchoServer {
             Err(e) => return Err(e),
         };
         for i in 0..n {
-            let token = self.events[i].u64;
+            let (token, events) = (self.events[i].u64, self.events[i].events);
             if token == LISTENER {
                 self.accept();
                 continue;
@@ -263,7 +275,7 @@ impl EchoServer {
             let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
-            if conn.drive(&mut self.buf) == Drive::Close {
+            if conn.drive(&mut self.buf, events) == Drive::Close {
                 // Dropping the connection closes the fd, which leaves the
                 // epoll set with it.
                 self.conns[slot] = None;
@@ -334,6 +346,7 @@ impl EchoServer {
                 pending: Vec::new(),
                 sent: 0,
                 eof: false,
+                hangup: false,
             });
         }
     }
