@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::task::{ready, Context, Poll};
 
 use runtime_reactor::{coop, Direction, Reactor, Ready, ReadyEvent, Registration};
@@ -25,13 +25,18 @@ pub(crate) struct PollEvented<T: AsRawFd> {
 impl<T: AsRawFd> PollEvented<T> {
     /// Registers `io`, which must already be in non-blocking mode.
     pub(crate) fn new(io: T) -> io::Result<Self> {
-        let registration = Reactor::get()?.register(io.as_raw_fd())?;
-        Ok(PollEvented { registration, io })
+        PollEvented::try_new(io).map_err(|(_, e)| e)
     }
 
     /// Registers `io`, handing it back if that fails.
     pub(crate) fn try_new(io: T) -> Result<Self, (T, io::Error)> {
-        let registration = Reactor::get().and_then(|r| r.register(io.as_raw_fd()));
+        let registration = Reactor::get().and_then(|r| {
+            // SAFETY: `io` owns the fd and is kept beside the registration,
+            // which is dropped first (field order, `into_inner`), so the fd
+            // is open for the registration's whole life; `borrow_raw` only
+            // lends it for this call.
+            unsafe { r.register(BorrowedFd::borrow_raw(io.as_raw_fd())) }
+        });
         match registration {
             Ok(registration) => Ok(PollEvented { registration, io }),
             Err(e) => Err((io, e)),

@@ -9,13 +9,14 @@
 //! # Examples
 //!
 //! ```
-//! use std::os::fd::AsRawFd;
+//! use std::os::fd::AsFd;
 //! use runtime_reactor::{Direction, Reactor};
 //!
 //! # fn main() -> std::io::Result<()> {
 //! let (a, b) = std::os::unix::net::UnixStream::pair()?;
 //! a.set_nonblocking(true)?;
-//! let reg = Reactor::get()?.register(a.as_raw_fd())?;
+//! // SAFETY: `a` outlives `reg`, which is dropped first.
+//! let reg = unsafe { Reactor::get()?.register(a.as_fd())? };
 //! // The reactor thread reports the new socket writable soon after.
 //! let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
 //! while reg.poll_ready(&mut cx, Direction::Write).is_pending() {
@@ -58,6 +59,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod coop;
+pub mod drive;
 mod driver;
 mod interest;
 mod linked_list;
@@ -66,10 +68,12 @@ mod registration;
 mod scheduled_io;
 #[doc(hidden)]
 pub mod sync;
+// Under loom the reactor waits on `drive::model`'s poller instead.
+#[cfg_attr(runtime_loom, allow(dead_code, unused_imports))]
 mod sys;
 mod time;
 
-pub use driver::{PollerGuard, Reactor, STALL_GUARD};
+pub use driver::{Reactor, ReactorLock};
 pub use interest::Interest;
 pub use ready::{Direction, Ready};
 pub use registration::Registration;

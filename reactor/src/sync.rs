@@ -89,4 +89,78 @@ impl<T> Mutex<T> {
         #[cfg(runtime_loom)]
         return self.0.lock().unwrap();
     }
+
+    /// Locks it if nobody holds it.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        #[cfg(not(runtime_loom))]
+        return self.0.try_lock();
+        #[cfg(runtime_loom)]
+        return self.0.try_lock().ok();
+    }
+
+    /// Locks it if it becomes free within `timeout`. Under loom, which has
+    /// no clock, one `try_lock` after letting the other threads run.
+    pub fn try_lock_for(&self, timeout: std::time::Duration) -> Option<MutexGuard<'_, T>> {
+        #[cfg(not(runtime_loom))]
+        return self.0.try_lock_for(timeout);
+        #[cfg(runtime_loom)]
+        {
+            let _ = timeout;
+            loom::thread::yield_now();
+            return self.0.try_lock().ok();
+        }
+    }
+}
+
+/// A condition variable paired with [`Mutex`]: `parking_lot`'s, or loom's.
+#[derive(Debug, Default)]
+pub struct Condvar(
+    #[cfg(not(runtime_loom))] parking_lot::Condvar,
+    #[cfg(runtime_loom)] loom::sync::Condvar,
+);
+
+impl Condvar {
+    /// A condition variable nobody waits on.
+    pub fn new() -> Condvar {
+        #[cfg(not(runtime_loom))]
+        return Condvar(parking_lot::Condvar::new());
+        #[cfg(runtime_loom)]
+        return Condvar(loom::sync::Condvar::new());
+    }
+
+    /// Releases `guard`'s lock, waits for a notification (or a spurious
+    /// wake-up) and locks again.
+    #[cfg(not(runtime_loom))]
+    pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0.wait(&mut guard);
+        guard
+    }
+
+    /// Releases `guard`'s lock, waits for a notification (or a spurious
+    /// wake-up) and locks again.
+    #[cfg(runtime_loom)]
+    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0.wait(guard).unwrap()
+    }
+
+    /// Waits until notified or `deadline`; returns whether it timed out.
+    /// (Not under loom, which has no clock.)
+    #[cfg(not(runtime_loom))]
+    pub fn wait_until<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: std::time::Instant,
+    ) -> bool {
+        self.0.wait_until(guard, deadline).timed_out()
+    }
+
+    /// Wakes one waiter, if any.
+    pub fn notify_one(&self) {
+        self.0.notify_one();
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        self.0.notify_all();
+    }
 }

@@ -118,8 +118,7 @@ impl Builder {
     /// tasks and, when it has nothing to do, waits inside the reactor instead
     /// of sleeping, so the tasks that I/O events wake run on that worker with
     /// no cross-thread hop and events are fetched in batches. The reactor
-    /// thread then only watches: if nobody polled for
-    /// [`STALL_GUARD`](runtime_reactor::STALL_GUARD) (every worker busy or
+    /// thread then only watches: if nobody polled for 10 ms (every worker busy or
     /// blocked in user code), it polls itself, so I/O is never held up for
     /// long by a busy worker.
     ///

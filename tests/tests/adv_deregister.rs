@@ -17,7 +17,7 @@
 
 use std::future::poll_fn;
 use std::io::{self, ErrorKind, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,7 +40,9 @@ fn gone() -> io::Error {
 fn registered_pair() -> (Shared, UnixStream) {
     let (a, b) = UnixStream::pair().unwrap();
     a.set_nonblocking(true).unwrap();
-    let reg = Reactor::get().unwrap().register(a.as_raw_fd()).unwrap();
+    // SAFETY: `a` is kept beside `reg` in the tuple, whose first field (the
+    // registration) is dropped first.
+    let reg = unsafe { Reactor::get().unwrap().register(a.as_fd()) }.unwrap();
     (Arc::new(Mutex::new(Some((reg, a)))), b)
 }
 
@@ -122,7 +124,8 @@ fn dropping_a_registration_wakes_tasks_parked_on_both_directions(flavor: Flavor)
 fn dropping_a_registration_wakes_each_stored_waker_once() {
     let (a, _b) = UnixStream::pair().unwrap();
     a.set_nonblocking(true).unwrap();
-    let reg = Reactor::get().unwrap().register(a.as_raw_fd()).unwrap();
+    // SAFETY: `reg` is dropped below, before `a` goes out of scope.
+    let reg = unsafe { Reactor::get().unwrap().register(a.as_fd()) }.unwrap();
     let (reads, read_waker) = WakeCounter::new();
     let (writes, write_waker) = WakeCounter::new();
     // Writable readiness arrives from the reactor thread shortly after the

@@ -22,16 +22,17 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::task::{Context, Poll, Waker};
 
 use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 
 use super::fairness::InjectorInterval;
-use super::park::{Parker, Unparker};
+use runtime_reactor::drive::Driver;
+
+use super::park::{park_block_on, MainWaker, Parker, Unparker};
+use crate::shim::Ordering;
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// Tasks run before the `block_on` future is polled again, at most.
@@ -138,18 +139,14 @@ impl Shared {
         let core = guard.core.as_mut().expect("core present while driving");
         LOCAL.with(|l| std::mem::swap(&mut *l.borrow_mut(), &mut core.local));
 
-        let main = Arc::new(MainWaker {
-            woken: AtomicBool::new(true),
-            unparker: self.unparker.clone(),
-        });
+        let main = MainWaker::new(self.unparker.clone());
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         // In worker-driven mode this thread polls the reactor itself while
         // it drives the runtime: between batches of tasks without blocking,
         // and instead of sleeping when idle.
-        let reactor = self.reactor;
-        let _poller = reactor.map(|r| r.register_poller());
+        let driver = self.reactor.map(Driver::new);
         // The `block_on` future yielded: poll it again after the reactor.
         let mut main_deferred = false;
         loop {
@@ -195,15 +192,12 @@ impl Shared {
             // the end of a full batch, after the reactor was polled.
             let wake_deferred = deferred && (drained || ran == MAX_TASKS_PER_TICK);
             let idle = ran == 0 && !main.woken.load(Ordering::Acquire) && !deferred;
-            match reactor {
-                Some(reactor) if idle => {
+            match &driver {
+                Some(_) if idle => {
                     core.injector_interval.parked();
-                    core.parker
-                        .park_driving(None, |notified| reactor.park_turn(None, notified).is_some());
+                    core.parker.park_driving(None);
                 }
-                Some(reactor) if ran == MAX_TASKS_PER_TICK || wake_deferred => {
-                    let _ = reactor.try_turn(Some(Duration::ZERO));
-                }
+                Some(driver) if ran == MAX_TASKS_PER_TICK || wake_deferred => driver.poll(),
                 None if idle => {
                     core.injector_interval.parked();
                     core.parker.park();
@@ -257,22 +251,6 @@ impl Drop for RestoreDriving {
     }
 }
 
-/// The waker of the `block_on` future.
-struct MainWaker {
-    woken: AtomicBool,
-    unparker: Unparker,
-}
-
-impl Wake for MainWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.unparker.unpark();
-    }
-}
-
 /// Called by `yield_now`: on the thread driving a current-thread runtime,
 /// marks the task being polled as yielding (its self-wake then waits for
 /// the reactor's next poll) and returns `true`; elsewhere returns `false`.
@@ -292,30 +270,6 @@ fn queue_deferred() {
         }
         LOCAL.with(|l| l.borrow_mut().extend(d.drain(..)));
     });
-}
-
-/// Blocks the thread on `future` without running any tasks.
-pub(crate) fn park_block_on<F: Future>(future: F) -> F::Output {
-    let parker = Parker::new();
-    let main = Arc::new(MainWaker {
-        woken: AtomicBool::new(true),
-        unparker: parker.unparker(),
-    });
-    let waker = Waker::from(main.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if main.woken.swap(false, Ordering::AcqRel) {
-            // Budgeted like a task poll, so an always-ready operation in the
-            // future yields and a `timeout` around it can fire.
-            if let Poll::Ready(v) = runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx))
-            {
-                return v;
-            }
-        } else {
-            parker.park();
-        }
-    }
 }
 
 impl Schedule for Arc<Shared> {

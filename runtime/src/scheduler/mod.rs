@@ -74,7 +74,7 @@ impl Handle {
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.flavor {
             Flavor::CurrentThread(s) => s.block_on(future),
-            Flavor::MultiThread(_) => current_thread::park_block_on(future),
+            Flavor::MultiThread(_) => park::park_block_on(future),
         }
     }
 

@@ -103,6 +103,8 @@ use parking_lot::{Condvar, Mutex};
 use self::idle::Idle;
 use self::queue::{LifoSlot, Local, Overflow, Steal};
 use super::fairness::InjectorInterval;
+use runtime_reactor::drive::Driver;
+
 use super::park::{Parker, Unparker};
 use super::Config;
 use crate::context;
@@ -200,6 +202,9 @@ struct WorkerCtx {
     /// The core, present while a task runs (so `schedule` can reach the
     /// local queue and LIFO slot).
     core: RefCell<Option<Box<Core>>>,
+    /// This thread as a driver of the reactor (worker-driven mode): it
+    /// polls the reactor itself, and the reactor thread only watches.
+    driver: Option<Driver>,
 }
 
 thread_local! {
@@ -300,7 +305,7 @@ impl Shared {
             }
         });
         if let Some(reactor) = reactor {
-            reactor.add_watcher(Arc::downgrade(&watcher));
+            runtime_reactor::drive::add_watcher(reactor, Arc::downgrade(&watcher));
         }
         let _ = shared.watcher.set(watcher);
         for core in cores {
@@ -527,6 +532,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     let ctx = WorkerCtx {
         shared: shared.clone(),
         core: RefCell::new(None),
+        driver: shared.reactor().map(Driver::new),
     };
     WORKER.with(|w| w.set(&ctx));
     struct ResetWorker;
@@ -537,16 +543,14 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     }
     let _reset = ResetWorker;
 
-    // In worker-driven mode this thread polls the reactor itself; the
-    // reactor thread only watches for stalls.
-    let _poller = shared.reactor().map(|r| r.register_poller());
     let mut core = core;
     while !shared.shutdown.load(Ordering::Acquire) {
         core.tick = core.tick.wrapping_add(1);
         if core.tick % EVENT_INTERVAL == 0 {
-            if shared
-                .reactor()
-                .is_some_and(|r| r.since_last_turn() >= MIN_POLL_GAP)
+            if ctx
+                .driver
+                .as_ref()
+                .is_some_and(|d| d.since_last_turn() >= MIN_POLL_GAP)
             {
                 core = poll_reactor(&ctx, core);
             }
@@ -567,7 +571,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
         if !core.deferred.is_empty() {
             // Only yielded tasks are left: they are ready, so do not block,
             // but let the reactor run before them.
-            if shared.reactor().is_some() {
+            if ctx.driver.is_some() {
                 core = poll_reactor(&ctx, core);
             }
             wake_deferred(&shared, &mut core);
@@ -690,11 +694,11 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
 /// with the core in the context so that the tasks its events wake land in
 /// this worker's queue.
 fn poll_reactor(ctx: &WorkerCtx, core: Box<Core>) -> Box<Core> {
-    let Some(reactor) = ctx.shared.reactor() else {
+    let Some(driver) = &ctx.driver else {
         return core;
     };
     *ctx.core.borrow_mut() = Some(core);
-    let _ = reactor.try_turn(Some(Duration::ZERO));
+    driver.poll();
     ctx.core
         .borrow_mut()
         .take()
@@ -761,17 +765,15 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
     }
     let timeout = (!core.lifo_watch.is_empty()).then_some(LIFO_STUCK_AFTER);
     if shared.inject.is_empty() && !shared.shutdown.load(Ordering::SeqCst) {
-        match shared.reactor() {
-            Some(reactor) => {
+        match &ctx.driver {
+            Some(_) => {
                 // Wait inside the reactor instead of sleeping: with the core
                 // in the context, the tasks its events wake go to this
                 // worker's own queue.
                 let parker = core.parker.clone_for_driving();
                 core.driving = true;
                 *ctx.core.borrow_mut() = Some(core);
-                parker.park_driving(timeout, |notified| {
-                    reactor.park_turn(timeout, notified).is_some()
-                });
+                parker.park_driving(timeout);
                 core = ctx
                     .core
                     .borrow_mut()
