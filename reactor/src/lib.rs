@@ -29,20 +29,25 @@
 //!
 //! # Implementation
 //!
-//! - One reactor per process ([`Reactor::get`]), driven by its own thread
-//!   through [`Reactor::turn`], the single entry point; another thread may
-//!   drive it with [`Reactor::try_turn`].
+//! - One reactor per process ([`Reactor::get`]). Its surface is small:
+//!   [`Reactor::register`], the reactor lock ([`Reactor::lock`],
+//!   [`Reactor::try_lock`]) whose guard turns it once
+//!   ([`ReactorLock::turn`]), and [`Reactor::wake`]. Who turns it, and when
+//!   (its own thread, idle scheduler threads, the hand-off between them),
+//!   is the policy of [`drive`], with its protocol written down there.
 //! - Each fd is registered once, edge-triggered, for both directions. Its
 //!   state lives in a slab slot; the token handed to the kernel packs the slot
 //!   index (low 32 bits) and a generation (high 32 bits), and an event whose
 //!   generation does not match the slot's is dropped, so a closed and reused
 //!   slot never sees its predecessor's events.
-//! - Per registration: readiness bits with one tick per direction, and one
-//!   waker per direction. The reactor sets readiness and then takes the
-//!   wakers; a task stores its waker and then re-checks readiness, under the
-//!   same lock, so no wake-up is lost. Readiness is cleared only by an
-//!   operation that saw `WouldBlock`, and only if its direction's tick has
-//!   not moved since the caller observed it.
+//! - Per registration: readiness bits with one tick per direction, one fast
+//!   waker slot per direction for the `poll_*` methods, and an intrusive list
+//!   of waiting futures, so any number of tasks may wait on one socket. The
+//!   reactor sets readiness and then takes the wakers; a task stores its
+//!   waker and then re-checks readiness, under the same lock, so no wake-up
+//!   is lost. Readiness is cleared by an operation that saw `WouldBlock`
+//!   (or, on stream sockets, a short transfer), and only if its direction's
+//!   tick has not moved since the caller observed it.
 //! - Wakers are called outside every reactor lock, each under
 //!   `catch_unwind`, so a panicking waker cannot take the reactor down.
 //! - The cooperative budget ([`coop`]) lives here, the lowest layer that both

@@ -1,8 +1,9 @@
 //! `runtime`: an async runtime for TCP services.
 //!
-//! A reactor thread turns epoll (Linux) or kqueue (BSD, macOS) readiness
-//! into task wake-ups; an executor polls the tasks; [`net`] gives async TCP
-//! sockets; `#[runtime::main]` starts it all. The names are tokio's.
+//! A reactor turns epoll (Linux) or kqueue (BSD, macOS) readiness into task
+//! wake-ups; a work-stealing executor polls the tasks; [`net`] gives async
+//! TCP, UDP and Unix sockets; `#[runtime::main]` starts it all. The names
+//! are tokio's.
 //!
 //! # Examples
 //!
@@ -31,7 +32,17 @@
 //! # Implementation
 //!
 //! - **Reactor** (`runtime-reactor`): one per process, started on first use,
-//!   so sockets work under any executor and from any thread.
+//!   so sockets work under any executor and from any thread. Each socket is
+//!   registered once, edge-triggered; readiness and the tasks waiting for it
+//!   live in a slab slot.
+//! - **Who drives the reactor** (`runtime_reactor::drive`): by default idle
+//!   scheduler threads wait inside the reactor, so the tasks their events
+//!   wake run on them with no cross-thread hop, and busy ones poll it
+//!   between batches of tasks. The reactor thread watches: when nobody
+//!   polled for 10 ms it turns the reactor itself, so a thread stuck in user
+//!   code never holds up I/O or timers. With
+//!   [`Builder::worker_driven_reactor(false)`](Builder::worker_driven_reactor)
+//!   the reactor thread alone waits and wakes tasks.
 //! - **Timers** ([`time`]): a hierarchical timing wheel in the reactor (6
 //!   levels of 64 slots, 1 ms ticks); the reactor's wait ends at the next
 //!   deadline, and a `Sleep` carries its own wheel entry (no allocation).
@@ -39,9 +50,16 @@
 //!   (running, complete, notified, cancelled, join interest, join waker and a
 //!   reference count) makes wake-ups idempotent and lets `abort`, completion
 //!   and `JoinHandle` drop race safely.
-//! - **Schedulers**: the current-thread scheduler runs tasks on the thread in
-//!   `block_on`, with a local queue and a lock-free injector for wake-ups
-//!   from other threads.
+//! - **Multi-thread scheduler** (the default): per-worker bounded queues and
+//!   a LIFO slot, a global injector checked often enough that it cannot
+//!   starve, work stealing, and at most half of the workers searching at
+//!   once.
+//! - **Current-thread scheduler**: runs tasks on the thread in `block_on`,
+//!   with a local queue and a lock-free injector for wake-ups from other
+//!   threads.
+//! - **Blocking pool** ([`spawn_blocking`], [`task::block_in_place`]): threads
+//!   started on demand for blocking work, so it never occupies a worker;
+//!   idle ones exit after a while.
 //! - **Cooperative budget**: each task poll (and each poll of a `block_on`
 //!   future) may complete 128 operations (socket I/O, elapsed sleeps,
 //!   [`io::empty`]/[`io::repeat`]/[`io::sink`],
@@ -66,7 +84,7 @@ pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};
 
-/// Async networking: TCP, UDP and Unix-domain sockets, and [`lookup_host`]
+/// Async networking: TCP, UDP and Unix-domain sockets, and [`lookup_host`](net::lookup_host)
 /// (host names resolve on the blocking pool, never on a worker).
 pub mod net {
     pub use runtime_net::{

@@ -1,7 +1,7 @@
 //! Timers: a hierarchical timing wheel owned by the reactor.
 //!
-//! The reactor's single entry point, [`Reactor::turn`], drives the timers
-//! too: before it waits it asks [`Timers::begin_wait`] for the effective
+//! A turn of the reactor ([`ReactorLock::turn`](crate::ReactorLock::turn))
+//! drives the timers too: before it waits it asks [`Timers::begin_wait`] for the effective
 //! timeout (the requested one, shortened to the next deadline), and after it
 //! has dispatched I/O it calls [`Timers::process`] to fire every timer that
 //! is due. There is no timer thread.
@@ -38,7 +38,7 @@
 //!   sees the waiter's tick and wakes it.
 //! - **The watcher**: while schedulers drive the reactor themselves, the
 //!   reactor thread only naps between stall checks
-//!   ([`STALL_GUARD`](crate::STALL_GUARD)), holding no lock. If no thread is
+//!   (every 10 ms, [`drive`](crate::drive)), holding no lock. If no thread is
 //!   blocked in `turn` when it starts a nap (every worker busy, or parked
 //!   off the reactor), it has timer duty: it naps no longer than the next
 //!   deadline ([`Timers::begin_watch`]) and a timer due before the end of its

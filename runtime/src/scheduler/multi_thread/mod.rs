@@ -41,52 +41,29 @@
 //!
 //! # Who drives the reactor (measured)
 //!
-//! Two strategies are implemented, chosen by
+//! Two strategies, chosen by
 //! [`Builder::worker_driven_reactor`](crate::Builder::worker_driven_reactor):
 //!
-//! - **Reactor thread**: the reactor's own thread waits in `epoll_wait` and
-//!   wakes tasks from there; every wake-up is a push to the injector and,
-//!   often, an unpark of a sleeping worker: a cross-thread hop and a context
-//!   switch per event.
-//! - **Idle workers (default)**: a worker polls the reactor without blocking
-//!   every [`EVENT_INTERVAL`] ticks (unless any thread polled in the last
-//!   [`MIN_POLL_GAP`]) and, with nothing to do, blocks inside the reactor
-//!   instead of on its condition variable. Its events wake tasks straight
-//!   into its own queue, in batches. The reactor thread only watches: when
-//!   nobody polled for `STALL_GUARD` (10 ms: every worker busy in long
-//!   polls or blocked in user code), it polls itself, so a blocked worker
-//!   never stalls I/O for everybody.
+//! - **Reactor thread**: the reactor's own thread waits in the kernel queue
+//!   and wakes tasks from there; every wake-up is a push to the injector
+//!   and, often, an unpark of a sleeping worker: a cross-thread hop and a
+//!   context switch per event.
+//! - **Idle workers (default)**: a worker polls the reactor without
+//!   blocking every [`EVENT_INTERVAL`] ticks (unless any thread polled in
+//!   the last [`MIN_POLL_GAP`]) and, with nothing to do, parks inside the
+//!   reactor instead of on its condition variable. Its events wake tasks
+//!   straight into its own queue, in batches. The reactor thread watches
+//!   and covers when nobody polled for 10 ms. The protocol is
+//!   [`runtime_reactor::drive`]'s.
 //!
-//! Closed-loop TCP echo, 100 connections × 2,000 messages of 64 B, client
-//! and server tasks on one runtime, 2 workers, this 2-core machine, median
-//! of 5 rounds (`cargo run --release -p runtime-benches --bin
-//! reactor_modes`):
-//!
-//! | reactor driven by | messages/s | / tokio |
-//! |---|---|---|
-//! | idle workers (default) | 153,788 | 1.00 |
-//! | reactor thread | 99,090 | 0.65 |
-//! | tokio 1.x (its workers drive) | 153,542 | 1.00 |
-//!
-//! `strace -c` of the two modes explains it: the reactor-thread mode made
-//! 97,582 context switches and 269,000 `epoll_wait` calls for 200,000
-//! messages; the worker-driven mode 2,190 and 7,838 (tokio: 2,190 and
-//! 7,855). The scheduler micro-benchmarks do no I/O and are alike in both
-//! modes (`cargo run --release -p runtime-benches --bin sched`; ratios
-//! tokio-time / our-time with 2 workers, medians of 10 rounds): spawn_many
-//! 2.5–2.8, yield_many 1.7, ping_pong 1.4–1.5, chained_spawn 1.3–1.5,
-//! remote_spawn 1.3–3.0.
+//! Decision: idle workers, about 1.5x the reactor thread's echo rate on 2
+//! cores and at parity with tokio (`benches/results/reactor_modes.md`;
+//! `cargo run --release -p runtime-benches --bin reactor_modes`).
 //!
 //! Per message, a stream socket makes one `recv` and one `send`: a short
 //! read (or write) clears readiness as `EAGAIN` would (DESIGN §4,
-//! `Registration::poll_stream_io`). Readiness used to be cleared only by
-//! `EAGAIN`, which cost one extra `recv` per echo message (800,000
-//! `recvfrom` calls to tokio's 600,000), priced by `cargo run --release -p
-//! runtime-benches --bin recv_cost` at 336 ns, about 5.5 % of the 6.1 µs of
-//! server CPU per 64-byte echo message. Reading through `recvmsg` with
-//! Linux's `TCP_INQ` instead (the kernel says in the same call that nothing
-//! is left) cost 173 ns more per read and measured within the noise; the
-//! short-read rule needs neither.
+//! `Registration::poll_stream_io`; the cost of the old rule is in
+//! `benches/results/short_reads.md`).
 
 pub(crate) mod idle;
 pub(crate) mod queue;
