@@ -23,11 +23,6 @@
 //!   CPU 0); the report opens with their server CPU per message;
 //! - `echo`, `echo-rate`: TCP echo, closed loop and at a fixed offered rate;
 //! - `http`: HTTP/1.1 hello world, keep-alive and pipelined;
-//!
-//! After the measured rounds of each closed-loop echo and HTTP case, one
-//! more short round per runtime runs with `strace -f -c` (or `perf stat`)
-//! attached to the server over the window only: the report gives system
-//! calls per message, in total and for the most frequent calls.
 //! - `sched`: the scheduler micro-benchmarks
 //!   ([`runtime_benches::sched`]);
 //! - `timers`: the timer benchmarks ([`runtime_benches::timers`]: spread
@@ -35,6 +30,11 @@
 //! - `memory`: memory per idle connection and per task;
 //! - `scale`: as many concurrent connections as the limits allow;
 //! - `scaling`: echo with 1 to 16 workers (meant for many-core machines).
+//!
+//! After the measured rounds of each closed-loop echo and HTTP case, one
+//! more short round per runtime runs with `strace -f -c` (or `perf stat`)
+//! attached to the server over the window only: the report gives system
+//! calls per message, in total and for the most frequent calls.
 //!
 //! `sched` and `timers` run in **micro children** (`compare --micro
 //! <runtime> ...`), one per runtime, which take case names on standard

@@ -22,6 +22,7 @@ pub(crate) enum HttpGen {
     Builtin,
 }
 
+/// Everything a run reads from its command line and its machine.
 #[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) quick: bool,
