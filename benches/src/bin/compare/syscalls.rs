@@ -1,0 +1,158 @@
+//! System calls per message: one extra, traced round per load case and
+//! contender (strace or perf attached to the server over the window only),
+//! and the report section that lists them.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::time::Duration;
+
+use runtime_benches::contender::Contender;
+use runtime_benches::loadgen::{self, Edge, Spec};
+use runtime_benches::procfs::{SyscallCounts, SyscallTrace};
+use runtime_benches::report::{fmt_duration, Table};
+
+use crate::child::Server;
+use crate::figures::opt;
+use crate::results::{ratio_cell, Better, Report, Traced};
+use crate::settings::Settings;
+
+/// One more short round per contender with the system-call counter
+/// attached to the server over the window only (tracing slows the server
+/// down a lot, so the measured rounds are never traced); adds the case's
+/// "syscalls/msg" metric and row. Nothing when no counter is available.
+pub(crate) fn syscall_rounds(
+    s: &Settings,
+    report: &mut Report,
+    label: &str,
+    servers: &BTreeMap<Contender, Server>,
+    spec_of: impl Fn(&Server) -> Spec,
+) {
+    let Ok(tool) = s.syscalls else { return };
+    let mut row = BTreeMap::new();
+    for &c in &s.contenders {
+        let srv = &servers[&c];
+        let mut spec = spec_of(srv);
+        spec.warmup = Duration::from_millis(200);
+        spec.window = s.syscall_window;
+        let pid = srv.pid();
+        let mut trace: Option<io::Result<SyscallTrace>> = None;
+        let mut counted: Option<io::Result<SyscallCounts>> = None;
+        let run = loadgen::run_observed(&spec, &mut |edge| match edge {
+            Edge::Start => trace = Some(tool.attach(pid)),
+            Edge::End => counted = trace.take().map(|t| t.and_then(SyscallTrace::finish)),
+        });
+        let res = run.and_then(|o| {
+            let counts = counted.unwrap_or_else(|| Err(io::Error::other("never attached")))?;
+            Ok(Traced {
+                counts,
+                messages: o.observed,
+            })
+        });
+        match res {
+            Ok(t) => {
+                eprintln!(
+                    "  {label} [{c}] traced: {} syscalls/msg ({})",
+                    opt(t.per_msg(t.counts.total), |x| format!("{x:.2}")),
+                    top_calls(&t, 3)
+                );
+                row.insert(c, t);
+            }
+            Err(e) => report.fail(format!("{label} on {c}, counting system calls: {e}")),
+        }
+    }
+    let values = row
+        .iter()
+        .filter_map(|(c, t)| Some((*c, t.per_msg(t.counts.total)?)))
+        .collect();
+    report.metric(label, "syscalls/msg", Better::Lower, values, None);
+    report.syscalls.push((label.to_owned(), row));
+}
+
+/// The `n` most frequent system calls of `t`, per message (failed calls
+/// in brackets where there were any).
+fn top_calls(t: &Traced, n: usize) -> String {
+    t.counts
+        .by_name
+        .iter()
+        .take(n)
+        .filter_map(|(name, calls, errors)| {
+            let per = t.per_msg(*calls)?;
+            Some(if *errors > 0 {
+                format!(
+                    "{name} {per:.2} ({:.2} failed)",
+                    t.per_msg(*errors).unwrap_or(0.0)
+                )
+            } else {
+                format!("{name} {per:.2}")
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The system-call section of the report.
+pub(crate) fn syscall_section(s: &Settings, r: &Report) -> Option<(String, String)> {
+    let tool = match &s.syscalls {
+        Ok(tool) => *tool,
+        Err(why) => {
+            return Some((
+                "System calls per message".into(),
+                format!("System calls were {why}.\n"),
+            ))
+        }
+    };
+    if r.syscalls.is_empty() {
+        return None;
+    }
+    let mut t = Table::new([
+        "case",
+        "runtime",
+        "messages traced",
+        "syscalls/msg",
+        "most frequent, per message",
+        "vs tokio",
+    ]);
+    for (label, row) in &r.syscalls {
+        let totals: BTreeMap<Contender, f64> = row
+            .iter()
+            .filter_map(|(c, t)| Some((*c, t.per_msg(t.counts.total)?)))
+            .collect();
+        for &c in &s.contenders {
+            let Some(tr) = row.get(&c) else {
+                t.row([label.clone(), c.name().into(), "failed".into()]);
+                continue;
+            };
+            t.row([
+                label.clone(),
+                c.name().into(),
+                tr.messages.to_string(),
+                opt(totals.get(&c).copied(), |x| format!("{x:.2}")),
+                if tr.counts.by_name.is_empty() {
+                    "(the tool counts totals only)".into()
+                } else {
+                    top_calls(tr, 4)
+                },
+                ratio_cell(&totals, c, Better::Lower),
+            ]);
+        }
+    }
+    Some((
+        "System calls per message".into(),
+        format!(
+            "Counted by {} attached to each server over the window of one extra \
+             {} round per case and runtime (after the measured rounds, which are never \
+             traced: tracing slows the server several times over, so a traced server \
+             batches differently, and only the counts, not the rates, are meaningful). \
+             The connections are opened before the window and closed after it, so \
+             accepting and closing are not counted; messages are those completed while \
+             the tracer was attached, so the figures hold give or take one message in \
+             flight per connection at each edge (connections × depth ÷ messages traced: \
+             small for 100 connections, up to a few tenths for 1000). A message is one echo or one \
+             HTTP request; \"failed\" counts calls that returned an error (such as \
+             `EAGAIN` from a `recv` with nothing to read). vs tokio > 1: fewer system \
+             calls than tokio.\n\n{t}",
+            tool.describe(),
+            fmt_duration(s.syscall_window),
+        ),
+    ))
+}
