@@ -342,7 +342,8 @@ impl Future for Answer {
         }
         if st.closed {
             return Poll::Ready(Err(io::Error::other(
-                "name lookup dropped before it ran: its runtime shut down",
+                "name lookup dropped before it ran: its runtime shut down, or no thread could be \
+                 started for it",
             )));
         }
         match &mut st.waker {
