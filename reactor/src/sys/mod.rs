@@ -4,8 +4,8 @@
 //!
 //! Exactly one backend is compiled, chosen by the crate's `build.rs` (the one
 //! place that maps a target to a backend: it emits `runtime_epoll` or
-//! `runtime_kqueue`, which the `cfg` site below reads). Each
-//! backend is self-contained and provides:
+//! `runtime_kqueue`, which the `cfg` site below reads). Each backend is
+//! self-contained and provides:
 //!
 //! - `Poller::new() -> io::Result<Poller>`: a new kernel queue (close-on-exec)
 //!   with its wake-up source already registered.
