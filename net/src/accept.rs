@@ -21,10 +21,10 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use parking_lot::{Mutex, MutexGuard};
 use runtime_reactor::{Direction, TimerEntry};
 
 use crate::poll_evented::PollEvented;
@@ -88,8 +88,8 @@ impl Backoff {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BackoffState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, BackoffState> {
+        self.state.lock()
     }
 
     /// The end of the back-off in force, if any; `None` once it has passed

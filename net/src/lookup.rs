@@ -35,8 +35,10 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
+
+use parking_lot::{Mutex, MutexGuard, RwLock};
 
 /// Resolves `host` to the socket addresses it names.
 ///
@@ -237,7 +239,7 @@ static OFF_THREAD_LOOKUPS: AtomicUsize = AtomicUsize::new(0);
 /// of the API.
 #[doc(hidden)]
 pub fn set_resolver_for_tests(resolver: Option<Resolver>) {
-    *TEST_RESOLVER.write().unwrap_or_else(|e| e.into_inner()) = resolver;
+    *TEST_RESOLVER.write() = resolver;
 }
 
 /// How many host-name lookups this process has sent off the calling thread
@@ -249,7 +251,7 @@ pub fn off_thread_lookups() -> usize {
 
 /// The blocking part of a lookup.
 fn lookup_blocking(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    let test_resolver = *TEST_RESOLVER.read().unwrap_or_else(|e| e.into_inner());
+    let test_resolver = *TEST_RESOLVER.read();
     match test_resolver {
         Some(resolve) => resolve(host, port),
         None => std::net::ToSocketAddrs::to_socket_addrs(&(host, port)).map(Iterator::collect),
@@ -298,8 +300,8 @@ impl fmt::Debug for Slot {
 }
 
 impl Slot {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock()
     }
 }
 
@@ -340,7 +342,8 @@ impl Future for Answer {
         }
         if st.closed {
             return Poll::Ready(Err(io::Error::other(
-                "name lookup dropped before it ran: its runtime shut down",
+                "name lookup dropped before it ran: its runtime shut down, or no thread could be \
+                 started for it",
             )));
         }
         match &mut st.waker {

@@ -84,3 +84,8 @@ pub use ready::{Direction, Ready};
 pub use registration::Registration;
 pub use scheduled_io::{ReadyEvent, ReadyEvents};
 pub use time::entry::TimerEntry;
+
+/// The `libc` that the exported `syscall!` calls into, so that it expands
+/// to the same functions in every crate that uses it. Not part of the API.
+#[doc(hidden)]
+pub use libc as __libc;

@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -108,7 +109,16 @@ impl Spawner {
         self.inner.state.lock().handle = Some(handle);
     }
 
-    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    /// Queues `f` as a task and makes sure a thread will run it.
+    ///
+    /// # Errors
+    ///
+    /// The error of `std::thread::Builder::spawn` when the pool has no
+    /// thread and cannot start one: nothing would ever run the job, so it
+    /// is cancelled (dropped unrun) instead of queued. With at least one
+    /// thread alive a failed spawn is no error: the job waits for a running
+    /// thread.
+    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> io::Result<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -116,9 +126,49 @@ impl Spawner {
         let (notified, join) =
             task::new_task(&self.inner.owned, BlockingTask(Some(f)), self.clone());
         if let Some(n) = notified {
-            self.schedule(n);
+            if let Err(NoThread { error, task }) = self.push(n) {
+                // Cancel the job on this thread, outside the pool's lock, as
+                // `new_task` does for a closed pool; the `JoinHandle` goes
+                // with it.
+                task.0.raw().shutdown();
+                drop(task);
+                drop(join);
+                return Err(error);
+            }
         }
-        join
+        Ok(join)
+    }
+
+    /// Queues `task`, waking an idle thread or starting one (up to
+    /// `max_threads`). After shutdown the task is dropped instead.
+    ///
+    /// # Errors
+    ///
+    /// [`NoThread`], with the task taken back out of the queue, when no
+    /// thread is alive and none could be started.
+    fn push(&self, task: Notified) -> Result<(), NoThread> {
+        let mut st = self.inner.state.lock();
+        if st.shutdown {
+            drop(st);
+            drop(task);
+            return Ok(());
+        }
+        st.queue.push_back(task);
+        if st.idle > st.notified {
+            st.notified += 1;
+            self.inner.work.notify_one();
+        } else if st.threads < self.inner.max_threads {
+            if let Err(error) = self.spawn_thread(&mut st) {
+                // With a thread alive, the job waits for it. With none,
+                // nobody would ever run it: hand it back. No thread can
+                // have taken it, since the lock was held since the push.
+                if st.threads == 0 {
+                    let task = st.queue.pop_back().expect("the task pushed above");
+                    return Err(NoThread { error, task });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Cancels queued jobs and waits (at most `timeout`; `None`: no limit)
@@ -149,36 +199,39 @@ impl Spawner {
         }
     }
 
-    fn spawn_thread(&self, st: &mut State) {
+    /// Starts one more thread, counted in `st`.
+    ///
+    /// # Errors
+    ///
+    /// The error of `std::thread::Builder::spawn` (out of threads or
+    /// memory); nothing is counted then.
+    fn spawn_thread(&self, st: &mut State) -> io::Result<()> {
         let inner = self.inner.clone();
         let handle = st.handle.clone();
-        let res = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(self.inner.thread_name.clone())
-            .spawn(move || run(inner, handle));
-        match res {
-            Ok(_) => st.threads += 1,
-            // No thread now: the job waits for a running thread, or for the
-            // next spawn to try again. Only fatal if there is no thread at
-            // all, in which case it waits until one can be made.
-            Err(e) => eprintln!("runtime: cannot spawn a blocking thread: {e}"),
-        }
+            .spawn(move || run(inner, handle))?;
+        st.threads += 1;
+        Ok(())
     }
 }
 
+/// A job that no thread can run: the pool has none and could not start one.
+struct NoThread {
+    /// Why the thread could not be started.
+    error: io::Error,
+    /// The job, taken back out of the queue.
+    task: Notified,
+}
+
 impl Schedule for Spawner {
+    /// A blocking task is scheduled here only if it is woken again (which
+    /// its future never asks for) or aborted while queued. There is no
+    /// caller to report a failure to: without a thread the job stays
+    /// queued, for the thread the next `spawn_blocking` starts.
     fn schedule(&self, task: Notified) {
-        let mut st = self.inner.state.lock();
-        if st.shutdown {
-            drop(st);
-            drop(task);
-            return;
-        }
-        st.queue.push_back(task);
-        if st.idle > st.notified {
-            st.notified += 1;
-            self.inner.work.notify_one();
-        } else if st.threads < self.inner.max_threads {
-            self.spawn_thread(&mut st);
+        if let Err(NoThread { task, .. }) = self.push(task) {
+            self.inner.state.lock().queue.push_back(task);
         }
     }
 
@@ -228,7 +281,11 @@ fn run(inner: Arc<Inner>, handle: Option<scheduler::Handle>) {
 ///
 /// # Panics
 ///
-/// Outside a runtime.
+/// Outside a runtime, and when the pool has no thread and the OS refuses to
+/// start one (out of threads or memory): the job could never run, so it is
+/// dropped unrun and the error becomes the panic's message, as in tokio.
+/// While any blocking thread is alive, a refused start is not an error: the
+/// job waits in the queue for a running thread.
 ///
 /// # Examples
 ///
@@ -245,7 +302,10 @@ where
     R: Send + 'static,
 {
     match context::current() {
-        Some(handle) => handle.blocking.spawn_blocking(f),
+        Some(handle) => match handle.blocking.spawn_blocking(f) {
+            Ok(join) => join,
+            Err(e) => panic!("OS can't spawn a blocking thread: {e}"),
+        },
         None => panic!("`runtime::spawn_blocking` called outside a runtime"),
     }
 }
@@ -259,7 +319,9 @@ pub(crate) fn spawn_lookup(
 ) -> Result<(), runtime_net::lookup_hooks::BlockingJob> {
     match context::current() {
         Some(handle) => {
-            // Detached: the job sends its answer itself.
+            // Detached: the job sends its answer itself. If no thread can
+            // run it, it is dropped unrun, which closes the lookup's answer
+            // slot: the lookup then fails with an error instead of waiting.
             drop(handle.blocking.spawn_blocking(job));
             Ok(())
         }

@@ -1,9 +1,9 @@
 //! The socket system calls of `runtime-net`, one function per call, with the
 //! platform differences kept under this module:
 //!
-//! - `mod.rs`: the [`syscall!`] helper, socket creation (`SOCK_NONBLOCK` vs
-//!   `fcntl`, `SO_NOSIGPIPE`), `bind`/`listen`/`connect`/`accept`, socket
-//!   options;
+//! - `mod.rs`: socket creation (`SOCK_NONBLOCK` vs `fcntl`, `SO_NOSIGPIPE`),
+//!   `bind`/`listen`/`connect`/`accept`, socket options, all through the
+//!   reactor's `syscall!` helper;
 //! - [`addr`]: encoding and decoding `sockaddr_in`, `sockaddr_in6` and
 //!   `sockaddr_un` (`sin_len` on the BSDs, abstract Unix names on Linux);
 //! - [`io`]: `send`/`recv` and friends, vectored I/O through
@@ -23,22 +23,9 @@ use std::time::Duration;
 
 pub(crate) use self::addr::RawAddr;
 
-/// Turns a negative return into `io::Error::last_os_error()`.
-macro_rules! syscall {
-    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every caller passes arguments that satisfy the named libc
-        // function's contract (valid fds, pointers to live buffers of the
-        // stated lengths).
-        let res = unsafe { libc::$fn($($arg),*) };
-        if res < 0 {
-            Err(std::io::Error::last_os_error())
-        } else {
-            Ok(res)
-        }
-    }};
-}
-pub(crate) use syscall;
+// The workspace's one `syscall!` (from the reactor): a negative return
+// becomes `io::Error::last_os_error()`.
+pub(crate) use runtime_reactor::syscall;
 
 /// Whether the platform has `SOCK_NONBLOCK`/`SOCK_CLOEXEC`, `accept4` and
 /// `MSG_NOSIGNAL`; the others (macOS, iOS) use `fcntl` and `SO_NOSIGPIPE`.

@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use super::{timeout_millis, Event, WaitTimeout};
+use super::{Event, WaitTimeout};
 use crate::Ready;
 
 /// The token of the wake-up eventfd. Registration tokens carry a generation in
@@ -157,6 +157,20 @@ impl Poller {
     }
 }
 
+/// Converts a wait timeout to whole milliseconds for `epoll_wait`, rounding
+/// up so that a non-zero timeout never becomes a zero (busy) wait, and
+/// saturating at `c_int::MAX`. `None` is `-1` (wait forever).
+fn timeout_millis(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(d) => {
+            let nanos = d.as_nanos();
+            let millis = nanos.div_ceil(1_000_000);
+            millis.min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    }
+}
+
 /// A buffer of kernel events filled by [`Poller::wait`].
 pub(crate) struct Events {
     /// Raw events; the first `len` are initialised.
@@ -239,6 +253,20 @@ mod tests {
         assert!(r.is_read_closed() && r.is_write_closed());
         let r = ready_of(libc::EPOLLERR as u32);
         assert!(r.is_error() && r.is_readable() && r.is_writable());
+    }
+
+    #[test]
+    fn timeouts_round_up_never_down() {
+        assert_eq!(timeout_millis(None), -1);
+        assert_eq!(timeout_millis(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_millis(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_millis(Some(Duration::from_micros(500))), 1);
+        assert_eq!(timeout_millis(Some(Duration::from_micros(1001))), 2);
+        assert_eq!(timeout_millis(Some(Duration::from_millis(7))), 7);
+        assert_eq!(
+            timeout_millis(Some(Duration::from_secs(u64::MAX))),
+            libc::c_int::MAX
+        );
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! # Backend contract
 //!
-//! Exactly one backend is compiled, chosen at the single `cfg` site below. Each
-//! backend is self-contained and provides:
+//! Exactly one backend is compiled, chosen by the crate's `build.rs` (the one
+//! place that maps a target to a backend: it emits `runtime_epoll` or
+//! `runtime_kqueue`, which the `cfg` site below reads). Each backend is
+//! self-contained and provides:
 //!
 //! - `Poller::new() -> io::Result<Poller>`: a new kernel queue (close-on-exec)
 //!   with its wake-up source already registered.
@@ -46,36 +48,26 @@ pub(crate) struct Event {
     pub(crate) ready: Ready,
 }
 
-/// Turns `-1` (or any negative return) into `io::Error::last_os_error()`.
+/// Calls the `libc` function `$fn` and turns a negative return into
+/// `io::Error::last_os_error()`; any other value is `Ok`.
+///
+/// The one such helper of the workspace: `runtime-net` calls it as
+/// `runtime_reactor::syscall!`. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! syscall {
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
         #[allow(unused_unsafe)]
         // SAFETY: the caller of `syscall!` upholds the contract of the named
-        // libc function for the arguments it passes.
-        let res = unsafe { libc::$fn($($arg),*) };
+        // libc function for the arguments it passes (valid fds, pointers to
+        // live buffers of the stated lengths).
+        let res = unsafe { $crate::__libc::$fn($($arg),*) };
         if res < 0 {
-            Err(std::io::Error::last_os_error())
+            Err(::std::io::Error::last_os_error())
         } else {
             Ok(res)
         }
     }};
-}
-#[allow(unused_imports)]
-pub(crate) use syscall;
-
-/// Converts a wait timeout to whole milliseconds for `epoll_wait`, rounding
-/// up so that a non-zero timeout never becomes a zero (busy) wait, and
-/// saturating at `c_int::MAX`. `None` is `-1` (wait forever).
-#[allow(dead_code)] // unused by the kqueue backend, which takes a timespec
-pub(crate) fn timeout_millis(timeout: Option<Duration>) -> libc::c_int {
-    match timeout {
-        None => -1,
-        Some(d) => {
-            let nanos = d.as_nanos();
-            let millis = nanos.div_ceil(1_000_000);
-            millis.min(libc::c_int::MAX as u128) as libc::c_int
-        }
-    }
 }
 
 /// The timeout of one `Poller::wait`, kept across the retries after `EINTR`
@@ -114,68 +106,27 @@ impl WaitTimeout {
     }
 }
 
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    not(runtime_libkqueue)
-))]
+// The backend is chosen once, in `build.rs`, which emits `runtime_epoll` or
+// `runtime_kqueue` (or neither, for a target that has no backend).
+#[cfg(runtime_epoll)]
 mod epoll;
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    not(runtime_libkqueue)
-))]
+#[cfg(runtime_epoll)]
 pub(crate) use epoll::{Events, Poller};
 
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    runtime_libkqueue
-))]
+#[cfg(runtime_kqueue)]
 mod kqueue;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    runtime_libkqueue
-))]
+#[cfg(runtime_kqueue)]
 pub(crate) use kqueue::{Events, Poller};
 
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    runtime_libkqueue
-)))]
+#[cfg(not(any(runtime_epoll, runtime_kqueue)))]
 compile_error!(
-    "runtime supports Linux (epoll) and the BSDs and macOS (kqueue) only; \
-     this target has neither"
+    "runtime supports Linux and Android (epoll) and macOS, iOS, FreeBSD, OpenBSD and \
+     DragonFly (kqueue) only; this target has neither"
 );
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeouts_round_up_never_down() {
-        assert_eq!(timeout_millis(None), -1);
-        assert_eq!(timeout_millis(Some(Duration::ZERO)), 0);
-        assert_eq!(timeout_millis(Some(Duration::from_nanos(1))), 1);
-        assert_eq!(timeout_millis(Some(Duration::from_micros(500))), 1);
-        assert_eq!(timeout_millis(Some(Duration::from_micros(1001))), 2);
-        assert_eq!(timeout_millis(Some(Duration::from_millis(7))), 7);
-        assert_eq!(
-            timeout_millis(Some(Duration::from_secs(u64::MAX))),
-            libc::c_int::MAX
-        );
-    }
 
     #[test]
     fn an_interrupted_wait_resumes_with_what_remains() {

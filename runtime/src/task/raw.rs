@@ -1,5 +1,28 @@
 //! The task allocation: header, scheduler, future/output and join waker in
 //! one `Box`, driven through a per-type vtable.
+//!
+//! # Safety vocabulary
+//!
+//! The `# Safety` sections below use these terms.
+//!
+//! - A *task pointer* is the `NonNull<Header>` of a `Box<Cell<F, S>>` made
+//!   by [`RawTask::new`] (the header is the cell's first field, see the
+//!   assertion at the end of this file). A `Waker`'s data pointer is the
+//!   same pointer, cast.
+//! - A *reference* is one unit of the reference count in the state word
+//!   (`state.rs`): one per `Task`, `Notified`, `Waker` and `JoinHandle`, and
+//!   one held by the owned-task list. While the caller holds a reference,
+//!   the allocation is live. A function that *consumes* a reference has
+//!   dropped it (or passed it on) by the time it returns, and the caller
+//!   must not use that reference again.
+//! - The vtable functions are monomorphised for one `(F, S)`: each may only
+//!   be called with a task pointer of a `Cell<F, S>` of exactly those types,
+//!   which is what reaching it through the task's own `Header::vtable`
+//!   guarantees.
+//! - Any thread may call them: `RawTask::new` requires `F` and `F::Output`
+//!   to be `Send`, and `S: Schedule` is `Send + Sync`. Who may touch the
+//!   stage and the join waker is decided by the state bits (`RUNNING`,
+//!   `COMPLETE`, `JOIN_INTEREST`, `JOIN_WAKER`), never by the thread.
 
 use std::any::Any;
 use std::future::Future;
@@ -95,10 +118,16 @@ impl RawTask {
         self.ptr.as_ptr().cast()
     }
 
+    /// Takes back a pointer made by [`as_ptr`](RawTask::as_ptr).
+    ///
     /// # Safety
-    /// `ptr` came from [`as_ptr`](RawTask::as_ptr) of a live task.
+    ///
+    /// `ptr` came from `as_ptr` of a task whose allocation is still live, and
+    /// the caller holds (or is about to take over) one of its references
+    /// for as long as it uses the `RawTask`. Nothing is consumed.
     pub(crate) unsafe fn from_ptr(ptr: *mut ()) -> RawTask {
-        // SAFETY: the caller's contract: non-null, a task header.
+        // SAFETY: the caller's contract: `ptr` came from `as_ptr`, that is
+        // from a `NonNull<Header>`, so it is not null.
         let ptr = unsafe { NonNull::new_unchecked(ptr.cast()) };
         RawTask { ptr }
     }
@@ -137,39 +166,72 @@ impl RawTask {
         self.header().id
     }
 
+    /// Runs the task: polls it, cancels it, or drops a stale notification.
+    ///
     /// # Safety
-    /// The caller gives up one reference (that of a `Notified`).
+    ///
+    /// The caller holds the reference of a `Notified` for this task and
+    /// gives it up: `run` consumes it (see the module's Safety vocabulary).
+    /// Any thread, in any state: the state word decides what happens.
     pub(crate) unsafe fn run(self) {
-        // SAFETY: the vtable matches the cell; the caller's contract.
+        // SAFETY: the header's vtable was built for this cell's types
+        // (`RawTask::new`); the caller hands over a `Notified`'s reference,
+        // which the vtable's `run` requires and consumes.
         unsafe { (self.header().vtable.run)(self.ptr) }
     }
 
+    /// Hands a new `Notified` for this task to its scheduler.
+    ///
     /// # Safety
-    /// The caller gives up one reference, counted for the new `Notified`.
+    ///
+    /// The caller holds one reference that was counted for the new
+    /// `Notified` (a state transition that set `NOTIFIED` and took a
+    /// reference, or a `Waker`'s own) and gives it up: the `Notified` owns
+    /// it. Any thread.
     pub(crate) unsafe fn schedule(self) {
-        // SAFETY: as above.
+        // SAFETY: the header's vtable was built for this cell's types; the
+        // caller's reference becomes the `Notified`'s, as `schedule`
+        // requires.
         unsafe { (self.header().vtable.schedule)(self.ptr) }
     }
 
+    /// `JoinHandle::poll`: writes `Poll::Ready(output)` to `dst` if the task
+    /// is complete, else stores `waker` as the join waker.
+    ///
     /// # Safety
-    /// `dst` points to a `Poll<Result<T, JoinError>>` with `T` the task's
-    /// output type, and the caller holds the `JoinHandle`.
+    ///
+    /// The caller is the task's `JoinHandle` (it holds the handle's
+    /// reference and `JOIN_INTEREST`, which it keeps), on whichever thread
+    /// polls it, and `dst` points to a valid, writable
+    /// `Poll<Result<T, JoinError>>` where `T` is the task's output type.
     pub(crate) unsafe fn try_read_output(self, dst: *mut (), waker: &Waker) {
-        // SAFETY: the caller's contract.
+        // SAFETY: the header's vtable was built for this cell's types; the
+        // caller is the `JoinHandle` and `dst` has the type of this task's
+        // output, as the vtable's `try_read_output` requires.
         unsafe { (self.header().vtable.try_read_output)(self.ptr, dst, waker) }
     }
 
+    /// `JoinHandle::drop`: gives up join interest and the handle's
+    /// reference.
+    ///
     /// # Safety
-    /// Called once, by the `JoinHandle`'s drop; gives up its reference.
+    ///
+    /// Called exactly once per task, by its `JoinHandle`'s drop, which holds
+    /// the handle's reference and `JOIN_INTEREST`; both are consumed. Any
+    /// thread.
     pub(crate) unsafe fn drop_join_handle(self) {
-        // SAFETY: the caller's contract.
+        // SAFETY: the header's vtable was built for this cell's types; the
+        // caller is the dropping `JoinHandle`, once.
         unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
     }
 
     /// Cancels the task if it is idle (runtime shutdown). The caller keeps
     /// its own reference.
     pub(crate) fn shutdown(self) {
-        // SAFETY: the caller holds a reference (the owned list's).
+        // SAFETY: the header's vtable was built for this cell's types; this
+        // safe method is reached only through a `Task` (or `Notified`) the
+        // caller holds, whose reference keeps the cell alive and which
+        // `shutdown` does not consume.
         unsafe { (self.header().vtable.shutdown)(self.ptr) }
     }
 
@@ -206,33 +268,66 @@ where
     }
 }
 
+/// The whole cell behind a task pointer.
+///
 /// # Safety
-/// `ptr` is a live task of this type.
+///
+/// `ptr` is a task pointer of a `Cell<F, S>` of exactly these types, and the
+/// caller holds a reference to it for all of `'a` (the cell must not be
+/// freed while the returned borrow is used).
 unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
     // SAFETY: the header is the first field of a `repr(C)` cell, and the
     // vtable that led here was built for exactly these types.
     unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
 }
 
+/// The vtable's `schedule`: wraps the caller's reference in a `Notified`
+/// and hands it to the task's scheduler.
+///
+/// # Safety
+///
+/// `ptr` is a task pointer of a `Cell<F, S>`, and the caller gives up one
+/// reference that was counted for the new `Notified` (see
+/// [`RawTask::schedule`]). Any thread.
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: the caller holds a reference, which the `Notified` now owns.
+    // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>` with a
+    // reference held, which the `Notified` below now owns.
     let cell = unsafe { cell::<F, S>(ptr) };
     cell.scheduler
         .schedule(Notified(Task::from_raw(RawTask { ptr })));
 }
 
+/// The vtable's `dealloc`: frees the cell, dropping whatever it still holds
+/// (the scheduler handle, a leftover stage, the join waker).
+///
+/// # Safety
+///
+/// `ptr` is a task pointer of a `Cell<F, S>` whose reference count has just
+/// dropped to zero, by the caller's own decrement: nobody else can reach the
+/// cell, and the caller does not use `ptr` afterwards. Any thread.
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the reference count is zero; nobody else can reach the cell.
     drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
 }
 
+/// The vtable's `run`: one poll of the task, or its cancellation, or
+/// nothing for a stale notification.
+///
+/// # Safety
+///
+/// `ptr` is a task pointer of a `Cell<F, S>`, and the caller gives up the
+/// reference of the `Notified` being run: it is dropped, or handed on (to
+/// the scheduler when the task was woken while it ran), before `run`
+/// returns. Any thread; `transition_to_running` makes this call the only
+/// one touching the future.
 unsafe fn run<F, S>(ptr: NonNull<Header>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // SAFETY: the `Notified` being run holds a reference.
+    // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>`, kept
+    // alive by the reference of the `Notified` being run.
     let cell = unsafe { cell::<F, S>(ptr) };
     let raw = RawTask { ptr };
     match cell.header.state.transition_to_running() {
@@ -323,7 +418,8 @@ impl<F: Future> Drop for DropOnUnwind<F> {
 /// `JoinHandle`.
 fn consume_stage<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller owns the stage (see above).
+        // SAFETY: the caller owns the stage, by the rule in this function's
+        // doc (RUNNING held, or COMPLETE with the interest it decides).
         cell.stage
             .with_mut(|stage| unsafe { *stage = Stage::Consumed })
     }))
@@ -374,14 +470,24 @@ fn complete<F: Future, S: Schedule>(
     }
 }
 
+/// The vtable's `try_read_output`: see [`RawTask::try_read_output`].
+///
+/// # Safety
+///
+/// `ptr` is a task pointer of a `Cell<F, S>`; the caller is its
+/// `JoinHandle`, holding the handle's reference and `JOIN_INTEREST` (neither
+/// is consumed); `dst` points to a valid, writable
+/// `Poll<Result<F::Output, JoinError>>`.
 unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
 where
     F: Future,
     S: Schedule,
 {
-    // SAFETY: the `JoinHandle` holds a reference.
+    // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>`, kept
+    // alive by the `JoinHandle`'s reference.
     let cell = unsafe { cell::<F, S>(ptr) };
-    // SAFETY: the caller's contract on `dst`.
+    // SAFETY: the caller's contract: `dst` is a valid, writable
+    // `Poll<Result<F::Output, JoinError>>`.
     let dst = unsafe { &mut *dst.cast::<Poll<Result<F::Output, JoinError>>>() };
     if can_read_output(cell, waker) {
         // SAFETY: COMPLETE was observed with JOIN_INTEREST held: the stage
@@ -405,7 +511,9 @@ fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
         return true;
     }
     if snapshot.has(JOIN_WAKER) {
-        // SAFETY: shared read; the task only reads the waker too.
+        // SAFETY: JOIN_WAKER is set, so neither side writes the waker now
+        // (the handle writes it only while the bit is clear, and the task
+        // only reads it): a shared read.
         let same = cell
             .join_waker
             .with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
@@ -423,8 +531,16 @@ fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
     !state.set_join_waker()
 }
 
+/// The vtable's `drop_join_handle`: see [`RawTask::drop_join_handle`].
+///
+/// # Safety
+///
+/// `ptr` is a task pointer of a `Cell<F, S>`; the caller is its dropping
+/// `JoinHandle`, once, and gives up the handle's reference and
+/// `JOIN_INTEREST`. Any thread.
 unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: the `JoinHandle` holds a reference until the end of this call.
+    // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>`; the
+    // `JoinHandle`'s reference keeps it alive until the end of this call.
     let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.unset_join_interest() {
         // SAFETY: interest and JOIN_WAKER are now clear: the task will
@@ -439,8 +555,18 @@ unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     RawTask { ptr }.drop_reference();
 }
 
+/// The vtable's `shutdown`: cancels the task now if it is idle (neither
+/// running nor complete); otherwise marks it cancelled, for the running poll
+/// to see.
+///
+/// # Safety
+///
+/// `ptr` is a task pointer of a `Cell<F, S>` and the caller holds a
+/// reference to it (the owned-task list's, or a queued `Notified`'s), which
+/// it keeps. Any thread.
 unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: the caller holds a reference.
+    // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>`, kept
+    // alive by the reference the caller holds.
     let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.transition_to_shutdown() {
         // We hold RUNNING now; `complete` drops one reference as "the
@@ -464,22 +590,39 @@ where
     )
 }
 
+/// `RawWakerVTable::clone`: one more reference, for the new waker.
+///
+/// # Safety
+///
+/// `ptr` is the data pointer of a live waker of this task (a task pointer of
+/// a `Cell<F, S>`, cast), whose reference keeps the cell alive during the
+/// call and is not consumed. Any thread.
 unsafe fn clone_waker<F, S>(ptr: *const ()) -> RawWaker
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // SAFETY: a waker's data pointer is a live task header.
+    // SAFETY: the caller's contract: a waker's data pointer is the task
+    // pointer `run` built it from, kept alive by this waker's reference.
     let header = unsafe { &*ptr.cast::<Header>() };
     header.state.ref_inc();
     RawWaker::new(ptr, waker_vtable::<F, S>())
 }
 
+/// `RawWakerVTable::wake`: wakes the task and consumes the waker.
+///
+/// # Safety
+///
+/// `ptr` is the data pointer of a waker of this task (a task pointer of a
+/// `Cell<F, S>`, cast) and the waker's reference is given up: it becomes
+/// the `Notified`'s, or is dropped. Any thread.
 unsafe fn wake_by_val<F: Future, S: Schedule>(ptr: *const ()) {
-    // SAFETY: the waker owns a reference.
+    // SAFETY: a waker's data pointer is the task pointer `run` built it
+    // from, a `NonNull`, so it is not null.
     let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
-    // SAFETY: as above.
+    // SAFETY: the caller's contract: the waker's reference keeps the header
+    // alive until this function gives it up below.
     let header = unsafe { ptr.as_ref() };
     match header.state.transition_to_notified_by_val() {
         // SAFETY: the waker's reference moves to the `Notified`.
@@ -490,10 +633,19 @@ unsafe fn wake_by_val<F: Future, S: Schedule>(ptr: *const ()) {
     }
 }
 
+/// `RawWakerVTable::wake_by_ref`: wakes the task; the waker stays.
+///
+/// # Safety
+///
+/// `ptr` is the data pointer of a live waker of this task (a task pointer of
+/// a `Cell<F, S>`, cast), whose reference keeps the cell alive during the
+/// call and is not consumed. Any thread.
 unsafe fn wake_by_ref<F: Future, S: Schedule>(ptr: *const ()) {
-    // SAFETY: the waker holds a reference for the duration of the call.
+    // SAFETY: a waker's data pointer is the task pointer `run` built it
+    // from, a `NonNull`, so it is not null.
     let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
-    // SAFETY: as above.
+    // SAFETY: the caller's contract: the waker holds a reference for the
+    // duration of the call, so the header is alive.
     let header = unsafe { ptr.as_ref() };
     if header.state.transition_to_notified_by_ref() == ToNotified::Submit {
         // SAFETY: the transition took a reference for the `Notified`.
@@ -501,8 +653,18 @@ unsafe fn wake_by_ref<F: Future, S: Schedule>(ptr: *const ()) {
     }
 }
 
+/// `RawWakerVTable::drop`: gives up the waker's reference.
+///
+/// # Safety
+///
+/// `ptr` is the data pointer of a waker of a task (a task pointer, cast),
+/// and the waker's reference is consumed. Any thread. The same function
+/// serves every task type: it touches only the header, and `dealloc` goes
+/// through the task's own vtable.
 unsafe fn drop_waker(ptr: *const ()) {
-    // SAFETY: the waker owns a reference.
+    // SAFETY: a waker's data pointer is the task pointer `run` built it
+    // from, a `NonNull`, so it is not null; the waker's reference (the
+    // caller's contract) is the one `drop_reference` gives up.
     let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
     RawTask { ptr }.drop_reference();
 }

@@ -13,6 +13,8 @@
 //!
 //! The libkqueue row (developer cfg `runtime_libkqueue`, used to exercise this
 //! backend on Linux) follows libkqueue's public `include/sys/event.h.in`.
+//! `build.rs` chooses this backend on exactly the rows of this table, so each
+//! of them has a layout here.
 //! NetBSD is not supported: its `filter` and `flags` are `uint32_t` and its
 //! filter numbers differ. The layouts assume 64-bit pointers (checked below);
 //! the backend also relies on that to carry a `u64` token in `udata`.
@@ -26,16 +28,6 @@ use std::os::raw::c_int;
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("the kqueue backend supports 64-bit targets only");
-
-#[cfg(not(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    runtime_libkqueue
-)))]
-compile_error!("the kqueue backend has no `struct kevent` layout for this target");
 
 /// C's `intptr_t data` of 32-byte layouts (`int64_t` on OpenBSD: the same on
 /// 64-bit targets).
@@ -150,19 +142,8 @@ pub(crate) const EV_EOF: u16 = 0x8000;
 /// `EVFILT_USER` input: trigger the event.
 pub(crate) const NOTE_TRIGGER: u32 = 0x0100_0000;
 
-#[cfg_attr(
-    all(
-        runtime_libkqueue,
-        not(any(
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "freebsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        ))
-    ),
-    link(name = "kqueue")
-)]
+// Linked from the system C library, or from libkqueue, which `build.rs` links
+// when it chooses this backend on Linux.
 extern "C" {
     /// Creates a new kernel event queue; returns its fd or -1 (errno set).
     ///

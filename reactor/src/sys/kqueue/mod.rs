@@ -86,7 +86,7 @@ impl Poller {
         let kq = unsafe { OwnedFd::from_raw_fd(fd) };
         // kqueue() has no close-on-exec flag everywhere (FreeBSD 14's
         // kqueuex has); set it at once. `kq` is a valid open fd.
-        super::syscall!(fcntl(kq.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC))?;
+        crate::syscall!(fcntl(kq.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC))?;
         let poller = Poller {
             kq,
             registered: Mutex::new(HashMap::new()),
