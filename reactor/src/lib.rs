@@ -60,7 +60,8 @@
 pub mod coop;
 mod driver;
 mod interest;
-mod linked_list;
+#[doc(hidden)]
+pub mod linked_list;
 mod ready;
 mod registration;
 mod scheduled_io;

@@ -1,0 +1,24 @@
+//! Synchronisation between tasks, with tokio's names and semantics.
+//!
+//! # Locks and signals
+//!
+//! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`] and
+//! [`OnceCell`]. The locks are all built on one fair semaphore
+//! (`batch_semaphore.rs`): an atomic permit count for the uncontended paths
+//! (one compare-and-swap to lock, one to unlock) and an intrusive FIFO queue
+//! of waiters living inside the waiting futures (no allocation per wait).
+//! A dropped wait unlinks itself and passes on what it was assigned, so
+//! every acquisition is cancel safe and first come, first served, and takes
+//! part in the task's cooperative budget.
+
+mod batch_semaphore;
+mod blocking;
+mod mutex;
+mod semaphore;
+
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
