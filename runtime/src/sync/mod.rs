@@ -14,11 +14,18 @@
 mod batch_semaphore;
 mod blocking;
 mod mutex;
+mod notify;
 mod semaphore;
 
 pub use mutex::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };
+pub use notify::{Notified, Notify};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+
+/// The named futures of this module.
+pub mod futures {
+    pub use super::notify::Notified;
+}
