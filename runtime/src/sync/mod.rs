@@ -11,16 +11,25 @@
 //! every acquisition is cancel safe and first come, first served, and takes
 //! part in the task's cooperative budget.
 
+mod barrier;
 mod batch_semaphore;
 mod blocking;
 mod mutex;
 mod notify;
+mod once_cell;
+mod rwlock;
 mod semaphore;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
