@@ -92,7 +92,7 @@ fn once_cell_cancelled_or_failed_init_lets_the_next_run(flavor: Flavor) {
         // A cancelled one (its task aborted mid-init) does too.
         let c2 = cell.clone();
         let stuck =
-            runtime::spawn(async move { *c2.get_or_init(|| std::future::pending::<u32>()).await });
+            runtime::spawn(async move { *c2.get_or_init(std::future::pending::<u32>).await });
         runtime::task::yield_now().await;
         assert!(matches!(
             cell.set(1),

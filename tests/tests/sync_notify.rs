@@ -113,7 +113,7 @@ fn notify_waiters_wakes_only_earlier_waiters(flavor: Flavor) {
         let mut tasks = Vec::new();
         let mut futs = Vec::new();
         for _ in 0..100 {
-            futs.push(Box::pin(n.clone().notified_owned_for_test()));
+            futs.push(Box::pin(wait_owned(n.clone())));
         }
         for f in &mut futs {
             assert!(poll_with(f.as_mut(), Waker::noop()).is_pending());
@@ -129,14 +129,8 @@ fn notify_waiters_wakes_only_earlier_waiters(flavor: Flavor) {
 }
 
 /// An `Arc<Notify>`-owning wait, for spawning.
-trait NotifiedOwned {
-    fn notified_owned_for_test(self) -> impl Future<Output = ()> + Send + 'static;
-}
-
-impl NotifiedOwned for Arc<Notify> {
-    fn notified_owned_for_test(self) -> impl Future<Output = ()> + Send + 'static {
-        async move { self.notified().await }
-    }
+async fn wait_owned(n: Arc<Notify>) {
+    n.notified().await
 }
 
 /// Two tasks take turns through a pair of `Notify`s; between turns each

@@ -590,7 +590,7 @@ impl fmt::Debug for Acquire<'_> {
 #[cfg(all(test, runtime_loom))]
 mod loom_tests {
     use super::*;
-    use loom::future::block_on;
+    use crate::sync::loom_block_on as block_on;
     use loom::thread;
 
     #[test]

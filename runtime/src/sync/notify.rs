@@ -528,7 +528,7 @@ impl fmt::Debug for Notified<'_> {
 mod loom_tests {
     use super::*;
     use crate::shim::Arc;
-    use loom::future::block_on;
+    use crate::sync::loom_block_on as block_on;
     use loom::thread;
 
     #[test]
