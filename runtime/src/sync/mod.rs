@@ -18,12 +18,14 @@
 //! woken for, so a large `acquire_many` can starve), which tokio's
 //! semantics rule out. Measured
 //! with `cargo run --release -p runtime-benches --bin sync_locks` (2 workers
-//! each, operations per second, one run on a loaded 2-core machine; the
-//! figures are in `benches/results/sync_locks.md`): contended mutex, 8 tasks,
-//! 10.0 M here vs tokio 2.7 M, async-lock 13.0 M; uncontended mutex 17.5 M vs
-//! 11.7 M, 22.1 M; contended semaphore (8 tasks, 2 permits) 23.4 M vs 2.9 M,
-//! 23.1 M; `Notify` ping-pong 3.2 M vs 1.9 M round trips (async-lock has no
-//! `Notify`). async-lock's edge on the mutex is its unfairness.
+//! each, operations per second, two runs on a loaded 2-core machine, in
+//! `benches/results/sync_locks.md`): contended mutex (8 tasks) 6.8 to 10.0 M
+//! here vs tokio 2.7 to 4.4 M, async-lock 13 to 28 M; uncontended mutex 17.5
+//! to 22.9 M vs 11.7 to 12.0 M, 22 M; contended semaphore (8 tasks, 2
+//! permits) 23 to 25 M vs 2.9 to 3.2 M, 23 to 24 M; `Notify` ping-pong 3.2 to
+//! 3.6 M vs 1.9 to 2.2 M round trips (async-lock has no `Notify`).
+//! async-lock's lead on the contended mutex is its unfairness (a newcomer
+//! takes the lock ahead of woken waiters, saving hand-offs).
 
 mod barrier;
 mod batch_semaphore;
