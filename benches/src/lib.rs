@@ -11,6 +11,8 @@
 //!   needs costs the same under every runtime and is not what is measured;
 //! - [`stats`]: wall and CPU time of a closure, medians;
 //! - [`report`]: duration and ratio formatting, markdown tables;
+//! - [`sync_locks`]: `runtime::sync`'s locks and `Notify` against tokio's
+//!   and `async-lock`;
 //! - [`args`]: a tiny command-line flag parser;
 //! - [`sched`]: the scheduler micro-benchmark cases;
 //! - [`timers`]: the timer benchmark cases;
@@ -39,4 +41,5 @@ pub mod rt;
 pub mod sched;
 pub mod stats;
 pub mod svg;
+pub mod sync_locks;
 pub mod timers;

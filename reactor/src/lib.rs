@@ -67,7 +67,8 @@ pub mod coop;
 pub mod drive;
 mod driver;
 mod interest;
-mod linked_list;
+#[doc(hidden)]
+pub mod linked_list;
 mod ready;
 mod registration;
 mod scheduled_io;

@@ -5,12 +5,15 @@
 //! The list owns nothing. Whoever uses it guards the list and the links of
 //! every node in it with one lock, and guarantees that a node stays pinned
 //! and alive for as long as it is linked (its owner's `Drop` unlinks it).
+//!
+//! Public only so that the `runtime` crate's synchronisation primitives
+//! (their waiter queues) share this one list; not part of the API.
 
 use std::ptr::NonNull;
 
 /// The two links of a node, kept inside the node's lock-guarded data.
 #[derive(Debug)]
-pub(crate) struct Pointers<T> {
+pub struct Pointers<T> {
     /// The neighbour towards the head.
     prev: Option<NonNull<T>>,
     /// The neighbour towards the tail.
@@ -18,7 +21,8 @@ pub(crate) struct Pointers<T> {
 }
 
 impl<T> Pointers<T> {
-    pub(crate) const fn new() -> Pointers<T> {
+    /// Links of a node in no list.
+    pub const fn new() -> Pointers<T> {
         Pointers {
             prev: None,
             next: None,
@@ -33,7 +37,7 @@ impl<T> Default for Pointers<T> {
 }
 
 /// A node type that can be linked into a [`List`].
-pub(crate) trait Link {
+pub trait Link {
     /// Runs `f` on the links of `node`.
     ///
     /// # Safety
@@ -48,13 +52,20 @@ pub(crate) trait Link {
 
 /// A doubly linked list of `T` (head = most recently pushed).
 #[derive(Debug)]
-pub(crate) struct List<T> {
+pub struct List<T> {
     head: Option<NonNull<T>>,
     tail: Option<NonNull<T>>,
 }
 
 impl<T> Default for List<T> {
     fn default() -> Self {
+        List::new()
+    }
+}
+
+impl<T> List<T> {
+    /// An empty list.
+    pub const fn new() -> List<T> {
         List {
             head: None,
             tail: None,
@@ -68,8 +79,31 @@ impl<T> Default for List<T> {
 unsafe impl<T: Send> Send for List<T> {}
 
 impl<T: Link> List<T> {
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether no node is linked.
+    pub fn is_empty(&self) -> bool {
         self.head.is_none()
+    }
+
+    /// The oldest node, left linked.
+    pub fn back(&self) -> Option<NonNull<T>> {
+        self.tail
+    }
+
+    /// The most recently pushed node, left linked.
+    pub fn front(&self) -> Option<NonNull<T>> {
+        self.head
+    }
+
+    /// Unlinks and returns the most recently pushed node.
+    ///
+    /// # Safety
+    ///
+    /// The list's lock is held.
+    pub unsafe fn pop_front(&mut self) -> Option<NonNull<T>> {
+        let head = self.head?;
+        // SAFETY: `head` is in this list (the caller holds its lock).
+        unsafe { self.remove(head) };
+        Some(head)
     }
 
     /// Links `node` at the head.
@@ -77,7 +111,7 @@ impl<T: Link> List<T> {
     /// # Safety
     ///
     /// The list's lock is held, and `node` is live, pinned and in no list.
-    pub(crate) unsafe fn push_front(&mut self, node: NonNull<T>) {
+    pub unsafe fn push_front(&mut self, node: NonNull<T>) {
         let head = self.head;
         // SAFETY: the caller's contract; `head`, if any, is in this list and
         // so live (the list invariant), and is another node than `node`.
@@ -99,7 +133,7 @@ impl<T: Link> List<T> {
     /// # Safety
     ///
     /// The list's lock is held.
-    pub(crate) unsafe fn pop_back(&mut self) -> Option<NonNull<T>> {
+    pub unsafe fn pop_back(&mut self) -> Option<NonNull<T>> {
         let tail = self.tail?;
         // SAFETY: nodes in the list are live (the list invariant); `tail`
         // and its predecessor are distinct nodes.
@@ -122,7 +156,7 @@ impl<T: Link> List<T> {
     /// # Safety
     ///
     /// The list's lock is held and `node` is in this list.
-    pub(crate) unsafe fn remove(&mut self, node: NonNull<T>) {
+    pub unsafe fn remove(&mut self, node: NonNull<T>) {
         // SAFETY: `node` and its neighbours are in this list, hence live,
         // and pairwise distinct.
         unsafe {

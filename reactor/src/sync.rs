@@ -82,6 +82,13 @@ impl<T> Mutex<T> {
         return Mutex(loom::sync::Mutex::new(value));
     }
 
+    /// A mutex holding `value`, usable in a `const` or `static` (not under
+    /// loom, whose locks cannot be built in `const`).
+    #[cfg(not(runtime_loom))]
+    pub const fn const_new(value: T) -> Mutex<T> {
+        Mutex(parking_lot::const_mutex(value))
+    }
+
     /// Locks it, waiting as long as it takes.
     pub fn lock(&self) -> MutexGuard<'_, T> {
         #[cfg(not(runtime_loom))]

@@ -1,0 +1,77 @@
+//! Synchronisation between tasks, with tokio's names and semantics.
+//!
+//! # Locks and signals
+//!
+//! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`] and
+//! [`OnceCell`]. The locks are all built on one fair semaphore
+//! (`batch_semaphore.rs`): an atomic permit count for the uncontended paths
+//! (one compare-and-swap to lock, one to unlock, where tokio's unlock always
+//! takes the waiter lock) and an intrusive FIFO queue of waiters living
+//! inside the waiting futures (no allocation per wait). A dropped wait
+//! unlinks itself and passes on what it was assigned, so every acquisition
+//! is cancel safe and first come, first served, and takes part in the task's
+//! cooperative budget. [`Notify`] has its own waiter list of the same kind
+//! (`notify.rs`, with its protocol).
+//!
+//! Written here rather than on `async-lock`/`event-listener`: those do not
+//! promise FIFO order (a newcomer may take the permits a woken waiter was
+//! woken for, so a large `acquire_many` can starve), which tokio's
+//! semantics rule out. Measured
+//! with `cargo run --release -p runtime-benches --bin sync_locks` (2 workers
+//! each, operations per second, two runs on a loaded 2-core machine, in
+//! `benches/results/sync_locks.md`): contended mutex (8 tasks) 6.8 to 10.0 M
+//! here vs tokio 2.7 to 4.4 M, async-lock 13 to 28 M; uncontended mutex 17.5
+//! to 22.9 M vs 11.7 to 12.0 M, 22 M; contended semaphore (8 tasks, 2
+//! permits) 23 to 25 M vs 2.9 to 3.2 M, 23 to 24 M; `Notify` ping-pong 3.2 to
+//! 3.6 M vs 1.9 to 2.2 M round trips (async-lock has no `Notify`).
+//! async-lock's lead on the contended mutex is its unfairness (a newcomer
+//! takes the lock ahead of woken waiters, saving hand-offs).
+
+mod barrier;
+mod batch_semaphore;
+mod blocking;
+mod mutex;
+mod notify;
+mod once_cell;
+mod rwlock;
+
+/// Runs `f` to completion on a loom thread, parking between polls (loom's
+/// `futures` feature is off in this workspace).
+#[cfg(all(test, runtime_loom))]
+pub(crate) fn loom_block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(loom::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        loom::thread::park();
+    }
+}
+mod semaphore;
+
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+
+/// The named futures of this module.
+pub mod futures {
+    pub use super::notify::Notified;
+}
