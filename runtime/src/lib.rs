@@ -58,6 +58,7 @@ pub mod io;
 mod runtime;
 mod scheduler;
 mod shim;
+pub mod sync;
 pub mod task;
 pub mod time;
 
