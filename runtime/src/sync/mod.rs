@@ -16,3 +16,4 @@
 
 mod block;
 pub mod mpsc;
+pub mod oneshot;
