@@ -7,7 +7,9 @@
 //! - [`mpsc`]: multi-producer, single-consumer queues, bounded
 //!   ([`mpsc::channel`], whose capacity counts permits) or not
 //!   ([`mpsc::unbounded_channel`]);
-//! - [`oneshot`]: one value, sent once, from one task to another.
+//! - [`oneshot`]: one value, sent once, from one task to another;
+//! - [`broadcast`]: every value to every receiver, with lagging receivers
+//!   told how many values they lost.
 //!
 //! Every receive (and every wait for capacity) takes part in the
 //! cooperative budget: a task looping on an always-ready receiver still
@@ -15,5 +17,6 @@
 //! methods let a plain thread take part.
 
 mod block;
+pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
