@@ -9,7 +9,8 @@
 //!   ([`mpsc::unbounded_channel`]);
 //! - [`oneshot`]: one value, sent once, from one task to another;
 //! - [`broadcast`]: every value to every receiver, with lagging receivers
-//!   told how many values they lost.
+//!   told how many values they lost;
+//! - [`watch`]: the latest value, and a wait for it to change.
 //!
 //! Every receive (and every wait for capacity) takes part in the
 //! cooperative budget: a task looping on an always-ready receiver still
@@ -20,3 +21,4 @@ mod block;
 pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
+pub mod watch;
