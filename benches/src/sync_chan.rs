@@ -13,7 +13,12 @@
 //! - [`mpsc_unbounded`]: the same through `unbounded_channel()`;
 //! - [`oneshot_round_trip`]: [`ROUND_TRIPS`] times in a row, spawn a task
 //!   that answers through a oneshot and await the answer (an op is one round
-//!   trip: a spawn, a send and a wake-up).
+//!   trip: a spawn, a send and a wake-up);
+//! - [`broadcast_fan_out`]: one sender, [`FAN_OUT`] receiver tasks (an op is
+//!   one value received by one receiver).
+//!
+//! The mpsc cases also run the `async-channel` crate on `runtime`, the
+//! runtime-agnostic alternative to writing the channel here.
 //!
 //! The `sync_chan` binary prints them as a table; `compare` may call them.
 
@@ -37,6 +42,9 @@ pub struct Rates {
     pub runtime: f64,
     /// `tokio::sync` on tokio, operations per second.
     pub tokio: f64,
+    /// The `async-channel` crate on `runtime`, operations per second, for
+    /// the cases it has an equivalent of (the written-here-or-not check).
+    pub async_channel: Option<f64>,
 }
 
 impl Rates {
@@ -51,31 +59,27 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs `ours` and `theirs` (each returning ops done) alternately and
-/// returns their median rates.
-fn measure(mut ours: impl FnMut() -> usize, mut theirs: impl FnMut() -> usize) -> Rates {
+/// Runs each workload (returning the ops it did) in turn, [`ROUNDS`]
+/// times after a warm-up, the starting one rotating, and returns their
+/// median rates.
+fn measure(workloads: &mut [&mut dyn FnMut() -> usize]) -> Vec<f64> {
     let rate = |f: &mut dyn FnMut() -> usize| {
         let start = Instant::now();
         let ops = f();
         ops as f64 / start.elapsed().as_secs_f64()
     };
-    // Warm-up.
-    rate(&mut ours);
-    rate(&mut theirs);
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for w in workloads.iter_mut() {
+        rate(*w);
+    }
+    let n = workloads.len();
+    let mut rates = vec![Vec::new(); n];
     for round in 0..ROUNDS {
-        if round % 2 == 0 {
-            a.push(rate(&mut ours));
-            b.push(rate(&mut theirs));
-        } else {
-            b.push(rate(&mut theirs));
-            a.push(rate(&mut ours));
+        for k in 0..n {
+            let i = (round + k) % n;
+            rates[i].push(rate(workloads[i]));
         }
     }
-    Rates {
-        runtime: median(a),
-        tokio: median(b),
-    }
+    rates.into_iter().map(median).collect()
 }
 
 fn runtimes() -> (Ours, Tokio) {
@@ -90,6 +94,36 @@ fn share(producers: usize, p: usize) -> usize {
     MESSAGES / producers + usize::from(p < MESSAGES % producers)
 }
 
+/// One mpsc round: `producers` tasks spawned with `spawn` send their share
+/// through `send`, a consumer task counts what `recv` yields; `block_on`
+/// waits for the count.
+macro_rules! mpsc_round {
+    ($block_on:expr, $spawn:path, $producers:expr, $make:expr, |$tx:ident, $i:ident| $send:expr, |$rx:ident| $recv:expr) => {{
+        let producers = $producers;
+        $block_on(async move {
+            #[allow(unused_mut)] // async-channel receives through `&self`
+            let ($tx, mut $rx) = $make;
+            for p in 0..producers {
+                let $tx = $tx.clone();
+                $spawn(async move {
+                    for $i in 0..share(producers, p) {
+                        $send;
+                    }
+                });
+            }
+            drop($tx);
+            let consumer = $spawn(async move {
+                let mut n = 0;
+                while $recv {
+                    n += 1;
+                }
+                n
+            });
+            consumer.await.unwrap()
+        })
+    }};
+}
+
 /// `producers` tasks send [`MESSAGES`] in all through a bounded channel of
 /// [`CAPACITY`]; one task receives.
 ///
@@ -98,53 +132,44 @@ fn share(producers: usize, p: usize) -> usize {
 /// If a runtime cannot be built or `producers` is 0.
 pub fn mpsc_bounded(producers: usize) -> Rates {
     assert!(producers > 0);
-    let (ours, tokio_rt) = runtimes();
-    measure(
-        || {
-            ours.inner().block_on(async {
-                let (tx, mut rx) = runtime::sync::mpsc::channel::<usize>(CAPACITY);
-                for p in 0..producers {
-                    let tx = tx.clone();
-                    runtime::spawn(async move {
-                        for i in 0..share(producers, p) {
-                            tx.send(i).await.unwrap();
-                        }
-                    });
-                }
-                drop(tx);
-                let consumer = runtime::spawn(async move {
-                    let mut n = 0;
-                    while rx.recv().await.is_some() {
-                        n += 1;
-                    }
-                    n
-                });
-                consumer.await.unwrap()
-            })
-        },
-        || {
-            tokio_rt.inner().block_on(async {
-                let (tx, mut rx) = tokio::sync::mpsc::channel::<usize>(CAPACITY);
-                for p in 0..producers {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        for i in 0..share(producers, p) {
-                            tx.send(i).await.unwrap();
-                        }
-                    });
-                }
-                drop(tx);
-                let consumer = tokio::spawn(async move {
-                    let mut n = 0;
-                    while rx.recv().await.is_some() {
-                        n += 1;
-                    }
-                    n
-                });
-                consumer.await.unwrap()
-            })
-        },
-    )
+    let (ours, theirs) = runtimes();
+    let (ours, theirs) = (ours.inner(), theirs.inner());
+    let mut a = || {
+        mpsc_round!(
+            |f| ours.block_on(f),
+            runtime::spawn,
+            producers,
+            runtime::sync::mpsc::channel::<usize>(CAPACITY),
+            |tx, i| tx.send(i).await.unwrap(),
+            |rx| rx.recv().await.is_some()
+        )
+    };
+    let mut b = || {
+        mpsc_round!(
+            |f| theirs.block_on(f),
+            tokio::spawn,
+            producers,
+            tokio::sync::mpsc::channel::<usize>(CAPACITY),
+            |tx, i| tx.send(i).await.unwrap(),
+            |rx| rx.recv().await.is_some()
+        )
+    };
+    let mut c = || {
+        mpsc_round!(
+            |f| ours.block_on(f),
+            runtime::spawn,
+            producers,
+            async_channel::bounded::<usize>(CAPACITY),
+            |tx, i| tx.send(i).await.unwrap(),
+            |rx| rx.recv().await.is_ok()
+        )
+    };
+    let r = measure(&mut [&mut a, &mut b, &mut c]);
+    Rates {
+        runtime: r[0],
+        tokio: r[1],
+        async_channel: Some(r[2]),
+    }
 }
 
 /// `producers` tasks send [`MESSAGES`] in all through an unbounded channel;
@@ -155,53 +180,44 @@ pub fn mpsc_bounded(producers: usize) -> Rates {
 /// If a runtime cannot be built or `producers` is 0.
 pub fn mpsc_unbounded(producers: usize) -> Rates {
     assert!(producers > 0);
-    let (ours, tokio_rt) = runtimes();
-    measure(
-        || {
-            ours.inner().block_on(async {
-                let (tx, mut rx) = runtime::sync::mpsc::unbounded_channel::<usize>();
-                for p in 0..producers {
-                    let tx = tx.clone();
-                    runtime::spawn(async move {
-                        for i in 0..share(producers, p) {
-                            tx.send(i).unwrap();
-                        }
-                    });
-                }
-                drop(tx);
-                let consumer = runtime::spawn(async move {
-                    let mut n = 0;
-                    while rx.recv().await.is_some() {
-                        n += 1;
-                    }
-                    n
-                });
-                consumer.await.unwrap()
-            })
-        },
-        || {
-            tokio_rt.inner().block_on(async {
-                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
-                for p in 0..producers {
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        for i in 0..share(producers, p) {
-                            tx.send(i).unwrap();
-                        }
-                    });
-                }
-                drop(tx);
-                let consumer = tokio::spawn(async move {
-                    let mut n = 0;
-                    while rx.recv().await.is_some() {
-                        n += 1;
-                    }
-                    n
-                });
-                consumer.await.unwrap()
-            })
-        },
-    )
+    let (ours, theirs) = runtimes();
+    let (ours, theirs) = (ours.inner(), theirs.inner());
+    let mut a = || {
+        mpsc_round!(
+            |f| ours.block_on(f),
+            runtime::spawn,
+            producers,
+            runtime::sync::mpsc::unbounded_channel::<usize>(),
+            |tx, i| tx.send(i).unwrap(),
+            |rx| rx.recv().await.is_some()
+        )
+    };
+    let mut b = || {
+        mpsc_round!(
+            |f| theirs.block_on(f),
+            tokio::spawn,
+            producers,
+            tokio::sync::mpsc::unbounded_channel::<usize>(),
+            |tx, i| tx.send(i).unwrap(),
+            |rx| rx.recv().await.is_some()
+        )
+    };
+    let mut c = || {
+        mpsc_round!(
+            |f| ours.block_on(f),
+            runtime::spawn,
+            producers,
+            async_channel::unbounded::<usize>(),
+            |tx, i| tx.try_send(i).unwrap(),
+            |rx| rx.recv().await.is_ok()
+        )
+    };
+    let r = measure(&mut [&mut a, &mut b, &mut c]);
+    Rates {
+        runtime: r[0],
+        tokio: r[1],
+        async_channel: Some(r[2]),
+    }
 }
 
 /// [`ROUND_TRIPS`] times: spawn a task that answers through a oneshot, and
@@ -211,41 +227,121 @@ pub fn mpsc_unbounded(producers: usize) -> Rates {
 ///
 /// If a runtime cannot be built.
 pub fn oneshot_round_trip() -> Rates {
-    let (ours, tokio_rt) = runtimes();
-    measure(
-        || {
-            ours.inner().block_on(async {
-                runtime::spawn(async {
-                    for i in 0..ROUND_TRIPS {
-                        let (tx, rx) = runtime::sync::oneshot::channel();
-                        runtime::spawn(async move {
-                            let _ = tx.send(i);
-                        });
-                        assert_eq!(rx.await, Ok(i));
-                    }
-                })
-                .await
-                .unwrap();
-                ROUND_TRIPS
+    let (ours, theirs) = runtimes();
+    let mut a = || {
+        ours.inner().block_on(async {
+            runtime::spawn(async {
+                for i in 0..ROUND_TRIPS {
+                    let (tx, rx) = runtime::sync::oneshot::channel();
+                    runtime::spawn(async move {
+                        let _ = tx.send(i);
+                    });
+                    assert_eq!(rx.await, Ok(i));
+                }
             })
-        },
-        || {
-            tokio_rt.inner().block_on(async {
-                tokio::spawn(async {
-                    for i in 0..ROUND_TRIPS {
-                        let (tx, rx) = tokio::sync::oneshot::channel();
-                        tokio::spawn(async move {
-                            let _ = tx.send(i);
-                        });
-                        assert_eq!(rx.await, Ok(i));
-                    }
-                })
-                .await
-                .unwrap();
-                ROUND_TRIPS
+            .await
+            .unwrap();
+            ROUND_TRIPS
+        })
+    };
+    let mut b = || {
+        theirs.inner().block_on(async {
+            tokio::spawn(async {
+                for i in 0..ROUND_TRIPS {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    tokio::spawn(async move {
+                        let _ = tx.send(i);
+                    });
+                    assert_eq!(rx.await, Ok(i));
+                }
             })
-        },
-    )
+            .await
+            .unwrap();
+            ROUND_TRIPS
+        })
+    };
+    let r = measure(&mut [&mut a, &mut b]);
+    Rates {
+        runtime: r[0],
+        tokio: r[1],
+        async_channel: None,
+    }
+}
+
+/// Receivers of the broadcast fan-out case.
+pub const FAN_OUT: usize = 100;
+/// Values sent per round of the broadcast fan-out case.
+pub const BROADCASTS: usize = 2_000;
+
+/// [`FAN_OUT`] receiver tasks each receive [`BROADCASTS`] values from one
+/// sender through a `broadcast::channel(BROADCASTS)` (capacity enough that
+/// none lags); an op is one value received by one receiver.
+///
+/// # Panics
+///
+/// If a runtime cannot be built or a receiver lags.
+pub fn broadcast_fan_out() -> Rates {
+    let (ours, theirs) = runtimes();
+    let mut a = || {
+        ours.inner().block_on(async {
+            let (tx, _) = runtime::sync::broadcast::channel::<usize>(BROADCASTS);
+            let receivers: Vec<_> = (0..FAN_OUT)
+                .map(|_| {
+                    let mut rx = tx.subscribe();
+                    runtime::spawn(async move {
+                        let mut n = 0;
+                        while rx.recv().await.is_ok() {
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            for i in 0..BROADCASTS {
+                tx.send(i).unwrap();
+            }
+            drop(tx);
+            let mut total = 0;
+            for r in receivers {
+                total += r.await.unwrap();
+            }
+            assert_eq!(total, FAN_OUT * BROADCASTS);
+            total
+        })
+    };
+    let mut b = || {
+        theirs.inner().block_on(async {
+            let (tx, _) = tokio::sync::broadcast::channel::<usize>(BROADCASTS);
+            let receivers: Vec<_> = (0..FAN_OUT)
+                .map(|_| {
+                    let mut rx = tx.subscribe();
+                    tokio::spawn(async move {
+                        let mut n = 0;
+                        while rx.recv().await.is_ok() {
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            for i in 0..BROADCASTS {
+                tx.send(i).unwrap();
+            }
+            drop(tx);
+            let mut total = 0;
+            for r in receivers {
+                total += r.await.unwrap();
+            }
+            assert_eq!(total, FAN_OUT * BROADCASTS);
+            total
+        })
+    };
+    let r = measure(&mut [&mut a, &mut b]);
+    Rates {
+        runtime: r[0],
+        tokio: r[1],
+        async_channel: None,
+    }
 }
 
 /// Every case, by name, in the table's order.
@@ -256,5 +352,6 @@ pub fn all() -> Vec<(&'static str, Rates)> {
         ("mpsc_unbounded_1p", mpsc_unbounded(1)),
         ("mpsc_unbounded_4p", mpsc_unbounded(4)),
         ("oneshot_round_trip", oneshot_round_trip()),
+        ("broadcast_fan_out_100", broadcast_fan_out()),
     ]
 }

@@ -447,3 +447,38 @@ flavor_tests!(
     an_always_ready_receiver_yields,
     forwards_socket_input,
 );
+
+/// The handles and the futures of every channel move between threads, as
+/// tokio's do (for `Send` messages).
+#[test]
+fn handles_and_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    let (utx, mut urx) = mpsc::unbounded_channel::<u8>();
+    send(&tx.send(1));
+    send(&tx.reserve());
+    send(&tx.closed());
+    send(&tx.clone().reserve_owned());
+    send(&utx.closed());
+    sync(&tx);
+    sync(&utx);
+    send(&tx.downgrade());
+    send(&utx.downgrade());
+    {
+        let mut buf = Vec::new();
+        send(&rx.recv_many(&mut buf, 1));
+    }
+    send(&rx.recv());
+    send(&urx.recv());
+    let (mut otx, orx) = runtime::sync::oneshot::channel::<u8>();
+    send(&otx.closed());
+    send(&orx);
+    let (btx, mut brx) = runtime::sync::broadcast::channel::<u8>(1);
+    send(&brx.recv());
+    send(&btx.closed());
+    let (wtx, mut wrx) = runtime::sync::watch::channel(0u8);
+    send(&wtx.closed());
+    send(&wrx.changed());
+    send(&wrx.wait_for(|_| true));
+}

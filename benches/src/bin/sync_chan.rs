@@ -9,11 +9,14 @@
 //! `runtime` is faster.
 
 fn main() {
-    println!("| case | runtime ops/s | tokio ops/s | ratio |");
-    println!("|---|---:|---:|---:|");
+    println!("| case | runtime ops/s | tokio ops/s | ratio | async-channel on runtime ops/s |");
+    println!("|---|---:|---:|---:|---:|");
     for (name, r) in runtime_benches::sync_chan::all() {
+        let other = r
+            .async_channel
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
         println!(
-            "| {name} | {:.0} | {:.0} | {:.2} |",
+            "| {name} | {:.0} | {:.0} | {:.2} | {other} |",
             r.runtime,
             r.tokio,
             r.ratio()

@@ -34,6 +34,12 @@
 //! "nothing new, register" and a sender's "store, wake everyone" cannot
 //! interleave, so no wake-up is lost; wakers are woken and evicted values
 //! dropped after the lock is released.
+//!
+//! Values received per second, one sender fanning 2,000 values out to 100
+//! receiver tasks (`cargo run --release -p runtime-benches --bin
+//! sync_chan`, two runs, shared 2-core machine): 90-120 M here, 19-36 M for
+//! tokio's broadcast on tokio (3.3-4.7x). No runtime-agnostic crate has
+//! tokio's lag semantics, so it is written here.
 
 use std::fmt;
 use std::future::poll_fn;

@@ -28,11 +28,12 @@
 //! every transition is decided on one snapshot, so no wake-up can be lost
 //! between a check and a waker's registration, and wakers are woken (and a
 //! refused value dropped) after the lock is released. An uncontended lock is
-//! two atomic operations, about what a lock-free state word costs; the round
-//! trip through a spawned task is measured by
-//! `cargo run --release -p runtime-benches --bin sync_chan` (figures in
-//! `benches/src/sync_chan.rs`). Loom models: `loom_*` at the end of this
-//! file.
+//! two atomic operations, about what a lock-free state word costs. Round
+//! trips through a spawned task per second (`cargo run --release -p
+//! runtime-benches --bin sync_chan`, two runs, shared 2-core machine):
+//! 1.8-4.9 M here, 0.8-3.3 M for tokio's oneshot on tokio (1.5-2.3x; the
+//! spawn dominates). No runtime-agnostic crate offers this shape, so it is
+//! written here. Loom models: `loom_*` at the end of this file.
 
 use std::fmt;
 use std::future::{poll_fn, Future};

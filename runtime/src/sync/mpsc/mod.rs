@@ -38,11 +38,22 @@
 //! once the slab has grown) and the receiver's waker; the protocol is in
 //! `chan.rs`. The receiver of an unbounded channel takes the whole queue in
 //! one lock and then receives from its own buffer, so a busy consumer
-//! contends once per batch. Written here rather than on `async-channel`
-//! (which has no permits, weak senders or `close`-then-drain, and whose
-//! bounded queue is fixed-size up front); measured with
-//! `cargo run --release -p runtime-benches --bin sync_chan` (see
-//! `benches/src/sync_chan.rs` for the figures against tokio).
+//! contends once per batch.
+//!
+//! Written here rather than on `async-channel` (which has no permits, weak
+//! senders or close-then-drain) because it is also faster. Messages per
+//! second, median of 7 rounds of 200,000 messages, 2 workers, two runs of
+//! `cargo run --release -p runtime-benches --bin sync_chan` on a shared
+//! 2-core machine (figures are noisy, the ratios hold):
+//!
+//! | case | written here | tokio on tokio | `async-channel` on `runtime` |
+//! |---|---:|---:|---:|
+//! | bounded (1024), 1 producer | 24-28 M | 5.4-6.9 M | 10-13 M |
+//! | bounded (1024), 4 producers | 13-29 M | 2.9-4.8 M | 3.6-9.2 M |
+//! | unbounded, 1 producer | 27-62 M | 9.2-19 M | 6.4-6.6 M |
+//! | unbounded, 4 producers | 20-78 M | 8.1-21 M | 5.9-21 M |
+//!
+//! (4.0-5.9x tokio bounded, 2.5-3.8x unbounded.)
 
 mod bounded;
 mod chan;
