@@ -56,7 +56,7 @@ fn ends_after_senders_drop_and_drain(flavor: Flavor) {
         }
         assert_eq!(next, [100; 3]);
         let mut n = 0;
-        while let Some(_) = urx.recv().await {
+        while urx.recv().await.is_some() {
             n += 1;
         }
         assert_eq!(n, 300);
