@@ -16,6 +16,8 @@
 //!   inside a runtime;
 //! - the cooperative budget: a task looping on an always-ready receiver
 //!   yields to another task on a current-thread runtime;
+//! - `send_timeout` hands the value back on timeout or close, and its
+//!   abandoned wait holds no capacity;
 //! - four producers fed by TCP connections on 127.0.0.1, one consumer.
 
 use std::future::Future;
@@ -436,7 +438,38 @@ fn poll_recv_registers_and_is_woken() {
     assert!(poll_once(closed.as_mut()).is_ready());
 }
 
+fn send_timeout_gives_the_value_back(flavor: Flavor) {
+    use mpsc::error::SendTimeoutError;
+    use std::time::Duration;
+    block_on(flavor, async {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.send(0).await.unwrap();
+        let err = tx.send_timeout(1, Duration::from_millis(20)).await;
+        assert_eq!(err, Err(SendTimeoutError::Timeout(1)));
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "timed out waiting on send operation"
+        );
+        // The timed-out wait held nothing: one receive frees the one slot.
+        assert_eq!(rx.recv().await, Some(0));
+        assert_eq!(tx.capacity(), 1);
+        let late = {
+            let tx = tx.clone();
+            runtime::spawn(async move { tx.send_timeout(2, Duration::from_secs(30)).await })
+        };
+        tx.send(1).await.unwrap();
+        let mut got = [rx.recv().await.unwrap(), rx.recv().await.unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        late.await.unwrap().unwrap();
+        rx.close();
+        let err = tx.send_timeout(3, Duration::from_secs(30)).await;
+        assert_eq!(err, Err(SendTimeoutError::Closed(3)));
+    });
+}
+
 flavor_tests!(
+    send_timeout_gives_the_value_back,
     ends_after_senders_drop_and_drain,
     weak_senders_do_not_keep_it_open,
     close_lets_queued_and_permitted_messages_through,

@@ -3,11 +3,12 @@
 
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use super::chan::{wake, Acquire, Chan, Rx};
-use super::error::{SendError, TryRecvError, TrySendError};
+use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::shim::Arc;
 
 /// A bounded channel of `buffer` permits: at most `buffer` messages are
@@ -107,25 +108,60 @@ impl<T> Sender<T> {
         let mut acquire = Acquire::new(&self.chan);
         let mut value = Some(value);
         poll_fn(|cx| {
-            acquire.poll_acquire(cx).map(|r| {
+            acquire
+                .poll_acquire(cx)
+                .map(|r| push_acquired(r, value.take().expect("polled after completion")))
+        })
+        .await
+    }
+
+    /// As [`send`](Self::send), but gives up (handing `value` back) if no
+    /// capacity comes free within `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] when the time ran out,
+    /// [`SendTimeoutError::Closed`] when the receiver is closed or gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Self::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runtime::sync::mpsc::{self, error::SendTimeoutError};
+    ///
+    /// # #[runtime::main]
+    /// # async fn main() {
+    /// let (tx, _rx) = mpsc::channel(1);
+    /// tx.send(1).await.unwrap();
+    /// let err = tx.send_timeout(2, Duration::from_millis(10)).await;
+    /// assert_eq!(err, Err(SendTimeoutError::Timeout(2)));
+    /// # }
+    /// ```
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let mut acquire = Acquire::new(&self.chan);
+        let mut value = Some(value);
+        let mut sleep = pin!(crate::time::sleep(timeout));
+        poll_fn(|cx| {
+            if let Poll::Ready(r) = acquire.poll_acquire(cx) {
                 let value = value.take().expect("polled after completion");
-                match r {
-                    Ok(mut st) => match st.push(value) {
-                        Ok(w) => {
-                            drop(st);
-                            wake(w);
-                            Ok(())
-                        }
-                        Err(value) => {
-                            let w = st.release();
-                            drop(st);
-                            wake(w);
-                            Err(SendError(value))
-                        }
-                    },
-                    Err(()) => Err(SendError(value)),
-                }
-            })
+                return Poll::Ready(
+                    push_acquired(r, value).map_err(|SendError(v)| SendTimeoutError::Closed(v)),
+                );
+            }
+            match sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(SendTimeoutError::Timeout(
+                    value.take().expect("polled after completion"),
+                ))),
+                Poll::Pending => Poll::Pending,
+            }
         })
         .await
     }
@@ -532,6 +568,30 @@ impl<T> Permit<'_, T> {
         let chan = self.chan;
         std::mem::forget(self);
         send_with_permit(chan, value);
+    }
+}
+
+/// Pushes `value` with the permit an [`Acquire`] took (its lock still
+/// held), or hands it back if none could be taken.
+fn push_acquired<T>(
+    acquired: Result<crate::shim::MutexGuard<'_, super::chan::State<T>>, ()>,
+    value: T,
+) -> Result<(), SendError<T>> {
+    match acquired {
+        Ok(mut st) => match st.push(value) {
+            Ok(w) => {
+                drop(st);
+                wake(w);
+                Ok(())
+            }
+            Err(value) => {
+                let w = st.release();
+                drop(st);
+                wake(w);
+                Err(SendError(value))
+            }
+        },
+        Err(()) => Err(SendError(value)),
     }
 }
 
