@@ -9,6 +9,8 @@
 //! - waiting senders are served in FIFO order, and a `reserve` or `send`
 //!   future dropped mid-wait, even one just granted a permit, loses no
 //!   capacity;
+//! - `reserve_many` collects its permits in its turn, and a wait dropped
+//!   part-way passes on what it collected;
 //! - dropping the receiver fails the senders, completes `closed()`, and drops
 //!   the queued messages (outside the channel's lock: a message holding a
 //!   sender of the same channel does not deadlock);
@@ -208,6 +210,45 @@ fn a_dropped_reserve_loses_no_capacity() {
     drop(c);
     assert_eq!(tx.capacity(), 1);
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "8 was not sent");
+}
+
+#[test]
+fn reserve_many_waits_in_turn_and_passes_on_what_it_collected() {
+    let (tx, mut rx) = mpsc::channel::<u32>(3);
+    assert!(tx.try_reserve_many(4).is_err(), "more than the bound");
+    let mut all = tx.try_reserve_many(3).unwrap();
+    assert_eq!((all.len(), tx.capacity()), (3, 0));
+    let mut a = Box::pin(tx.reserve_many(2));
+    let mut b = Box::pin(tx.reserve());
+    assert!(poll_once(a.as_mut()).is_pending());
+    assert!(poll_once(b.as_mut()).is_pending());
+    drop(all.next());
+    // `a` holds the one released; `b` waits behind it.
+    assert!(poll_once(a.as_mut()).is_pending());
+    assert!(poll_once(b.as_mut()).is_pending());
+    all.next().unwrap().send(7);
+    assert_eq!(rx.try_recv(), Ok(7), "frees the second");
+    let Poll::Ready(Ok(got)) = poll_once(a.as_mut()) else {
+        panic!("reserve_many(2) should hold two permits now");
+    };
+    assert_eq!(got.len(), 2);
+    assert!(poll_once(b.as_mut()).is_pending());
+    drop(got);
+    assert!(poll_once(b.as_mut()).is_ready());
+    drop((a, b, all));
+    assert_eq!(tx.capacity(), 3, "every permit came back");
+
+    // A partly served wait, dropped, passes its permits on.
+    let held = tx.try_reserve_many(3).unwrap();
+    let mut a = Box::pin(tx.reserve_many(3));
+    let mut b = Box::pin(tx.reserve());
+    assert!(poll_once(a.as_mut()).is_pending());
+    assert!(poll_once(b.as_mut()).is_pending());
+    drop(held);
+    drop(a);
+    assert!(poll_once(b.as_mut()).is_ready());
+    drop(b);
+    assert_eq!(tx.capacity(), 3);
 }
 
 fn dropping_the_receiver(flavor: Flavor) {

@@ -260,6 +260,80 @@ impl<T> Sender<T> {
         Ok(Permit { chan: &self.chan })
     }
 
+    /// Waits for `n` slots of capacity and reserves them all at once (the
+    /// wait keeps its place in the FIFO queue while it collects them).
+    ///
+    /// # Errors
+    ///
+    /// If the receiver is closed or gone, or `n` exceeds
+    /// [`max_capacity`](Self::max_capacity).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`reserve`](Self::reserve): a dropped wait passes on the permits
+    /// it had collected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[runtime::main]
+    /// # async fn main() {
+    /// let (tx, mut rx) = runtime::sync::mpsc::channel(4);
+    /// for (i, permit) in tx.reserve_many(3).await.unwrap().enumerate() {
+    ///     permit.send(i);
+    /// }
+    /// assert_eq!(rx.len(), 3);
+    /// # }
+    /// ```
+    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
+        if n > self.max_capacity() {
+            return Err(SendError(()));
+        }
+        if n > 0 {
+            let mut acquire = Acquire::many(&self.chan, n);
+            poll_fn(|cx| acquire.poll_acquire(cx).map(|r| r.map(drop)))
+                .await
+                .map_err(|()| SendError(()))?;
+        } else if self.is_closed() {
+            return Err(SendError(()));
+        }
+        Ok(PermitIterator {
+            chan: &self.chan,
+            n,
+        })
+    }
+
+    /// Reserves `n` slots if they are all free now.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] if fewer are free (or `n` exceeds
+    /// [`max_capacity`](Self::max_capacity)), [`TrySendError::Closed`] if
+    /// the receiver is closed or gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = runtime::sync::mpsc::channel::<u8>(2);
+    /// let permits = tx.try_reserve_many(2).unwrap();
+    /// assert_eq!(permits.len(), 2);
+    /// assert!(tx.try_reserve_many(1).is_err());
+    /// ```
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        let mut st = self.chan.lock();
+        if st.rx_closed {
+            return Err(TrySendError::Closed(()));
+        }
+        if n > self.max_capacity() || st.permits < n {
+            return Err(TrySendError::Full(()));
+        }
+        st.permits -= n;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            n,
+        })
+    }
+
     /// As [`reserve`](Self::reserve), but the permit owns this sender.
     ///
     /// # Errors
@@ -622,6 +696,52 @@ fn release_permit<T>(chan: &Chan<T>) {
 impl<T> Drop for Permit<'_, T> {
     fn drop(&mut self) {
         release_permit(self.chan);
+    }
+}
+
+/// Permits reserved together by [`Sender::reserve_many`] or
+/// [`Sender::try_reserve_many`]: each item is one [`Permit`]; those not
+/// taken are given back when it is dropped.
+pub struct PermitIterator<'a, T> {
+    chan: &'a Chan<T>,
+    /// Permits not yet handed out.
+    n: usize,
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        Some(Permit { chan: self.chan })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n, Some(self.n))
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+
+impl<T> std::iter::FusedIterator for PermitIterator<'_, T> {}
+
+impl<T> Drop for PermitIterator<'_, T> {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            let wakers = self.chan.lock().release_many(self.n);
+            wakers.into_iter().for_each(std::task::Waker::wake);
+        }
+    }
+}
+
+impl<T> fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitIterator")
+            .field("remaining", &self.n)
+            .finish_non_exhaustive()
     }
 }
 

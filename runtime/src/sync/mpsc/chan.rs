@@ -19,12 +19,14 @@
 //! # Permits (bounded channels)
 //!
 //! `permits` is the capacity not held by a queued message, a [`Permit`]
-//! or a sender granted a permit but not yet polled. A released permit goes
+//! or a sender granted permits but not yet polled. A released permit goes
 //! to the oldest waiting sender first (FIFO, as in tokio), so a newcomer can
-//! take one only when nobody waits. A waiting sender is an entry of
-//! `waiters`, its key in `wait_queue` until it is granted; the future that
-//! owns the entry removes it when it completes or is dropped, and a dropped
-//! future that had been granted a permit passes it on: no capacity is lost.
+//! take one only when nobody waits; a sender waiting for several
+//! (`reserve_many`) collects them one by one at the head of the queue. A
+//! waiting sender is an entry of `waiters`, its key in `wait_queue` until it
+//! has all it asked for; the future that owns the entry removes it when it
+//! completes or is dropped, and a dropped future passes the permits it had
+//! collected on: no capacity is lost.
 //!
 //! Loom models: `loom_*` in `super::tests`.
 //!
@@ -77,8 +79,10 @@ pub(super) struct State<T> {
 /// A sender waiting for a permit.
 struct Waiter {
     waker: Option<Waker>,
-    /// A permit was handed to this waiter (it owns it now).
-    granted: bool,
+    /// Permits it asked for.
+    needed: usize,
+    /// Permits handed to it so far (it owns them); complete at `needed`.
+    granted: usize,
 }
 
 /// Stores `cx`'s waker in `slot` unless an equivalent one is there.
@@ -94,10 +98,15 @@ impl<T> State<T> {
     /// the waker to wake once unlocked.
     pub(super) fn release(&mut self) -> Option<Waker> {
         if !self.rx_closed {
-            if let Some(key) = self.wait_queue.pop_front() {
+            if let Some(&key) = self.wait_queue.front() {
                 let waiter = &mut self.waiters[key];
-                waiter.granted = true;
-                return waiter.waker.take();
+                waiter.granted += 1;
+                if waiter.granted < waiter.needed {
+                    return None;
+                }
+                let w = waiter.waker.take();
+                self.wait_queue.pop_front();
+                return w;
             }
         }
         self.permits += 1;
@@ -108,6 +117,11 @@ impl<T> State<T> {
         } else {
             None
         }
+    }
+
+    /// Gives `n` permits back, as [`release`](Self::release) does each.
+    pub(super) fn release_many(&mut self, n: usize) -> Vec<Waker> {
+        (0..n).filter_map(|_| self.release()).collect()
     }
 
     /// Pushes `value` (whose permit, if bounded, is already taken) and
@@ -296,14 +310,21 @@ impl<T> Chan<T> {
 pub(super) struct Acquire<'a, T> {
     pub(super) chan: &'a Chan<T>,
     key: Option<usize>,
+    /// Permits to take (at least 1).
+    n: usize,
 }
 
 impl<'a, T> Acquire<'a, T> {
     pub(super) fn new(chan: &'a Chan<T>) -> Acquire<'a, T> {
-        Acquire { chan, key: None }
+        Acquire::many(chan, 1)
     }
 
-    /// Takes a permit (returning the lock still held, so the caller may
+    /// A wait for `n` (>= 1, at most the bound) permits at once.
+    pub(super) fn many(chan: &'a Chan<T>, n: usize) -> Acquire<'a, T> {
+        Acquire { chan, key: None, n }
+    }
+
+    /// Takes the permits (returning the lock still held, so the caller may
     /// push at once), or `Err` once the receiver is closed.
     pub(super) fn poll_acquire(
         &mut self,
@@ -312,16 +333,22 @@ impl<'a, T> Acquire<'a, T> {
         let coop = std::task::ready!(runtime_reactor::coop::poll_proceed(cx));
         let mut st = self.chan.lock();
         if let Some(key) = self.key {
-            if st.waiters[key].granted {
+            let waiter = &st.waiters[key];
+            if waiter.granted == waiter.needed {
                 st.waiters.remove(key);
                 self.key = None;
                 coop.made_progress();
                 return Poll::Ready(Ok(st));
             }
             if st.rx_closed {
-                // `close` already took the key out of the queue.
-                st.waiters.remove(key);
+                // `close` already took the key out of the queue; what it had
+                // collected goes back to the pool.
+                let waiter = st.waiters.remove(key);
+                st.permits += waiter.granted;
                 self.key = None;
+                let w = st.rx_waker.take();
+                drop(st);
+                wake(w);
                 coop.made_progress();
                 return Poll::Ready(Err(()));
             }
@@ -332,14 +359,18 @@ impl<'a, T> Acquire<'a, T> {
             coop.made_progress();
             return Poll::Ready(Err(()));
         }
-        if st.permits > 0 {
-            st.permits -= 1;
+        if st.permits >= self.n {
+            st.permits -= self.n;
             coop.made_progress();
             return Poll::Ready(Ok(st));
         }
+        // Take what is free (nobody waits, or it would be 0) and queue for
+        // the rest.
+        let granted = std::mem::take(&mut st.permits);
         let key = st.waiters.insert(Waiter {
             waker: Some(cx.waker().clone()),
-            granted: false,
+            needed: self.n,
+            granted,
         });
         st.wait_queue.push_back(key);
         self.key = Some(key);
@@ -350,20 +381,19 @@ impl<'a, T> Acquire<'a, T> {
 impl<T> Drop for Acquire<'_, T> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let w = {
+        let wakers = {
             let mut st = self.chan.lock();
             let waiter = st.waiters.remove(key);
-            if waiter.granted {
-                // Pass the permit on: a dropped wait loses no capacity.
-                st.release()
-            } else {
+            if waiter.granted < waiter.needed {
                 if let Some(pos) = st.wait_queue.iter().position(|&k| k == key) {
                     st.wait_queue.remove(pos);
                 }
-                None
             }
+            // Pass the permits it collected on: a dropped wait loses no
+            // capacity.
+            st.release_many(waiter.granted)
         };
-        wake(w);
+        wakers.into_iter().for_each(Waker::wake);
     }
 }
 

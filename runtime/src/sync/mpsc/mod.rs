@@ -60,7 +60,7 @@ mod chan;
 pub mod error;
 mod unbounded;
 
-pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender, WeakSender};
+pub use bounded::{channel, OwnedPermit, Permit, PermitIterator, Receiver, Sender, WeakSender};
 pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 #[cfg(all(test, runtime_loom))]

@@ -61,3 +61,27 @@ fn loom_unbounded_send_then_drop() {
         t.join().unwrap();
     });
 }
+
+/// A wait for two permits collects them while a single-permit sender and
+/// the receiver race it; every permit comes back in the end.
+#[test]
+fn loom_reserve_many_vs_single_sender() {
+    loom::model(|| {
+        let (tx, mut rx) = channel::<u8>(2);
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || {
+            let permits = block_on(tx.reserve_many(2)).unwrap();
+            for permit in permits {
+                permit.send(1);
+            }
+        });
+        let b = thread::spawn(move || block_on(tx2.send(2)).unwrap());
+        let mut sum = 0;
+        while let Some(v) = block_on(rx.recv()) {
+            sum += v;
+        }
+        assert_eq!(sum, 4);
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
