@@ -100,6 +100,17 @@ fn subscribe_and_resubscribe_start_at_the_tail() {
     assert_eq!(again.try_recv(), Ok(2));
     drop((rx, late, again));
     assert_eq!(tx.send(3).unwrap_err().0, 3);
+
+    let tx = broadcast::Sender::<u8>::new(2);
+    assert_eq!(tx.receiver_count(), 0);
+    let mut rx = tx.subscribe();
+    let weak = tx.downgrade();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+    weak.upgrade().unwrap().send(4).unwrap();
+    drop(tx);
+    assert!(weak.upgrade().is_none(), "weak senders do not keep it open");
+    assert_eq!(rx.try_recv(), Ok(4));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
 }
 
 #[test]

@@ -149,6 +149,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             tail: 0,
             rx_count: 1,
             tx_count: 1,
+            weak_count: 0,
             waiters: Slab::new(),
             tx_closed_waiters: Vec::new(),
         }),
@@ -175,6 +176,8 @@ struct State<T> {
     rx_count: usize,
     /// Live senders.
     tx_count: usize,
+    /// Live weak senders.
+    weak_count: usize,
     /// Receivers waiting for a value (by their [`Receiver::key`]); a send
     /// takes every waker, leaving the entries.
     waiters: Slab<Option<Waker>>,
@@ -236,6 +239,57 @@ pub struct Sender<T> {
     shared: Arc<Shared<T>>,
 }
 
+/// A sender that does not keep the channel open;
+/// [`upgrade`](Self::upgrade) it to send.
+pub struct WeakSender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A [`Sender`], unless every sender is gone.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let mut st = self.shared.state.lock();
+        if st.tx_count == 0 {
+            return None;
+        }
+        st.tx_count += 1;
+        Some(Sender {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Live senders.
+    pub fn strong_count(&self) -> usize {
+        self.shared.state.lock().tx_count
+    }
+
+    /// Live weak senders.
+    pub fn weak_count(&self) -> usize {
+        self.shared.state.lock().weak_count
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.state.lock().weak_count += 1;
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.shared.state.lock().weak_count -= 1;
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("broadcast::WeakSender")
+    }
+}
+
 /// Receives every value sent after it subscribed.
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
@@ -245,7 +299,51 @@ pub struct Receiver<T> {
     key: Option<usize>,
 }
 
+impl<T: Clone> Sender<T> {
+    /// A sender with no receiver yet (subscribe some with
+    /// [`subscribe`](Self::subscribe)), keeping `capacity` values as
+    /// [`channel`] does.
+    ///
+    /// # Panics
+    ///
+    /// As [`channel`].
+    #[track_caller]
+    pub fn new(capacity: usize) -> Sender<T> {
+        let (tx, rx) = channel(capacity);
+        drop(rx);
+        tx
+    }
+}
+
 impl<T> Sender<T> {
+    /// A [`WeakSender`] of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = runtime::sync::broadcast::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.shared.state.lock().weak_count += 1;
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Live senders.
+    pub fn strong_count(&self) -> usize {
+        self.shared.state.lock().tx_count
+    }
+
+    /// Live weak senders.
+    pub fn weak_count(&self) -> usize {
+        self.shared.state.lock().weak_count
+    }
+
     /// Sends `value` to every live receiver and returns how many there are.
     ///
     /// # Errors
