@@ -169,8 +169,9 @@ pub struct Ref<'a, T> {
 }
 
 impl<T> Ref<'_, T> {
-    /// Whether this value was new to the receiver that read it (always
-    /// `false` from [`Receiver::borrow`] and [`Sender::borrow`]).
+    /// Whether this value was one the receiver had not seen when it read
+    /// it (always `false` from [`Sender::borrow`]). Only
+    /// [`Receiver::borrow_and_update`] (and `wait_for`) also mark it seen.
     pub fn has_changed(&self) -> bool {
         self.has_changed
     }
