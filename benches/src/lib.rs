@@ -16,6 +16,8 @@
 //! - [`args`]: a tiny command-line flag parser;
 //! - [`sched`]: the scheduler micro-benchmark cases;
 //! - [`timers`]: the timer benchmark cases;
+//! - [`sync_chan`]: the channel benchmark cases (`runtime::sync` against
+//!   `tokio::sync`);
 //! - [`micro`]: what those two case sets share, and the in-process driver
 //!   of the `sched` and `timers` binaries;
 //! - for `compare`: [`contender`] (the five runtime set-ups and their echo
@@ -41,5 +43,6 @@ pub mod rt;
 pub mod sched;
 pub mod stats;
 pub mod svg;
+pub mod sync_chan;
 pub mod sync_locks;
 pub mod timers;

@@ -155,7 +155,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[track_caller]
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
-        super::blocking::block_on(self.lock())
+        super::block::block_on("Mutex::blocking_lock", self.lock())
     }
 
     /// [`lock_owned`](Mutex::lock_owned) from a thread outside the runtime,
@@ -166,7 +166,7 @@ impl<T: ?Sized> Mutex<T> {
     /// As [`blocking_lock`](Mutex::blocking_lock).
     #[track_caller]
     pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        super::blocking::block_on(self.lock_owned())
+        super::block::block_on("Mutex::blocking_lock_owned", self.lock_owned())
     }
 
     /// Locks an `Arc<Mutex>`, waiting in turn; the guard owns the `Arc`.

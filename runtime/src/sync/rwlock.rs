@@ -162,7 +162,7 @@ impl<T: ?Sized> RwLock<T> {
     /// If called from a thread that drives a runtime.
     #[track_caller]
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
-        super::blocking::block_on(self.read())
+        super::block::block_on("RwLock::blocking_read", self.read())
     }
 
     /// Locks an `Arc<RwLock>` for reading; the guard owns the `Arc`.
@@ -231,7 +231,7 @@ impl<T: ?Sized> RwLock<T> {
     /// If called from a thread that drives a runtime.
     #[track_caller]
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
-        super::blocking::block_on(self.write())
+        super::block::block_on("RwLock::blocking_write", self.write())
     }
 
     /// Locks an `Arc<RwLock>` for writing; the guard owns the `Arc`.
