@@ -27,6 +27,8 @@
 //!   ([`runtime_benches::sched`]);
 //! - `timers`: the timer benchmarks ([`runtime_benches::timers`]: spread
 //!   sleeps, timeouts registered and cancelled, 1 ms intervals);
+//! - `sync`: `runtime::sync` against `tokio::sync` (channels, locks,
+//!   `Notify`; [`runtime_benches::sync_chan`], [`runtime_benches::sync_locks`]);
 //! - `memory`: memory per idle connection and per task;
 //! - `scale`: as many concurrent connections as the limits allow;
 //! - `scaling`: echo with 1 to 16 workers (meant for many-core machines).
@@ -85,6 +87,7 @@ use crate::cases::memory::memory_section;
 use crate::cases::scale::scale_section;
 use crate::cases::scaling::scaling_section;
 use crate::cases::sched::sched_section;
+use crate::cases::sync::sync_section;
 use crate::cases::timers::timers_section;
 use crate::output::write_report;
 use crate::results::Report;
@@ -104,8 +107,8 @@ usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
                    runtime-ct, tokio, tokio-ct, smol (default all; ratios
                    need tokio)
   --only L         run only these sections: headline, echo, echo-rate, http,
-                   sched, timers, memory, scale, scaling (default all but
-                   scaling)
+                   sched, timers, sync, memory, scale, scaling (default
+                   all but scaling)
   --scaling        also run the echo case with 1, 2, 4, 8 and 16 workers
                    (meant for many-core machines)
   --gen-threads N  load generator threads (default: 1 on fewer than 4 CPUs,
@@ -128,13 +131,14 @@ The load generator alone, against any server (e.g. to profile one):
                  [--rate R] [--secs 5] [--threads 1] [--pid SERVER_PID]";
 
 /// Sections of the run, in order.
-pub(crate) const SECTIONS: [&str; 9] = [
+pub(crate) const SECTIONS: [&str; 10] = [
     "headline",
     "echo",
     "echo-rate",
     "http",
     "sched",
     "timers",
+    "sync",
     "memory",
     "scale",
     "scaling",
@@ -222,6 +226,9 @@ fn run(s: Settings) -> Res<()> {
     }
     if let Some(sub) = part("timers") {
         timers_section(&sub, &mut report)?;
+    }
+    if s.wants("sync") && s.contenders.contains(&Contender::Tokio) {
+        sync_section(&s, &mut report)?;
     }
     if let Some(sub) = part("memory") {
         memory_section(&sub, &mut report)?;

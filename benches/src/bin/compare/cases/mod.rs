@@ -9,6 +9,7 @@
 //!   [`scaling`];
 //! - in-process families, run in `--micro` children by [`micro`]:
 //!   [`sched`], [`timers`];
+//! - in this process: [`sync`] (each case builds its own runtimes);
 //! - connection herds ([`herd`]): [`memory`], [`scale`].
 //!
 //! # Adding a family
@@ -29,4 +30,5 @@ pub(crate) mod micro;
 pub(crate) mod scale;
 pub(crate) mod scaling;
 pub(crate) mod sched;
+pub(crate) mod sync;
 pub(crate) mod timers;
