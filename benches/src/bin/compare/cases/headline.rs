@@ -40,6 +40,10 @@ fn headline_case(
     protocol: Protocol,
     cpu_metric: &'static str,
 ) -> Res<(String, BTreeMap<Contender, LoadStats>)> {
+    // Only the contenders that serve this service (raw-epoll is echo only).
+    let mut only = sub.clone();
+    only.contenders.retain(|c| c.serves(service));
+    let sub = &only;
     let servers = start_servers(sub, service, sub.workers)?;
     let rate = sub.headline_rate;
     let stats = alternate(sub, report, &label, &servers, |srv| {
