@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::chan::{wake, Acquire, Chan, Rx};
-use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+use super::error::{SendError, SendTimeoutError, TrySendError};
+use super::receiver::{receiver_methods, sender_handles};
 use crate::shim::Arc;
 
 /// A bounded channel of `buffer` permits: at most `buffer` messages are
@@ -480,64 +481,9 @@ impl<T> Sender<T> {
     pub fn max_capacity(&self) -> usize {
         self.chan.bound.unwrap_or(usize::MAX)
     }
-
-    /// A [`WeakSender`] of this channel.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (tx, _rx) = runtime::sync::mpsc::channel::<()>(1);
-    /// let weak = tx.downgrade();
-    /// assert!(weak.upgrade().is_some());
-    /// drop(tx);
-    /// assert!(weak.upgrade().is_none());
-    /// ```
-    pub fn downgrade(&self) -> WeakSender<T> {
-        self.chan.inc_weak();
-        WeakSender {
-            chan: self.chan.clone(),
-        }
-    }
-
-    /// Whether both senders feed the same channel.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (a, _rx) = runtime::sync::mpsc::channel::<()>(1);
-    /// let (b, _rx2) = runtime::sync::mpsc::channel::<()>(1);
-    /// assert!(a.same_channel(&a.clone()));
-    /// assert!(!a.same_channel(&b));
-    /// ```
-    pub fn same_channel(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
-    }
-
-    /// Live strong senders of this channel.
-    pub fn strong_count(&self) -> usize {
-        self.chan.strong_count()
-    }
-
-    /// Live weak senders of this channel.
-    pub fn weak_count(&self) -> usize {
-        self.chan.weak_count()
-    }
 }
 
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Self {
-        self.chan.inc_tx();
-        Sender {
-            chan: self.chan.clone(),
-        }
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        self.chan.dec_tx();
-    }
-}
+sender_handles!(Sender, WeakSender, "channel::<()>(1)");
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -575,54 +521,6 @@ impl<T> Drop for Closed<'_, T> {
 }
 
 pub(super) use Closed as ClosedFuture;
-
-impl<T> WeakSender<T> {
-    /// A [`Sender`], unless every strong sender is gone.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (tx, _rx) = runtime::sync::mpsc::channel::<()>(1);
-    /// let weak = tx.downgrade();
-    /// assert!(weak.upgrade().is_some());
-    /// ```
-    pub fn upgrade(&self) -> Option<Sender<T>> {
-        self.chan.try_inc_tx().then(|| Sender {
-            chan: self.chan.clone(),
-        })
-    }
-
-    /// Live strong senders of this channel.
-    pub fn strong_count(&self) -> usize {
-        self.chan.strong_count()
-    }
-
-    /// Live weak senders of this channel.
-    pub fn weak_count(&self) -> usize {
-        self.chan.weak_count()
-    }
-}
-
-impl<T> Clone for WeakSender<T> {
-    fn clone(&self) -> Self {
-        self.chan.inc_weak();
-        WeakSender {
-            chan: self.chan.clone(),
-        }
-    }
-}
-
-impl<T> Drop for WeakSender<T> {
-    fn drop(&mut self) {
-        self.chan.dec_weak();
-    }
-}
-
-impl<T> fmt::Debug for WeakSender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakSender").finish_non_exhaustive()
-    }
-}
 
 impl<T> Permit<'_, T> {
     /// Sends `value` in the reserved slot, without waiting. If the receiver
@@ -672,19 +570,7 @@ fn push_acquired<T>(
 /// Pushes `value` with a permit already held; drops it (giving the permit
 /// back) if the receiver is gone.
 fn send_with_permit<T>(chan: &Chan<T>, value: T) {
-    let mut st = chan.lock();
-    match st.push(value) {
-        Ok(w) => {
-            drop(st);
-            wake(w);
-        }
-        Err(value) => {
-            let w = st.release();
-            drop(st);
-            wake(w);
-            drop(value);
-        }
-    }
+    drop(push_acquired(Ok(chan.lock()), value));
 }
 
 /// Gives a permit back.
@@ -811,172 +697,7 @@ impl<T> fmt::Debug for OwnedPermit<T> {
 }
 
 impl<T> Receiver<T> {
-    /// Receives the next message; `None` once every sender is gone (or the
-    /// receiver closed and no permit is outstanding) and the queue is
-    /// drained.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: a `recv` dropped before completing received nothing.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[runtime::main]
-    /// # async fn main() {
-    /// let (tx, mut rx) = runtime::sync::mpsc::channel(2);
-    /// tx.send(1).await.unwrap();
-    /// drop(tx);
-    /// assert_eq!(rx.recv().await, Some(1));
-    /// assert_eq!(rx.recv().await, None);
-    /// # }
-    /// ```
-    pub async fn recv(&mut self) -> Option<T> {
-        poll_fn(|cx| self.rx.poll_recv(cx)).await
-    }
-
-    /// Receives up to `limit` messages into `buffer`, waiting for at least
-    /// one; returns how many, 0 at the end of the stream (or when `limit` is
-    /// 0).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[runtime::main]
-    /// # async fn main() {
-    /// let (tx, mut rx) = runtime::sync::mpsc::channel(4);
-    /// for i in 0..3 {
-    ///     tx.send(i).await.unwrap();
-    /// }
-    /// let mut buf = Vec::new();
-    /// assert_eq!(rx.recv_many(&mut buf, 2).await, 2);
-    /// assert_eq!(buf, [0, 1]);
-    /// # }
-    /// ```
-    pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
-        poll_fn(|cx| self.rx.poll_recv_many(cx, buffer, limit)).await
-    }
-
-    /// Receives a message if one is queued now.
-    ///
-    /// # Errors
-    ///
-    /// [`TryRecvError::Empty`] when none is queued but more may come,
-    /// [`TryRecvError::Disconnected`] at the end of the stream.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use runtime::sync::mpsc::{self, error::TryRecvError};
-    ///
-    /// let (tx, mut rx) = mpsc::channel(1);
-    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
-    /// tx.try_send(1).unwrap();
-    /// drop(tx);
-    /// assert_eq!(rx.try_recv(), Ok(1));
-    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
-    /// ```
-    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.rx.try_recv().map_err(|ended| {
-            if ended {
-                TryRecvError::Disconnected
-            } else {
-                TryRecvError::Empty
-            }
-        })
-    }
-
-    /// Receives from a thread outside any runtime, blocking it until a
-    /// message comes or the stream ends.
-    ///
-    /// # Panics
-    ///
-    /// If called on a thread that drives a runtime: use
-    /// [`recv`](Self::recv) there.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (tx, mut rx) = runtime::sync::mpsc::channel(1);
-    /// let t = std::thread::spawn(move || rx.blocking_recv());
-    /// tx.blocking_send(9).unwrap();
-    /// assert_eq!(t.join().unwrap(), Some(9));
-    /// ```
-    #[track_caller]
-    pub fn blocking_recv(&mut self) -> Option<T> {
-        crate::sync::block::block_on("Receiver::blocking_recv", self.recv())
-    }
-
-    /// As [`recv_many`](Self::recv_many), blocking a thread outside any
-    /// runtime.
-    ///
-    /// # Panics
-    ///
-    /// If called on a thread that drives a runtime.
-    #[track_caller]
-    pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
-        crate::sync::block::block_on(
-            "Receiver::blocking_recv_many",
-            self.recv_many(buffer, limit),
-        )
-    }
-
-    /// Polls for the next message: the poll form of [`recv`](Self::recv),
-    /// which registers `cx`'s waker when nothing is queued.
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.rx.poll_recv(cx)
-    }
-
-    /// The poll form of [`recv_many`](Self::recv_many).
-    pub fn poll_recv_many(
-        &mut self,
-        cx: &mut Context<'_>,
-        buffer: &mut Vec<T>,
-        limit: usize,
-    ) -> Poll<usize> {
-        self.rx.poll_recv_many(cx, buffer, limit)
-    }
-
-    /// Closes the channel to new messages: sends (and waiting senders)
-    /// fail from now on, while the queued messages, and those sent through
-    /// permits already held, can still be received.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[runtime::main]
-    /// # async fn main() {
-    /// let (tx, mut rx) = runtime::sync::mpsc::channel(2);
-    /// tx.send(1).await.unwrap();
-    /// rx.close();
-    /// assert!(tx.send(2).await.is_err());
-    /// assert_eq!(rx.recv().await, Some(1));
-    /// assert_eq!(rx.recv().await, None);
-    /// # }
-    /// ```
-    pub fn close(&mut self) {
-        self.rx.chan.close();
-    }
-
-    /// Messages queued now.
-    pub fn len(&self) -> usize {
-        self.rx.len()
-    }
-
-    /// Whether no message is queued now.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Whether the channel is closed: [`close`](Self::close) was called, or
-    /// every sender is gone. (Queued messages may remain.)
-    pub fn is_closed(&self) -> bool {
-        self.rx.is_closed()
-    }
+    receiver_methods!("Receiver", "channel(4)", "tx.try_send(1).unwrap();");
 
     /// The capacity free now (see [`Sender::capacity`]).
     pub fn capacity(&self) -> usize {
@@ -986,16 +707,6 @@ impl<T> Receiver<T> {
     /// The bound given to [`channel`].
     pub fn max_capacity(&self) -> usize {
         self.rx.chan.bound.unwrap_or(usize::MAX)
-    }
-
-    /// Live strong senders of this channel.
-    pub fn sender_strong_count(&self) -> usize {
-        self.rx.chan.strong_count()
-    }
-
-    /// Live weak senders of this channel.
-    pub fn sender_weak_count(&self) -> usize {
-        self.rx.chan.weak_count()
     }
 }
 

@@ -37,6 +37,7 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
+use super::error::TryRecvError;
 use crate::shim::{Arc, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// The shared part of a channel.
@@ -507,9 +508,8 @@ impl<T> Rx<T> {
         })
     }
 
-    /// `Ok(value)`, or `Err(true)` at the end of the stream, `Err(false)`
-    /// when merely empty.
-    pub(super) fn try_recv(&mut self) -> Result<T, bool> {
+    /// A queued message, or why there is none.
+    pub(super) fn try_recv(&mut self) -> Result<T, TryRecvError> {
         if let Some(v) = self.local.pop_front() {
             return Ok(v);
         }
@@ -526,7 +526,8 @@ impl<T> Rx<T> {
                 wake(w);
                 Ok(v)
             }
-            None => Err(self.chan.ended(&st)),
+            None if self.chan.ended(&st) => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
         }
     }
 

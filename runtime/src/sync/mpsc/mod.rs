@@ -58,6 +58,7 @@
 mod bounded;
 mod chan;
 pub mod error;
+mod receiver;
 mod unbounded;
 
 pub use bounded::{channel, OwnedPermit, Permit, PermitIterator, Receiver, Sender, WeakSender};
