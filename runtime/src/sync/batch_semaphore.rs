@@ -48,6 +48,7 @@ use runtime_reactor::coop;
 use runtime_reactor::linked_list::{Link, List, Pointers};
 
 use crate::shim::{AtomicUsize, Mutex, MutexGuard, Ordering, UnsafeCell};
+use crate::sync::waker::set_waker;
 
 /// `state` bit: the semaphore is closed.
 const CLOSED: usize = 1;
@@ -94,14 +95,6 @@ impl WakeList {
             }
         }
         self.len = 0;
-    }
-}
-
-/// Stores `cx`'s waker in `slot` unless an equivalent one is there.
-pub(crate) fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => {}
-        _ => *slot = Some(cx.waker().clone()),
     }
 }
 

@@ -111,6 +111,7 @@ pub mod error {
     impl Error for TryRecvError {}
 }
 
+use crate::sync::waker::{add_waker_once, set_keyed_waker};
 use error::{RecvError, SendError, TryRecvError};
 
 /// A broadcast channel keeping the last `capacity` values (rounded up to a
@@ -437,9 +438,7 @@ impl<T> Sender<T> {
             if st.rx_count == 0 {
                 return Poll::Ready(());
             }
-            if !st.tx_closed_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                st.tx_closed_waiters.push(cx.waker().clone());
-            }
+            add_waker_once(&mut st.tx_closed_waiters, cx);
             Poll::Pending
         })
         .await
@@ -548,13 +547,7 @@ impl<T: Clone> Receiver<T> {
                     return Poll::Ready(Err(TryRecvError::Closed));
                 }
                 if let Some(cx) = cx {
-                    match self.key {
-                        Some(k) => match &mut st.waiters[k] {
-                            Some(w) if w.will_wake(cx.waker()) => {}
-                            slot => *slot = Some(cx.waker().clone()),
-                        },
-                        None => self.key = Some(st.waiters.insert(Some(cx.waker().clone()))),
-                    }
+                    set_keyed_waker(&mut st.waiters, &mut self.key, cx);
                     return Poll::Pending;
                 }
                 return Poll::Ready(Err(TryRecvError::Empty));

@@ -54,6 +54,7 @@ mod notify;
 mod once_cell;
 pub mod oneshot;
 mod rwlock;
+mod waker;
 pub mod watch;
 
 /// Runs `f` to completion on a loom thread, parking between polls (loom's

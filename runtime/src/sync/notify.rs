@@ -35,7 +35,8 @@ use std::task::{Context, Poll, Waker};
 
 use runtime_reactor::linked_list::{Link, List, Pointers};
 
-use super::batch_semaphore::{set_waker, WakeList};
+use super::batch_semaphore::WakeList;
+use super::waker::set_waker;
 use crate::shim::{AtomicUsize, Mutex, MutexGuard, Ordering, UnsafeCell};
 
 const EMPTY: usize = 0;

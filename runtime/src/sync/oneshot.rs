@@ -83,6 +83,7 @@ pub mod error {
     impl Error for TryRecvError {}
 }
 
+use crate::sync::waker::set_waker;
 use error::{RecvError, TryRecvError};
 
 /// A new one-shot channel.
@@ -128,14 +129,6 @@ struct State<T> {
     tx_done: bool,
     /// The receiver closed or was dropped: `send` fails.
     rx_closed: bool,
-}
-
-/// Stores `cx`'s waker in `slot` unless an equivalent one is there.
-fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => {}
-        _ => *slot = Some(cx.waker().clone()),
-    }
 }
 
 /// Sends the value; consumed by [`send`](Sender::send).
@@ -222,7 +215,7 @@ impl<T> Sender<T> {
             coop.made_progress();
             return Poll::Ready(());
         }
-        register(&mut st.tx_waker, cx);
+        set_waker(&mut st.tx_waker, cx);
         Poll::Pending
     }
 }
@@ -372,7 +365,7 @@ impl<T> Future for Receiver<T> {
                 Some(v) => Ok(v),
                 None if st.tx_done || st.rx_closed => Err(RecvError(())),
                 None => {
-                    register(&mut st.rx_waker, cx);
+                    set_waker(&mut st.rx_waker, cx);
                     return Poll::Pending;
                 }
             }

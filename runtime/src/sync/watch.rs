@@ -97,6 +97,7 @@ pub mod error {
     impl Error for RecvError {}
 }
 
+use crate::sync::waker::{add_waker_once, set_keyed_waker};
 use error::{RecvError, SendError};
 
 struct Shared<T> {
@@ -330,9 +331,7 @@ impl<T> Sender<T> {
             if st.rx_count == 0 {
                 return Poll::Ready(());
             }
-            if !st.tx_waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                st.tx_waiters.push(cx.waker().clone());
-            }
+            add_waker_once(&mut st.tx_waiters, cx);
             Poll::Pending
         })
         .await
@@ -569,13 +568,7 @@ async fn changed<T>(
             coop.made_progress();
             return Poll::Ready(Err(RecvError(())));
         }
-        match *key {
-            Some(k) => match &mut st.rx_waiters[k] {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
-            },
-            None => *key = Some(st.rx_waiters.insert(Some(cx.waker().clone()))),
-        }
+        set_keyed_waker(&mut st.rx_waiters, key, cx);
         Poll::Pending
     })
     .await

@@ -39,6 +39,7 @@ use slab::Slab;
 
 use super::error::TryRecvError;
 use crate::shim::{Arc, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::waker::{set_keyed_waker, set_waker};
 
 /// The shared part of a channel.
 pub(super) struct Chan<T> {
@@ -84,14 +85,6 @@ struct Waiter {
     needed: usize,
     /// Permits handed to it so far (it owns them); complete at `needed`.
     granted: usize,
-}
-
-/// Stores `cx`'s waker in `slot` unless an equivalent one is there.
-fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => {}
-        _ => *slot = Some(cx.waker().clone()),
-    }
 }
 
 impl<T> State<T> {
@@ -279,7 +272,7 @@ impl<T> Chan<T> {
 
     /// Registers the receiver's waker (after finding nothing).
     fn park_rx(st: &mut State<T>, cx: &Context<'_>) {
-        register(&mut st.rx_waker, cx);
+        set_waker(&mut st.rx_waker, cx);
     }
 
     /// Polls a `Sender::closed` future whose waiter key is `key`.
@@ -291,10 +284,7 @@ impl<T> Chan<T> {
             }
             return Poll::Ready(());
         }
-        match *key {
-            Some(k) => register(&mut st.closed_waiters[k], cx),
-            None => *key = Some(st.closed_waiters.insert(Some(cx.waker().clone()))),
-        }
+        set_keyed_waker(&mut st.closed_waiters, key, cx);
         Poll::Pending
     }
 
@@ -353,7 +343,7 @@ impl<'a, T> Acquire<'a, T> {
                 coop.made_progress();
                 return Poll::Ready(Err(()));
             }
-            register(&mut st.waiters[key].waker, cx);
+            set_waker(&mut st.waiters[key].waker, cx);
             return Poll::Pending;
         }
         if st.rx_closed {
