@@ -220,6 +220,27 @@ pub fn mpsc_unbounded(producers: usize) -> Rates {
     }
 }
 
+/// One oneshot round on the runtime crate `$rt` (`runtime` or `tokio`, whose
+/// names are the same): [`ROUND_TRIPS`] answers awaited in a row.
+macro_rules! oneshot_round {
+    ($rt:ident) => {
+        async {
+            $rt::spawn(async {
+                for i in 0..ROUND_TRIPS {
+                    let (tx, rx) = $rt::sync::oneshot::channel();
+                    $rt::spawn(async move {
+                        let _ = tx.send(i);
+                    });
+                    assert_eq!(rx.await, Ok(i));
+                }
+            })
+            .await
+            .unwrap();
+            ROUND_TRIPS
+        }
+    };
+}
+
 /// [`ROUND_TRIPS`] times: spawn a task that answers through a oneshot, and
 /// await the answer.
 ///
@@ -228,38 +249,8 @@ pub fn mpsc_unbounded(producers: usize) -> Rates {
 /// If a runtime cannot be built.
 pub fn oneshot_round_trip() -> Rates {
     let (ours, theirs) = runtimes();
-    let mut a = || {
-        ours.inner().block_on(async {
-            runtime::spawn(async {
-                for i in 0..ROUND_TRIPS {
-                    let (tx, rx) = runtime::sync::oneshot::channel();
-                    runtime::spawn(async move {
-                        let _ = tx.send(i);
-                    });
-                    assert_eq!(rx.await, Ok(i));
-                }
-            })
-            .await
-            .unwrap();
-            ROUND_TRIPS
-        })
-    };
-    let mut b = || {
-        theirs.inner().block_on(async {
-            tokio::spawn(async {
-                for i in 0..ROUND_TRIPS {
-                    let (tx, rx) = tokio::sync::oneshot::channel();
-                    tokio::spawn(async move {
-                        let _ = tx.send(i);
-                    });
-                    assert_eq!(rx.await, Ok(i));
-                }
-            })
-            .await
-            .unwrap();
-            ROUND_TRIPS
-        })
-    };
+    let mut a = || ours.inner().block_on(oneshot_round!(runtime));
+    let mut b = || theirs.inner().block_on(oneshot_round!(tokio));
     let r = measure(&mut [&mut a, &mut b]);
     Rates {
         runtime: r[0],
@@ -273,6 +264,38 @@ pub const FAN_OUT: usize = 100;
 /// Values sent per round of the broadcast fan-out case.
 pub const BROADCASTS: usize = 2_000;
 
+/// One fan-out round on the runtime crate `$rt`: [`BROADCASTS`] values to
+/// [`FAN_OUT`] receiver tasks; the ops are the values received in all.
+macro_rules! fan_out_round {
+    ($rt:ident) => {
+        async {
+            let (tx, _) = $rt::sync::broadcast::channel::<usize>(BROADCASTS);
+            let receivers: Vec<_> = (0..FAN_OUT)
+                .map(|_| {
+                    let mut rx = tx.subscribe();
+                    $rt::spawn(async move {
+                        let mut n = 0;
+                        while rx.recv().await.is_ok() {
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            for i in 0..BROADCASTS {
+                tx.send(i).unwrap();
+            }
+            drop(tx);
+            let mut total = 0;
+            for r in receivers {
+                total += r.await.unwrap();
+            }
+            assert_eq!(total, FAN_OUT * BROADCASTS);
+            total
+        }
+    };
+}
+
 /// [`FAN_OUT`] receiver tasks each receive [`BROADCASTS`] values from one
 /// sender through a `broadcast::channel(BROADCASTS)` (capacity enough that
 /// none lags); an op is one value received by one receiver.
@@ -282,60 +305,8 @@ pub const BROADCASTS: usize = 2_000;
 /// If a runtime cannot be built or a receiver lags.
 pub fn broadcast_fan_out() -> Rates {
     let (ours, theirs) = runtimes();
-    let mut a = || {
-        ours.inner().block_on(async {
-            let (tx, _) = runtime::sync::broadcast::channel::<usize>(BROADCASTS);
-            let receivers: Vec<_> = (0..FAN_OUT)
-                .map(|_| {
-                    let mut rx = tx.subscribe();
-                    runtime::spawn(async move {
-                        let mut n = 0;
-                        while rx.recv().await.is_ok() {
-                            n += 1;
-                        }
-                        n
-                    })
-                })
-                .collect();
-            for i in 0..BROADCASTS {
-                tx.send(i).unwrap();
-            }
-            drop(tx);
-            let mut total = 0;
-            for r in receivers {
-                total += r.await.unwrap();
-            }
-            assert_eq!(total, FAN_OUT * BROADCASTS);
-            total
-        })
-    };
-    let mut b = || {
-        theirs.inner().block_on(async {
-            let (tx, _) = tokio::sync::broadcast::channel::<usize>(BROADCASTS);
-            let receivers: Vec<_> = (0..FAN_OUT)
-                .map(|_| {
-                    let mut rx = tx.subscribe();
-                    tokio::spawn(async move {
-                        let mut n = 0;
-                        while rx.recv().await.is_ok() {
-                            n += 1;
-                        }
-                        n
-                    })
-                })
-                .collect();
-            for i in 0..BROADCASTS {
-                tx.send(i).unwrap();
-            }
-            drop(tx);
-            let mut total = 0;
-            for r in receivers {
-                total += r.await.unwrap();
-            }
-            assert_eq!(total, FAN_OUT * BROADCASTS);
-            total
-        })
-    };
+    let mut a = || ours.inner().block_on(fan_out_round!(runtime));
+    let mut b = || theirs.inner().block_on(fan_out_round!(tokio));
     let r = measure(&mut [&mut a, &mut b]);
     Rates {
         runtime: r[0],
