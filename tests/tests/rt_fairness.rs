@@ -8,6 +8,9 @@
 //! counter when it is spawned and when it first runs, and the difference is
 //! the number of local polls it waited for. The bounds are on that count,
 //! never on a duration; the local tasks' busy-wait is only their workload.
+//! A sample during which the spawning thread itself lost its CPU (more than
+//! one local poll ended while it was inside `spawn`) is dropped and taken
+//! again: it would count polls that ran before the task existed.
 //! A fixed interval of 31 polls shows waits up to 31 whatever the polls
 //! cost.
 
@@ -31,6 +34,9 @@ const WARM_UP_POLLS: usize = 100;
 
 /// Remote spawns measured per test.
 const REMOTE_SPAWNS: usize = 50;
+
+/// Spawns tried at most to get [`REMOTE_SPAWNS`] undisturbed samples.
+const MAX_ATTEMPTS: usize = 20 * REMOTE_SPAWNS;
 
 /// The setups: the thread saturated is the only worker, or the thread in
 /// a current-thread runtime's `block_on`.
@@ -147,17 +153,33 @@ fn remote_waits(setup: Setup, work: Duration) -> Vec<usize> {
         std::thread::sleep(Duration::from_millis(1));
     }
     let mut waits = Vec::with_capacity(REMOTE_SPAWNS);
-    for _ in 0..REMOTE_SPAWNS {
+    let mut attempts = 0;
+    while waits.len() < REMOTE_SPAWNS {
+        attempts += 1;
+        assert!(
+            attempts <= MAX_ATTEMPTS,
+            "{setup:?}: this thread was descheduled during {} of {attempts} spawns",
+            attempts - waits.len()
+        );
         let (tx, rx) = mpsc::channel();
-        let polls_at_spawn = load.polls.load(Ordering::SeqCst);
+        let polls_before = load.polls.load(Ordering::SeqCst);
         let l = load.clone();
         drop(handle.spawn(async move {
             let _ = tx.send(l.polls.load(Ordering::SeqCst));
         }));
+        let polls_after = load.polls.load(Ordering::SeqCst);
         let polls_at_run = rx
             .recv_timeout(HANG_LIMIT)
             .unwrap_or_else(|_| panic!("{setup:?}: a remote task never ran"));
-        waits.push(polls_at_run - polls_at_spawn);
+        // The spawn is pushed somewhere between the two reads. When more
+        // than one local poll ended between them, this thread lost its CPU
+        // in the middle (a shared 2-core machine does that), and the wait
+        // measured from `polls_before` would count polls that ran before
+        // the task existed: that sample says nothing about the scheduler.
+        if polls_after - polls_before > 1 {
+            continue;
+        }
+        waits.push(polls_at_run - polls_before);
     }
     load.stop.store(true, Ordering::SeqCst);
     done.fire();
