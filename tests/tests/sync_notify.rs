@@ -1,8 +1,8 @@
 //! `runtime::sync::Notify`: a `notify_one` is never lost (stored as one
 //! permit with no waiter; delivered to an enabled or created-before future;
 //! passed on by a dropped one), FIFO and LIFO wake order, `notify_waiters`
-//! wakes only earlier waiters, and a ping-pong between tasks doing TCP I/O,
-//! on both schedulers.
+//! wakes only earlier waiters, `notified_owned` in spawned tasks, and a
+//! ping-pong between tasks doing TCP I/O, on both schedulers.
 
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -182,11 +182,50 @@ fn notify_one_from_threads_is_never_lost(flavor: Flavor) {
     });
 }
 
-flavor_tests!(notify_one_from_threads_is_never_lost);
+/// `notified_owned`: a `'static` future, moved into spawned tasks. Created
+/// before `notify_waiters`, each is woken by it; a dropped owned future
+/// that was handed a `notify_one` passes it on, as the borrowed one does.
+fn owned_notified_in_spawned_tasks(flavor: Flavor) {
+    block_on(flavor, async {
+        let n = Arc::new(Notify::new());
+        let mut tasks = Vec::new();
+        for i in 0..10u32 {
+            let fut = n.clone().notified_owned();
+            tasks.push(runtime::spawn(async move {
+                fut.await;
+                i
+            }));
+        }
+        n.notify_waiters();
+        for (i, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap(), i as u32);
+        }
+
+        let (wakes, waker) = WakeCounter::new();
+        let mut first = Box::pin(n.clone().notified_owned());
+        let mut second = Box::pin(n.clone().notified_owned());
+        assert!(poll_with(first.as_mut(), &waker).is_pending());
+        assert!(poll_with(second.as_mut(), &waker).is_pending());
+        n.notify_one(); // to `first`, the older waiter
+        assert_eq!(wakes.count(), 1);
+        drop(first); // never saw it: passes it on to `second`
+        assert_eq!(wakes.count(), 2);
+        assert!(poll_with(second.as_mut(), &waker).is_ready());
+        // Nothing was stored on the way.
+        let mut third = pin!(n.clone().notified_owned());
+        assert!(!third.as_mut().enable());
+    });
+}
+
+flavor_tests!(
+    notify_one_from_threads_is_never_lost,
+    owned_notified_in_spawned_tasks
+);
 
 #[test]
 fn send_sync() {
     fn check<T: Send + Sync>() {}
     check::<Notify>();
     check::<runtime::sync::futures::Notified<'static>>();
+    check::<runtime::sync::futures::OwnedNotified>();
 }

@@ -19,8 +19,8 @@
 //!
 //! # Locks and signals
 //!
-//! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`] and
-//! [`OnceCell`]. The locks are all built on one fair semaphore
+//! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`],
+//! [`OnceCell`] and [`SetOnce`] (built on `Notify`). The locks are all built on one fair semaphore
 //! (`batch_semaphore.rs`): an atomic permit count for the uncontended paths
 //! (one compare-and-swap to lock, one to unlock, where tokio's unlock always
 //! takes the waiter lock) and an intrusive FIFO queue of waiters living
@@ -54,6 +54,7 @@ mod notify;
 mod once_cell;
 pub mod oneshot;
 mod rwlock;
+mod set_once;
 mod waker;
 pub mod watch;
 
@@ -83,7 +84,7 @@ pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };
-pub use notify::{Notified, Notify};
+pub use notify::{Notified, Notify, OwnedNotified};
 pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
@@ -92,8 +93,9 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};
 
 /// The named futures of this module.
 pub mod futures {
-    pub use super::notify::Notified;
+    pub use super::notify::{Notified, OwnedNotified};
 }

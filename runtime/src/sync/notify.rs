@@ -29,8 +29,10 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use runtime_reactor::linked_list::{Link, List, Pointers};
@@ -139,7 +141,20 @@ enum State {
 /// Fused: once complete, it stays complete.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Notified<'a> {
-    notify: &'a Notify,
+    wait: Wait<&'a Notify>,
+}
+
+/// The future of [`Notify::notified_owned`]: as [`Notified`], holding an
+/// `Arc<Notify>` instead of a borrow, so it is `'static` and can be moved
+/// into a spawned task.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct OwnedNotified {
+    wait: Wait<Arc<Notify>>,
+}
+
+/// The state of one wait, whichever way it holds the [`Notify`].
+struct Wait<N: Deref<Target = Notify>> {
+    notify: N,
     state: State,
     /// `notify_waiters` calls when this future was created.
     calls: usize,
@@ -147,10 +162,11 @@ pub struct Notified<'a> {
 }
 
 // SAFETY: the shared parts of `waiter` are reached only under the notify's
-// lock (or atomically); the rest is plain data.
-unsafe impl Send for Notified<'_> {}
-// SAFETY: `&Notified` gives access to nothing.
-unsafe impl Sync for Notified<'_> {}
+// lock (or atomically); the rest is plain data, and `N` is a `&Notify` or an
+// `Arc<Notify>`, both `Send` (`Notify` is `Sync`).
+unsafe impl<N: Deref<Target = Notify> + Send> Send for Wait<N> {}
+// SAFETY: `&Wait` gives access to nothing.
+unsafe impl<N: Deref<Target = Notify>> Sync for Wait<N> {}
 
 impl Notify {
     /// A `Notify` with no stored permit.
@@ -202,19 +218,38 @@ impl Notify {
     /// }
     /// ```
     pub fn notified(&self) -> Notified<'_> {
-        let calls = self.state.load(Ordering::SeqCst) / CALL;
         Notified {
-            notify: self,
-            state: State::Init,
-            calls,
-            waiter: Waiter {
-                notification: AtomicUsize::new(NONE),
-                inner: UnsafeCell::new(WaiterInner {
-                    pointers: Pointers::new(),
-                    waker: None,
-                }),
-                _pin: PhantomPinned,
-            },
+            wait: Wait::new(self),
+        }
+    }
+
+    /// As [`notified`](Notify::notified), owning an `Arc` of the `Notify`
+    /// instead of borrowing it, so the future can outlive the borrow (be
+    /// moved into a spawned task, stored in a struct).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`notified`](Notify::notified).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use runtime::sync::Notify;
+    ///
+    /// #[runtime::main]
+    /// async fn main() {
+    ///     let notify = Arc::new(Notify::new());
+    ///     // Created (so counted for `notify_waiters`) before the spawn.
+    ///     let notified = notify.clone().notified_owned();
+    ///     let waiter = runtime::spawn(notified);
+    ///     notify.notify_waiters();
+    ///     waiter.await.unwrap();
+    /// }
+    /// ```
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        OwnedNotified {
+            wait: Wait::new(self),
         }
     }
 
@@ -364,7 +399,31 @@ impl fmt::Debug for Notify {
     }
 }
 
-impl Notified<'_> {
+impl<N: Deref<Target = Notify>> Wait<N> {
+    fn new(notify: N) -> Wait<N> {
+        let calls = notify.state.load(Ordering::SeqCst) / CALL;
+        Wait {
+            notify,
+            state: State::Init,
+            calls,
+            waiter: Waiter {
+                notification: AtomicUsize::new(NONE),
+                inner: UnsafeCell::new(WaiterInner {
+                    pointers: Pointers::new(),
+                    waker: None,
+                }),
+                _pin: PhantomPinned,
+            },
+        }
+    }
+}
+
+impl<'a> Notified<'a> {
+    fn wait(self: Pin<&mut Self>) -> Pin<&mut Wait<&'a Notify>> {
+        // SAFETY: a structural projection: `wait` is never moved out.
+        unsafe { self.map_unchecked_mut(|n| &mut n.wait) }
+    }
+
     /// Puts this future in line for [`Notify::notify_one`] without polling
     /// it (no waker is registered), or takes the stored permit.
     ///
@@ -389,19 +448,39 @@ impl Notified<'_> {
     /// }
     /// ```
     pub fn enable(self: Pin<&mut Self>) -> bool {
-        self.poll_notified(None).is_ready()
+        self.wait().poll_notified(None).is_ready()
+    }
+}
+
+impl OwnedNotified {
+    fn wait(self: Pin<&mut Self>) -> Pin<&mut Wait<Arc<Notify>>> {
+        // SAFETY: a structural projection: `wait` is never moved out.
+        unsafe { self.map_unchecked_mut(|n| &mut n.wait) }
     }
 
+    /// As [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        self.wait().poll_notified(None).is_ready()
+    }
+}
+
+impl<N: Deref<Target = Notify>> Wait<N> {
     fn poll_notified(self: Pin<&mut Self>, cx: Option<&Context<'_>>) -> Poll<()> {
         // SAFETY: `waiter` is never moved out of the pinned future.
         let this = unsafe { self.get_unchecked_mut() };
-        let notify = this.notify;
-        match this.state {
+        let Wait {
+            notify,
+            state,
+            calls,
+            waiter,
+        } = this;
+        let notify: &Notify = notify;
+        match *state {
             State::Done => Poll::Ready(()),
             State::Init => {
                 let cur = notify.state.load(Ordering::SeqCst);
-                if cur / CALL != this.calls {
-                    this.state = State::Done;
+                if cur / CALL != *calls {
+                    *state = State::Done;
                     return Poll::Ready(());
                 }
                 if get_state(cur) == NOTIFIED
@@ -415,15 +494,15 @@ impl Notified<'_> {
                         )
                         .is_ok()
                 {
-                    this.state = State::Done;
+                    *state = State::Done;
                     return Poll::Ready(());
                 }
                 let mut list = notify.waiters.lock();
                 let mut cur = notify.state.load(Ordering::SeqCst);
                 loop {
                     // The call count moves only under the lock: stable now.
-                    if cur / CALL != this.calls {
-                        this.state = State::Done;
+                    if cur / CALL != *calls {
+                        *state = State::Done;
                         return Poll::Ready(());
                     }
                     let next = match get_state(cur) {
@@ -438,7 +517,7 @@ impl Notified<'_> {
                         Ordering::SeqCst,
                     ) {
                         Ok(_) if get_state(cur) == NOTIFIED => {
-                            this.state = State::Done;
+                            *state = State::Done;
                             return Poll::Ready(());
                         }
                         Ok(_) => break,
@@ -447,30 +526,30 @@ impl Notified<'_> {
                 }
                 if let Some(cx) = cx {
                     // SAFETY: not yet linked, and the lock is held.
-                    this.waiter
+                    waiter
                         .inner
                         .with_mut(|p| unsafe { (*p).waker = Some(cx.waker().clone()) });
                 }
                 // SAFETY: the lock is held; the node is pinned in this
                 // future (`!Unpin`), which unlinks it before it is freed,
                 // and it is in no list.
-                unsafe { list.push_front(NonNull::from(&this.waiter)) };
-                this.state = State::Waiting;
+                unsafe { list.push_front(NonNull::from(&*waiter)) };
+                *state = State::Waiting;
                 Poll::Pending
             }
             State::Waiting => {
-                if this.waiter.notification.load(Ordering::Acquire) != NONE {
-                    this.state = State::Done;
+                if waiter.notification.load(Ordering::Acquire) != NONE {
+                    *state = State::Done;
                     return Poll::Ready(());
                 }
                 let _list = notify.waiters.lock();
-                if this.waiter.notification.load(Ordering::Acquire) != NONE {
-                    this.state = State::Done;
+                if waiter.notification.load(Ordering::Acquire) != NONE {
+                    *state = State::Done;
                     return Poll::Ready(());
                 }
                 if let Some(cx) = cx {
                     // SAFETY: linked, and the lock is held.
-                    this.waiter
+                    waiter
                         .inner
                         .with_mut(|p| unsafe { set_waker(&mut (*p).waker, cx) });
                 }
@@ -484,16 +563,24 @@ impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.poll_notified(Some(cx))
+        self.wait().poll_notified(Some(cx))
     }
 }
 
-impl Drop for Notified<'_> {
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.wait().poll_notified(Some(cx))
+    }
+}
+
+impl<N: Deref<Target = Notify>> Drop for Wait<N> {
     fn drop(&mut self) {
         if self.state != State::Waiting {
             return;
         }
-        let notify = self.notify;
+        let notify: &Notify = &self.notify;
         let mut list = notify.waiters.lock();
         match self.waiter.notification.load(Ordering::Acquire) {
             NONE => {
@@ -520,7 +607,15 @@ impl Drop for Notified<'_> {
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified")
-            .field("state", &self.state)
+            .field("state", &self.wait.state)
+            .finish()
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified")
+            .field("state", &self.wait.state)
             .finish()
     }
 }
