@@ -20,7 +20,13 @@
 //! # Locks and signals
 //!
 //! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`],
-//! [`OnceCell`] and [`SetOnce`] (built on `Notify`). The locks are all built on one fair semaphore
+//! [`OnceCell`] and [`SetOnce`] (built on `Notify`).
+//!
+//! # Shutdown
+//!
+//! [`CancellationToken`] (tokio-util's name and semantics): a signal shared
+//! by clones and passed down to child tokens, the usual way to tell every
+//! connection task of a server to stop. The locks are all built on one fair semaphore
 //! (`batch_semaphore.rs`): an atomic permit count for the uncontended paths
 //! (one compare-and-swap to lock, one to unlock, where tokio's unlock always
 //! takes the waiter lock) and an intrusive FIFO queue of waiters living
@@ -48,6 +54,7 @@ mod barrier;
 mod batch_semaphore;
 mod block;
 pub mod broadcast;
+mod cancellation_token;
 pub mod mpsc;
 mod mutex;
 mod notify;
@@ -81,6 +88,10 @@ pub(crate) fn loom_block_on<F: std::future::Future>(f: F) -> F::Output {
 mod semaphore;
 
 pub use barrier::{Barrier, BarrierWaitResult};
+pub use cancellation_token::{
+    CancellationToken, DropGuard, DropGuardRef, WaitForCancellationFuture,
+    WaitForCancellationFutureOwned,
+};
 pub use mutex::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };

@@ -19,11 +19,13 @@ mod join;
 mod owned;
 mod raw;
 mod state;
+mod task_tracker;
 mod yield_now;
 
 pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use join::JoinHandle;
+pub use task_tracker::{TaskTracker, TaskTrackerToken, TaskTrackerWaitFuture, TrackedFuture};
 pub use yield_now::yield_now;
 
 pub(crate) use owned::OwnedTasks;
