@@ -76,6 +76,7 @@ pub mod io;
 mod runtime;
 mod scheduler;
 mod shim;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
