@@ -80,7 +80,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use crate::runtime::{Builder, Handle, Runtime, TryCurrentError};
+pub use crate::runtime::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};
