@@ -180,6 +180,9 @@ where
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod api_tests;
+
 /// Spawns a task on the current runtime.
 ///
 /// The task starts running in the background at once; the returned
