@@ -8,7 +8,9 @@ use std::panic::catch_unwind;
 use std::sync::{Arc, Mutex};
 
 use runtime::task::{self, yield_now, Id};
-use runtime_tests::{block_on, flavor_tests, panic_message, yield_until, Flavor, Watchdog, HANG_LIMIT};
+use runtime_tests::{
+    block_on, flavor_tests, panic_message, yield_until, Flavor, Watchdog, HANG_LIMIT,
+};
 
 fn id_inside_equals_the_handles_and_ids_are_unique(flavor: Flavor) {
     block_on(flavor, async {

@@ -74,7 +74,8 @@ fn join_next_returns_every_result_of_a_thousand_tasks(flavor: Flavor) {
         for a in &to_abort {
             a.abort();
         }
-        let (mut ok, mut panicked, mut cancelled) = (HashMap::new(), HashSet::new(), HashSet::new());
+        let (mut ok, mut panicked, mut cancelled) =
+            (HashMap::new(), HashSet::new(), HashSet::new());
         while let Some(res) = set.join_next_with_id().await {
             match res {
                 Ok((id, i)) => assert!(ok.insert(id, i).is_none(), "{id} twice"),
@@ -162,7 +163,11 @@ fn dropping_the_set_aborts_tasks_and_closes_their_sockets(flavor: Flavor) {
         drop(set);
         for mut peer in peers {
             let mut buf = [0u8; 16];
-            assert_eq!(peer.read(&mut buf).await.unwrap(), 0, "EOF once the task is gone");
+            assert_eq!(
+                peer.read(&mut buf).await.unwrap(),
+                0,
+                "EOF once the task is gone"
+            );
         }
         yield_until(|| drops.count() == 3).await;
     });
@@ -204,7 +209,11 @@ fn abort_all_and_shutdown(flavor: Flavor) {
         }
         set.shutdown().await;
         assert!(set.is_empty());
-        assert_eq!(drops.count(), 20, "every future dropped when shutdown returns");
+        assert_eq!(
+            drops.count(),
+            20,
+            "every future dropped when shutdown returns"
+        );
     });
 }
 
@@ -344,7 +353,10 @@ fn join_next_spends_the_coop_budget(flavor: Flavor) {
             });
             assert_eq!(drain.await, 300);
             let polls = polls.load(std::sync::atomic::Ordering::SeqCst);
-            assert!(polls >= 3, "300 results in {polls} polls: the budget was not spent");
+            assert!(
+                polls >= 3,
+                "300 results in {polls} polls: the budget was not spent"
+            );
         })
         .await
         .unwrap();

@@ -185,7 +185,9 @@ fn try_id_names_the_task_in_poll_and_in_drop_and_is_none_outside() {
     join.abort();
     s.run_all();
     drop(open);
-    assert!(matches!(poll_join(&mut join), Poll::Ready(Err(e)) if e.is_cancelled() && e.id() == join.id()));
+    assert!(
+        matches!(poll_join(&mut join), Poll::Ready(Err(e)) if e.is_cancelled() && e.id() == join.id())
+    );
     assert_eq!(*seen.lock().unwrap(), [Some(join.id()), Some(join.id())]);
     assert_eq!(try_id(), None);
     s.shutdown();
@@ -259,7 +261,10 @@ fn meta_records_location_and_name() {
     let at = join.raw.meta().location();
     assert_eq!((at.file(), at.line()), (file!(), line));
     assert_eq!(join.raw.meta().name(), None);
-    let named = s.spawn_meta(async {}, Meta::new(std::panic::Location::caller(), Some("n1")));
+    let named = s.spawn_meta(
+        async {},
+        Meta::new(std::panic::Location::caller(), Some("n1")),
+    );
     assert_eq!(named.raw.meta().name(), Some("n1"));
     let dbg = format!("{:?}", named.raw.header());
     assert!(dbg.contains("n1") && dbg.contains(file!()), "{dbg}");
@@ -308,7 +313,7 @@ fn join_set_returns_results_in_completion_order_and_wakes_its_waiter() {
     gates[1].0.abort();
     (gates[3].1)();
     s.run_all();
-    let mut rest = vec![set.try_join_next().unwrap(), set.try_join_next().unwrap()];
+    let mut rest = [set.try_join_next().unwrap(), set.try_join_next().unwrap()];
     assert!(set.try_join_next().is_none());
     assert!(set.is_empty());
     assert!(matches!(set.poll_join_next(&mut cx), Poll::Ready(None)));
@@ -325,7 +330,9 @@ fn join_set_keeps_results_when_a_pending_poll_is_abandoned() {
     s.run_all();
     // A waiter registers and goes away (a dropped `join_next`).
     let (_count, waker) = count_waker();
-    assert!(set.poll_join_next(&mut Context::from_waker(&waker)).is_pending());
+    assert!(set
+        .poll_join_next(&mut Context::from_waker(&waker))
+        .is_pending());
     drop(waker);
     for (_, open) in &gates {
         open();
@@ -424,7 +431,10 @@ fn join_set_poll_spends_budget_and_yields_when_it_is_spent() {
     });
     runtime_reactor::coop::budget(|| {
         for _ in 0..3 {
-            assert!(matches!(set.poll_join_next(&mut cx), Poll::Ready(Some(Ok(_)))));
+            assert!(matches!(
+                set.poll_join_next(&mut cx),
+                Poll::Ready(Some(Ok(_)))
+            ));
         }
     });
     s.shutdown();
@@ -453,10 +463,16 @@ mod spawn_location {
         check(j.raw, l, "Runtime::spawn_blocking");
         let (j, l) = (h.spawn_blocking(|| ()), line!());
         check(j.raw, l, "Handle::spawn_blocking");
-        let (j, l) = (Builder::new().name("b").spawn_on(async {}, &h).unwrap(), line!());
+        let (j, l) = (
+            Builder::new().name("b").spawn_on(async {}, &h).unwrap(),
+            line!(),
+        );
         check(j.raw, l, "Builder::spawn_on");
         assert_eq!(j.raw.meta().name(), Some("b"));
-        let (j, l) = (Builder::new().spawn_blocking_on(|| (), &h).unwrap(), line!());
+        let (j, l) = (
+            Builder::new().spawn_blocking_on(|| (), &h).unwrap(),
+            line!(),
+        );
         check(j.raw, l, "Builder::spawn_blocking_on");
         let mut set = JoinSet::new();
         let (a, l) = (set.spawn_on(async {}, &h), line!());

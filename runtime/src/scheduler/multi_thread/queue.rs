@@ -363,7 +363,8 @@ mod tests {
     fn tasks(owned: &OwnedTasks, n: usize) -> Vec<Notified> {
         (0..n)
             .map(|_| {
-                let (notified, join) = task::new_task(owned, async {}, Arc::new(NoSched), task::Meta::here());
+                let (notified, join) =
+                    task::new_task(owned, async {}, Arc::new(NoSched), task::Meta::here());
                 drop(join);
                 notified.unwrap()
             })
