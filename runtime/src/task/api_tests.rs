@@ -444,7 +444,6 @@ fn join_set_poll_spends_budget_and_yields_when_it_is_spent() {
 #[cfg(not(miri))]
 mod spawn_location {
     use super::super::{Builder, JoinSet};
-    use crate::{Handle, Runtime};
 
     fn check(raw: super::super::RawTask, line: u32, what: &str) {
         let at = raw.meta().location();
@@ -463,16 +462,14 @@ mod spawn_location {
         check(j.raw, l, "Runtime::spawn_blocking");
         let (j, l) = (h.spawn_blocking(|| ()), line!());
         check(j.raw, l, "Handle::spawn_blocking");
-        let (j, l) = (
-            Builder::new().name("b").spawn_on(async {}, &h).unwrap(),
-            line!(),
-        );
+        // (Each spawn call and its `line!()` share a line; keep them
+        // short enough that rustfmt leaves them so.)
+        let b = Builder::new().name("b");
+        let (j, l) = (b.spawn_on(async {}, &h).unwrap(), line!());
         check(j.raw, l, "Builder::spawn_on");
         assert_eq!(j.raw.meta().name(), Some("b"));
-        let (j, l) = (
-            Builder::new().spawn_blocking_on(|| (), &h).unwrap(),
-            line!(),
-        );
+        let b = Builder::new();
+        let (j, l) = (b.spawn_blocking_on(|| (), &h).unwrap(), line!());
         check(j.raw, l, "Builder::spawn_blocking_on");
         let mut set = JoinSet::new();
         let (a, l) = (set.spawn_on(async {}, &h), line!());
@@ -497,7 +494,17 @@ mod spawn_location {
             check(a.raw(), l, "JoinSet::spawn_blocking");
             set.shutdown().await;
         });
-        let _: &Handle = rt.handle();
-        drop::<Runtime>(rt);
+        drop(rt);
     }
+}
+
+/// The handles are thread-safe where tokio's are.
+#[test]
+fn handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<AbortHandle>();
+    send_sync::<Id>();
+    send_sync::<JoinSet<u8>>();
+    send_sync::<JoinHandle<u8>>();
+    send_sync::<super::Builder<'static>>();
 }
