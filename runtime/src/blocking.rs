@@ -20,7 +20,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::context;
 use crate::scheduler::{self, Config};
-use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::task::{self, JoinHandle, Meta, Notified, OwnedTasks, Schedule, Task};
 
 /// How long an idle blocking thread waits for work before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -118,13 +118,13 @@ impl Spawner {
     /// is cancelled (dropped unrun) instead of queued. With at least one
     /// thread alive a failed spawn is no error: the job waits for a running
     /// thread.
-    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> io::Result<JoinHandle<R>>
+    pub(crate) fn spawn_blocking<F, R>(&self, f: F, meta: Meta) -> io::Result<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
         let (notified, join) =
-            task::new_task(&self.inner.owned, BlockingTask(Some(f)), self.clone());
+            task::new_task(&self.inner.owned, BlockingTask(Some(f)), self.clone(), meta);
         if let Some(n) = notified {
             if let Err(NoThread { error, task }) = self.push(n) {
                 // Cancel the job on this thread, outside the pool's lock, as
@@ -279,6 +279,11 @@ fn run(inner: Arc<Inner>, handle: Option<scheduler::Handle>) {
 
 /// Runs a blocking function on the current runtime's blocking pool.
 ///
+/// The closure starts on a pool thread (one is started if none is idle, up
+/// to [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads);
+/// beyond that it waits its turn). The returned [`JoinHandle`] delivers its
+/// result; aborting it cancels the job only if it has not started yet.
+///
 /// # Panics
 ///
 /// Outside a runtime, and when the pool has no thread and the OS refuses to
@@ -302,11 +307,22 @@ where
     R: Send + 'static,
 {
     match context::current() {
-        Some(handle) => match handle.blocking.spawn_blocking(f) {
-            Ok(join) => join,
-            Err(e) => panic!("OS can't spawn a blocking thread: {e}"),
-        },
+        Some(handle) => spawn_blocking_or_panic(&handle.blocking, f, Meta::here()),
         None => panic!("`runtime::spawn_blocking` called outside a runtime"),
+    }
+}
+
+/// [`Spawner::spawn_blocking`], panicking (as tokio does) when the pool can
+/// start no thread at all.
+#[track_caller]
+pub(crate) fn spawn_blocking_or_panic<F, R>(pool: &Spawner, f: F, meta: Meta) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match pool.spawn_blocking(f, meta) {
+        Ok(join) => join,
+        Err(e) => panic!("OS can't spawn a blocking thread: {e}"),
     }
 }
 
@@ -322,7 +338,7 @@ pub(crate) fn spawn_lookup(
             // Detached: the job sends its answer itself. If no thread can
             // run it, it is dropped unrun, which closes the lookup's answer
             // slot: the lookup then fails with an error instead of waiting.
-            drop(handle.blocking.spawn_blocking(job));
+            drop(handle.blocking.spawn_blocking(job, Meta::here()));
             Ok(())
         }
         None => Err(job),

@@ -1,12 +1,16 @@
 //! The thread-local view of "which runtime am I in".
 
 use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 
 use crate::scheduler;
 
 thread_local! {
     /// The handle of the runtime whose thread (or `block_on`) this is.
     static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
+    /// How many [`SetCurrentGuard`]s are alive on this thread; each guard
+    /// remembers its depth, so one dropped out of order is caught.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
     /// Whether this thread is inside `block_on` or is a worker (blocking
     /// here again would deadlock), and if so whether `block_in_place` may
     /// leave that mode. `Copy` with a `const` initialiser: no destructor, so
@@ -30,13 +34,36 @@ pub(crate) enum EnterRuntime {
 }
 
 /// Restores the previous handle when dropped.
+///
+/// Guards nest: each must be dropped before the one made before it (the
+/// runtime's own guards are scoped, so only a user's `EnterGuard`s can get
+/// this wrong). Not `Send`: the thread-local it restores is this thread's.
 #[derive(Debug)]
 pub(crate) struct SetCurrentGuard {
     prev: Option<scheduler::Handle>,
+    /// This guard's place in the nesting (1 for the outermost); 0 for a
+    /// guard made during TLS destruction, which changed nothing.
+    depth: usize,
+    _not_send: PhantomData<std::sync::MutexGuard<'static, ()>>,
 }
 
 impl Drop for SetCurrentGuard {
     fn drop(&mut self) {
+        if self.depth == 0 {
+            return;
+        }
+        let depth = DEPTH.get();
+        if depth != self.depth {
+            if std::thread::panicking() {
+                // A second panic would abort; leave the context as it is.
+                return;
+            }
+            panic!(
+                "`EnterGuard`s dropped out of order: the guards returned by `Runtime::enter` and \
+                 `Handle::enter` must be dropped in the reverse order of their creation"
+            );
+        }
+        DEPTH.set(depth - 1);
         let prev = self.prev.take();
         let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
     }
@@ -49,11 +76,22 @@ impl Drop for SetCurrentGuard {
 /// nothing: the caller runs without a current runtime instead of panicking
 /// in a TLS destructor, which would abort the process.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
-    let prev = CURRENT
-        .try_with(|c| c.borrow_mut().replace(handle.clone()))
-        .ok()
-        .flatten();
-    SetCurrentGuard { prev }
+    match CURRENT.try_with(|c| c.borrow_mut().replace(handle.clone())) {
+        Ok(prev) => {
+            let depth = DEPTH.get() + 1;
+            DEPTH.set(depth);
+            SetCurrentGuard {
+                prev,
+                depth,
+                _not_send: PhantomData,
+            }
+        }
+        Err(_) => SetCurrentGuard {
+            prev: None,
+            depth: 0,
+            _not_send: PhantomData,
+        },
+    }
 }
 
 /// The current runtime's handle, if any.

@@ -49,7 +49,10 @@
 //! - **Tasks** ([`task`]): one allocation per task; an atomic state word
 //!   (running, complete, notified, cancelled, join interest, join waker and a
 //!   reference count) makes wake-ups idempotent and lets `abort`, completion
-//!   and `JoinHandle` drop race safely.
+//!   and `JoinHandle` drop race safely. The header also keeps the task's
+//!   [`Id`](task::Id) and its spawn location (every spawn entry point is
+//!   `#[track_caller]`) and name. A [`task::JoinSet`] gets finished tasks
+//!   from a ready list their join wakers fill, never by scanning.
 //! - **Multi-thread scheduler** (the default): per-worker bounded queues and
 //!   a LIFO slot, a global injector checked often enough that it cannot
 //!   starve, work stealing, and at most half of the workers searching at
@@ -81,7 +84,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use crate::runtime::{Builder, Handle, Runtime, TryCurrentError};
+pub use crate::runtime::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};

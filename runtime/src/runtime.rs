@@ -4,13 +4,14 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::blocking;
 use crate::context;
 use crate::scheduler::{self, current_thread, multi_thread, Config, Flavor};
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, Meta};
 
 /// Which scheduler a [`Builder`] builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,13 +267,49 @@ impl Runtime {
         self.handle.block_on(future)
     }
 
-    /// Spawns a task on this runtime.
+    /// Spawns a task on this runtime, from any thread (inside the runtime or
+    /// not). The task starts at once; the returned [`JoinHandle`] may be
+    /// awaited or dropped (which detaches the task).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.spawn(async { 6 * 7 });
+    /// assert_eq!(rt.block_on(handle).unwrap(), 42);
+    /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        self.handle.inner.spawn(future, Meta::here())
+    }
+
+    /// Runs `func` on this runtime's blocking pool; see
+    /// [`spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// # Panics
+    ///
+    /// When the pool has no thread and the OS refuses to start one, as
+    /// [`spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.spawn_blocking(|| std::thread::current().name().map(str::to_owned));
+    /// let name = rt.block_on(handle).unwrap();
+    /// assert_eq!(name.as_deref(), Some("runtime-worker-blocking"));
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        blocking::spawn_blocking_or_panic(&self.handle.inner.blocking, func, Meta::here())
     }
 
     /// A handle to this runtime.
@@ -291,11 +328,30 @@ impl Runtime {
         self.shutdown_timeout(Duration::ZERO);
     }
 
-    /// Runs `f` with this runtime as the current one, so that
-    /// [`spawn`](crate::spawn) and [`Handle::current`] work inside it.
-    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _current = context::set_current(&self.handle.inner);
-        f()
+    /// Makes this runtime the current one on this thread until the
+    /// returned guard is dropped: [`Handle::current`],
+    /// [`spawn`](crate::spawn) and [`spawn_blocking`](crate::spawn_blocking)
+    /// then work on this thread, which need not be one of the runtime's.
+    /// This does not run anything: tasks run on the runtime's threads (or,
+    /// on a current-thread runtime, inside its `block_on`).
+    ///
+    /// # Panics
+    ///
+    /// Guards nest; dropping one before a guard made after it (on the same
+    /// thread) panics, as in tokio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = {
+    ///     let _guard = rt.enter();
+    ///     runtime::spawn(async { 1 })
+    /// };
+    /// assert_eq!(rt.block_on(handle).unwrap(), 1);
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
     }
 }
 
@@ -353,13 +409,73 @@ impl Handle {
             .ok_or(TryCurrentError { _private: () })
     }
 
-    /// Spawns a task on this runtime.
+    /// Spawns a task on this runtime, from any thread; see
+    /// [`Runtime::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// let join = std::thread::spawn(move || handle.spawn(async { 2 })).join().unwrap();
+    /// assert_eq!(rt.block_on(join).unwrap(), 2);
+    /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawn(future)
+        self.inner.spawn(future, Meta::here())
+    }
+
+    /// Runs `func` on this runtime's blocking pool; see
+    /// [`spawn_blocking`](crate::spawn_blocking).
+    ///
+    /// # Panics
+    ///
+    /// As [`Runtime::spawn_blocking`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let join = rt.handle().spawn_blocking(|| 40 + 2);
+    /// assert_eq!(rt.block_on(join).unwrap(), 42);
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        blocking::spawn_blocking_or_panic(&self.inner.blocking, func, Meta::here())
+    }
+
+    /// Makes this runtime the current one on this thread until the guard is
+    /// dropped; see [`Runtime::enter`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Runtime::enter`]: guards dropped out of order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle().clone();
+    /// std::thread::spawn(move || {
+    ///     let _guard = handle.enter();
+    ///     assert!(runtime::Handle::try_current().is_ok());
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _current: context::set_current(&self.inner),
+            _handle: PhantomData,
+        }
     }
 
     /// Runs `future` to completion on this thread; see [`Runtime::block_on`].
@@ -375,6 +491,24 @@ impl Handle {
         ));
         let _current = context::set_current(&self.inner);
         self.inner.block_on(future)
+    }
+}
+
+/// Keeps a runtime current on this thread; made by [`Runtime::enter`] and
+/// [`Handle::enter`]. Dropping it makes the previous one (or none) current
+/// again.
+///
+/// Not `Send`: it restores this thread's context. Guards must be dropped in
+/// the reverse order of their creation; otherwise the drop panics.
+#[must_use = "the runtime is current only while the guard is alive"]
+pub struct EnterGuard<'a> {
+    _current: context::SetCurrentGuard,
+    _handle: PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
     }
 }
 

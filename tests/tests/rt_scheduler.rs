@@ -417,6 +417,7 @@ trait SpawnBlockingForTest {
 
 impl SpawnBlockingForTest for runtime::Runtime {
     fn spawn_blocking_for_test(&self, f: impl FnOnce() + Send + 'static) {
-        drop(self.enter(|| runtime::spawn_blocking(f)));
+        let _guard = self.enter();
+        drop(runtime::spawn_blocking(f));
     }
 }

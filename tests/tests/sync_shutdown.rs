@@ -128,20 +128,35 @@ fn tracker_waits_for_closed_and_empty(flavor: Flavor) {
                 f.fetch_add(1, Ordering::SeqCst);
             });
         }
+        // Two blocking jobs, each held until the test lets it go.
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let go_rx = Arc::new(std::sync::Mutex::new(go_rx));
         let f = finished.clone();
+        let go = go_rx.clone();
         tracker.spawn_blocking(move || {
-            std::thread::sleep(Duration::from_millis(10));
+            go.lock().unwrap().recv().unwrap();
             f.fetch_add(1, Ordering::SeqCst);
         });
+        let f = finished.clone();
+        let go = go_rx.clone();
+        tracker.spawn_blocking_on(
+            move || {
+                go.lock().unwrap().recv().unwrap();
+                f.fetch_add(1, Ordering::SeqCst);
+            },
+            &runtime::Handle::current(),
+        );
         drop(tx);
-        assert_eq!(tracker.len(), 11);
+        assert_eq!(tracker.len(), 12);
         assert!(tracker.close());
         assert!(!tracker.close());
         assert!(tracker.is_closed());
         rx.close();
+        go_tx.send(()).unwrap();
+        go_tx.send(()).unwrap();
         tracker.wait().await;
         early.await;
-        assert_eq!(finished.load(Ordering::SeqCst), 11);
+        assert_eq!(finished.load(Ordering::SeqCst), 12);
         assert!(tracker.is_empty());
         // A token counts; reopening and closing again.
         assert!(tracker.reopen());

@@ -59,14 +59,15 @@ pub(crate) enum Flavor {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    /// Spawns `future` as a task of this runtime, recording `meta`.
+    pub(crate) fn spawn<F>(&self, future: F, meta: crate::task::Meta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         match &self.flavor {
-            Flavor::CurrentThread(s) => s.spawn(future),
-            Flavor::MultiThread(s) => s.spawn(future),
+            Flavor::CurrentThread(s) => s.spawn(future, meta),
+            Flavor::MultiThread(s) => s.spawn(future, meta),
         }
     }
 

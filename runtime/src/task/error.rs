@@ -4,9 +4,11 @@ use std::io;
 
 use parking_lot::Mutex;
 
+use super::Id;
+
 /// Why a task did not produce its output: it was cancelled, or it panicked.
 pub struct JoinError {
-    id: u64,
+    id: Id,
     repr: Repr,
 }
 
@@ -17,14 +19,14 @@ enum Repr {
 }
 
 impl JoinError {
-    pub(crate) fn cancelled(id: u64) -> JoinError {
+    pub(crate) fn cancelled(id: Id) -> JoinError {
         JoinError {
             id,
             repr: Repr::Cancelled,
         }
     }
 
-    pub(crate) fn panic(id: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
             repr: Repr::Panic(Mutex::new(payload)),
@@ -63,8 +65,8 @@ impl JoinError {
         }
     }
 
-    /// The id of the task (unique within the process).
-    pub fn id(&self) -> u64 {
+    /// The id of the task that failed (unique within the process).
+    pub fn id(&self) -> Id {
         self.id
     }
 

@@ -11,23 +11,41 @@
 //!
 //! References: the owned-task list of the scheduler holds one until the task
 //! completes (so shutdown can reach every task), the [`JoinHandle`] one, each
-//! queued `Notified` one, each `Waker` one.
+//! [`AbortHandle`] one, each queued `Notified` one, each `Waker` one.
+//!
+//! Besides the state, the header holds the task's [`Id`] (from one
+//! process-wide counter) and its meta: the spawn location, recorded by the
+//! `#[track_caller]` spawn entry points, and the name a [`Builder`] gave it.
+//!
+//! [`JoinSet`] collects tasks and yields their outputs as they finish; see
+//! its documentation for how it finds finished tasks without scanning.
 
+mod abort;
+mod builder;
 mod coop;
 mod error;
+mod id;
 mod join;
+pub mod join_set;
+mod meta;
 mod owned;
 mod raw;
 mod state;
 mod task_tracker;
 mod yield_now;
 
+pub use crate::blocking::spawn_blocking;
+pub use abort::AbortHandle;
+pub use builder::Builder;
 pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
+pub use id::{id, try_id, Id};
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
 pub use task_tracker::{TaskTracker, TaskTrackerToken, TaskTrackerWaitFuture, TrackedFuture};
 pub use yield_now::yield_now;
 
+pub(crate) use meta::Meta;
 pub(crate) use owned::OwnedTasks;
 pub(crate) use raw::RawTask;
 
@@ -70,8 +88,13 @@ impl Task {
         raw
     }
 
-    pub(crate) fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> Id {
         self.raw.id()
+    }
+
+    /// The task's spawn location and name.
+    pub(crate) fn meta(&self) -> &Meta {
+        self.raw.meta()
     }
 }
 
@@ -83,7 +106,10 @@ impl Drop for Task {
 
 impl fmt::Debug for Task {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task").field("id", &self.id()).finish()
+        f.debug_struct("Task")
+            .field("id", &self.id())
+            .field("meta", self.meta())
+            .finish()
     }
 }
 
@@ -116,26 +142,28 @@ impl Notified {
     }
 
     #[cfg(test)]
-    pub(crate) fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> Id {
         self.0.id()
     }
 }
 
-/// Creates a task bound to `scheduler`: binds it into `owned` and returns the
-/// first `Notified` (to be queued by the caller) and the `JoinHandle`.
-/// If `owned` is closed (the runtime shut down), the task is cancelled at
-/// once and only the handle is returned.
+/// Creates a task bound to `scheduler`, recording `meta` (its spawn location
+/// and name): binds it into `owned` and returns the first `Notified` (to be
+/// queued by the caller) and the `JoinHandle`. If `owned` is closed (the
+/// runtime shut down), the task is cancelled at once and only the handle is
+/// returned.
 pub(crate) fn new_task<F, S>(
     owned: &OwnedTasks,
     future: F,
     scheduler: S,
+    meta: Meta,
 ) -> (Option<Notified>, JoinHandle<F::Output>)
 where
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler);
+    let raw = RawTask::new(future, scheduler, meta);
     let join = JoinHandle::new(raw);
     let notified = Notified(Task::from_raw(raw));
     match owned.bind(Task::from_raw(raw)) {
@@ -153,6 +181,11 @@ where
 
 #[cfg(test)]
 mod tests;
+
+// Plain unit tests (not loom models): the shim's locks are loom's under
+// `runtime_loom`, usable only inside a model.
+#[cfg(all(test, not(runtime_loom)))]
+mod api_tests;
 
 /// Spawns a task on the current runtime.
 ///
@@ -181,7 +214,7 @@ where
     F::Output: Send + 'static,
 {
     match crate::context::current() {
-        Some(handle) => handle.spawn(future),
+        Some(handle) => handle.spawn(future, Meta::here()),
         None => panic!(
             "`runtime::spawn` called outside a runtime: spawn from a task or inside `block_on`, \
              or use `Handle::spawn`"

@@ -4,7 +4,7 @@ use slab::Slab;
 
 use crate::shim::{AtomicBool, Mutex, Ordering};
 
-use super::Task;
+use super::{Id, Task};
 
 /// Shards of the list; a task lives in shard `id % SHARDS`, so spawns and
 /// completions on different workers rarely contend on one lock.
@@ -29,8 +29,8 @@ impl OwnedTasks {
         }
     }
 
-    fn shard(&self, id: u64) -> &Mutex<Slab<Task>> {
-        &self.shards[(id % SHARDS as u64) as usize]
+    fn shard(&self, id: Id) -> &Mutex<Slab<Task>> {
+        &self.shards[(id.as_u64() % SHARDS as u64) as usize]
     }
 
     /// Adds a task; gives it back if the list is closed.

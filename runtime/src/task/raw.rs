@@ -32,8 +32,10 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use super::id::CurrentIdGuard;
+use super::meta::Meta;
 use super::state::{State, ToIdle, ToNotified, ToRunning, JOIN_INTEREST, JOIN_WAKER};
-use super::{JoinError, Notified, Schedule, Task};
+use super::{Id, JoinError, Notified, Schedule, Task};
 use crate::shim::{AtomicUsize, UnsafeCell};
 
 /// The type-erased part of every task, first in the allocation so that a
@@ -44,16 +46,20 @@ pub(crate) struct Header {
     /// The functions that know the concrete future and scheduler types.
     vtable: &'static Vtable,
     /// The task's id, unique in the process; reported in `JoinError`s.
-    pub(crate) id: u64,
+    pub(crate) id: Id,
     /// The task's slot in its scheduler's owned-task list (set once, when
     /// the task is bound, before it is shared).
     pub(crate) owned_index: AtomicUsize,
+    /// Spawn location and name (`meta.rs`): written before the task is
+    /// shared, read-only afterwards.
+    pub(crate) meta: Meta,
 }
 
 impl std::fmt::Debug for Header {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Header")
             .field("id", &self.id)
+            .field("meta", &self.meta)
             .field("state", &self.state.load())
             .finish()
     }
@@ -73,6 +79,9 @@ struct Vtable {
     drop_join_handle: unsafe fn(NonNull<Header>),
     /// Runtime shutdown: cancel if idle.
     shutdown: unsafe fn(NonNull<Header>),
+    /// `JoinHandle::register_waker`: stores the join waker without reading
+    /// the output; `true` if the task is complete already.
+    register_join_waker: unsafe fn(NonNull<Header>, &Waker) -> bool,
 }
 
 /// Where the task is in its life. Only the holder of `RUNNING` touches it
@@ -110,8 +119,6 @@ unsafe impl Send for RawTask {}
 // SAFETY: as above.
 unsafe impl Sync for RawTask {}
 
-static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
 impl RawTask {
     /// The task pointer, for storing in an atomic.
     pub(crate) fn as_ptr(self) -> *mut () {
@@ -133,8 +140,8 @@ impl RawTask {
     }
 
     /// Allocates a task (three references: owned list, `JoinHandle`, first
-    /// `Notified`).
-    pub(crate) fn new<F, S>(future: F, scheduler: S) -> RawTask
+    /// `Notified`) with a fresh id and the given `meta`.
+    pub(crate) fn new<F, S>(future: F, scheduler: S, meta: Meta) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -144,8 +151,9 @@ impl RawTask {
             header: Header {
                 state: State::new(),
                 vtable: vtable::<F, S>(),
-                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                id: Id::next(),
                 owned_index: AtomicUsize::new(usize::MAX),
+                meta,
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -162,8 +170,19 @@ impl RawTask {
         unsafe { self.ptr.as_ref() }
     }
 
-    pub(crate) fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> Id {
         self.header().id
+    }
+
+    /// The task's spawn location and name.
+    pub(crate) fn meta(&self) -> &Meta {
+        &self.header().meta
+    }
+
+    /// Counts one more reference (for a new `AbortHandle`), which the
+    /// caller must give up later with [`drop_reference`](RawTask::drop_reference).
+    pub(crate) fn ref_inc(self) {
+        self.header().state.ref_inc();
     }
 
     /// Runs the task: polls it, cancels it, or drops a stale notification.
@@ -225,6 +244,21 @@ impl RawTask {
         unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
     }
 
+    /// Makes `waker` the join waker without reading the output; returns
+    /// whether the task is complete already (then `waker` will not be woken
+    /// for it: the caller reads the output, or wakes `waker` itself).
+    ///
+    /// # Safety
+    ///
+    /// As for [`try_read_output`](RawTask::try_read_output): the caller is
+    /// the task's `JoinHandle` (holding its reference and `JOIN_INTEREST`,
+    /// which it keeps).
+    pub(crate) unsafe fn register_join_waker(self, waker: &Waker) -> bool {
+        // SAFETY: the header's vtable was built for this cell's types; the
+        // caller is the `JoinHandle`, as the vtable's function requires.
+        unsafe { (self.header().vtable.register_join_waker)(self.ptr, waker) }
+    }
+
     /// Cancels the task if it is idle (runtime shutdown). The caller keeps
     /// its own reference.
     pub(crate) fn shutdown(self) {
@@ -265,6 +299,7 @@ where
         try_read_output: try_read_output::<F, S>,
         drop_join_handle: drop_join_handle::<F, S>,
         shutdown: shutdown::<F, S>,
+        register_join_waker: register_join_waker::<F, S>,
     }
 }
 
@@ -341,6 +376,9 @@ where
         unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr().cast(), waker_vtable::<F, S>())) },
     );
     let mut cx = Context::from_waker(&waker);
+    // `task::id()` inside the poll (and inside the future's `Drop` if the
+    // poll unwinds) names this task.
+    let id_guard = CurrentIdGuard::enter(cell.header.id);
     let res = catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // If `poll` panics, the future is dropped by this guard while the
@@ -361,6 +399,7 @@ where
             res
         })
     }));
+    drop(id_guard);
     match res {
         Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
             ToIdle::Ok => raw.drop_reference(),
@@ -417,6 +456,8 @@ impl<F: Future> Drop for DropOnUnwind<F> {
 /// completion; after it, the task if nobody has join interest, else the
 /// `JoinHandle`.
 fn consume_stage<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>> {
+    // The future's or output's `Drop` may ask for `task::id()`.
+    let _id = CurrentIdGuard::enter(cell.header.id);
     catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the caller owns the stage, by the rule in this function's
         // doc (RUNNING held, or COMPLETE with the interest it decides).
@@ -529,6 +570,21 @@ fn can_read_output<F: Future, S>(cell: &Cell<F, S>, waker: &Waker) -> bool {
     cell.join_waker
         .with_mut(|w| unsafe { *w = Some(waker.clone()) });
     !state.set_join_waker()
+}
+
+/// The vtable's `register_join_waker`: see [`RawTask::register_join_waker`].
+///
+/// # Safety
+///
+/// `ptr` is a task pointer of a `Cell<F, S>`; the caller is its
+/// `JoinHandle`, holding the handle's reference and `JOIN_INTEREST` (neither
+/// is consumed). Any thread.
+unsafe fn register_join_waker<F: Future, S>(ptr: NonNull<Header>, waker: &Waker) -> bool {
+    // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>`, kept
+    // alive by the `JoinHandle`'s reference; the handle is the only writer
+    // of the join waker, which `can_read_output` requires.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    can_read_output(cell, waker)
 }
 
 /// The vtable's `drop_join_handle`: see [`RawTask::drop_join_handle`].

@@ -171,6 +171,21 @@ impl TaskTracker {
         })
     }
 
+    /// As [`spawn_blocking`](TaskTracker::spawn_blocking), on the blocking
+    /// pool of `handle`'s runtime.
+    #[track_caller]
+    pub fn spawn_blocking_on<F, T>(&self, f: F, handle: &Handle) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let token = self.token();
+        handle.spawn_blocking(move || {
+            let _token = token;
+            f()
+        })
+    }
+
     /// `future`, tracked until it completes or is dropped.
     pub fn track_future<F: Future>(&self, future: F) -> TrackedFuture<F> {
         TrackedFuture {

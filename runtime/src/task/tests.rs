@@ -42,7 +42,7 @@ impl TestSched {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (n, join) = new_task(&this.owned, f, this.clone());
+        let (n, join) = new_task(&this.owned, f, this.clone(), super::Meta::here());
         if let Some(n) = n {
             this.schedule(n);
         }

@@ -318,12 +318,12 @@ impl Shared {
         }
     }
 
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, meta: task::Meta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (notified, join) = task::new_task(&self.owned, future, self.clone());
+        let (notified, join) = task::new_task(&self.owned, future, self.clone(), meta);
         if let Some(n) = notified {
             self.schedule_task(n, false);
         }

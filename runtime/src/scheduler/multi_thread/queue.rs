@@ -363,7 +363,8 @@ mod tests {
     fn tasks(owned: &OwnedTasks, n: usize) -> Vec<Notified> {
         (0..n)
             .map(|_| {
-                let (notified, join) = task::new_task(owned, async {}, Arc::new(NoSched));
+                let (notified, join) =
+                    task::new_task(owned, async {}, Arc::new(NoSched), task::Meta::here());
                 drop(join);
                 notified.unwrap()
             })
@@ -381,12 +382,12 @@ mod tests {
         let overflow = Collect::default();
         let (_steal, mut local) = local();
         let all = tasks(&owned, CAPACITY + 1);
-        let ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
+        let ids: Vec<task::Id> = all.iter().map(|t| t.id()).collect();
         for t in all {
             local.push_back(t, &overflow);
         }
         // The oldest half and the newest task went to the injector.
-        let spilled: Vec<u64> = overflow.0.lock().iter().map(|t| t.id()).collect();
+        let spilled: Vec<task::Id> = overflow.0.lock().iter().map(|t| t.id()).collect();
         assert_eq!(spilled.len(), CAPACITY / 2 + 1);
         assert_eq!(&spilled[..CAPACITY / 2], &ids[..CAPACITY / 2]);
         assert_eq!(spilled[CAPACITY / 2], ids[CAPACITY]);
@@ -423,7 +424,7 @@ mod tests {
     fn lifo_slot_hands_each_task_out_once() {
         let owned = OwnedTasks::new();
         let mut all = tasks(&owned, 3);
-        let ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
+        let ids: Vec<task::Id> = all.iter().map(|t| t.id()).collect();
         let slot = LifoSlot::new();
         assert!(!slot.is_occupied());
         assert!(slot.replace(all.remove(0)).is_none());
@@ -448,7 +449,7 @@ mod tests {
         loom::model(|| {
             let owned = OwnedTasks::new();
             let mut all = tasks(&owned, 2);
-            let mut ids: Vec<u64> = all.iter().map(|t| t.id()).collect();
+            let mut ids: Vec<task::Id> = all.iter().map(|t| t.id()).collect();
             ids.sort_unstable();
             let slot = Arc::new(LifoSlot::new());
             assert!(slot.replace(all.remove(0)).is_none());
@@ -456,7 +457,7 @@ mod tests {
                 let slot = slot.clone();
                 loom::thread::spawn(move || slot.take().map(|t| t.id()))
             };
-            let mut got: Vec<u64> = slot
+            let mut got: Vec<task::Id> = slot
                 .replace(all.remove(0))
                 .map(|t| t.id())
                 .into_iter()
