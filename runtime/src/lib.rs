@@ -73,6 +73,7 @@
 mod blocking;
 mod context;
 pub mod io;
+mod macros;
 mod runtime;
 mod scheduler;
 mod shim;
@@ -84,6 +85,13 @@ pub use crate::runtime::{Builder, Handle, Runtime, TryCurrentError};
 pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};
+
+/// What the expansions of `select!`, `join!`, `try_join!` and `task_local!`
+/// name; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::macros::support::*;
+}
 
 /// Async networking: TCP, UDP and Unix-domain sockets, and [`lookup_host`](net::lookup_host)
 /// (host names resolve on the blocking pool, never on a worker).

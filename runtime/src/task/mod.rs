@@ -19,12 +19,22 @@ mod join;
 mod owned;
 mod raw;
 mod state;
+mod task_local;
 mod yield_now;
 
 pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use join::JoinHandle;
+pub use task_local::{AccessError, LocalKey};
 pub use yield_now::yield_now;
+
+#[doc(inline)]
+pub use crate::task_local;
+
+/// Futures returned by functions of [`task`](crate::task), by name.
+pub mod futures {
+    pub use super::task_local::TaskLocalFuture;
+}
 
 pub(crate) use owned::OwnedTasks;
 pub(crate) use raw::RawTask;
