@@ -117,7 +117,7 @@ pub(crate) mod support;
 ///         else => break,
 ///     }
 /// }
-/// assert_eq!(sum, 33);
+/// assert_eq!(sum, 36);
 /// # });
 /// ```
 ///
