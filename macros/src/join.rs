@@ -22,6 +22,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Expr, Token};
 
 /// Which macro is being expanded.
@@ -41,8 +42,8 @@ struct Join {
 impl Parse for Join {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let fork = input.fork();
-        let biased = matches!(fork.parse::<syn::Ident>(), Ok(i) if i == "biased")
-            && fork.peek(Token![;]);
+        let biased =
+            matches!(fork.parse::<syn::Ident>(), Ok(i) if i == "biased") && fork.peek(Token![;]);
         if biased {
             input.parse::<syn::Ident>()?;
             input.parse::<Token![;]>()?;
@@ -80,7 +81,12 @@ fn generate(krate: &TokenStream, join: &Join, kind: Kind) -> TokenStream {
     let next_start = format_ident!("__next_start", span = def);
     let n_u32 = n as u32;
     let idx: Vec<_> = (0..n).map(syn::Index::from).collect();
-    let exprs = &join.futures;
+    let wrapped = join.futures.iter().map(|e| match kind {
+        // Spanned at the expression, so a future whose output is not a
+        // `Result` is reported there.
+        Kind::TryJoin => quote_spanned! {e.span()=> #krate::__private::try_maybe_done(#e) },
+        Kind::Join => quote_spanned! {def=> #krate::__private::maybe_done(#e) },
+    });
 
     let pin_field = |field: &syn::Index| {
         quote_spanned! {def=>
@@ -98,14 +104,20 @@ fn generate(krate: &TokenStream, join: &Join, kind: Kind) -> TokenStream {
         let on_ready = match kind {
             Kind::Join => quote! {},
             Kind::TryJoin => quote_spanned! {def=>
-                else if __fut.as_mut().output_mut().is_some_and(|__o| __o.is_err()) {
+                else if __fut
+                    .as_mut()
+                    .output_mut()
+                    .is_some_and(|__o| #krate::__private::TryJoinOutput::is_err(__o))
+                {
                     // Mapping with `Err` (rather than naming the error)
                     // keeps an uninhabited error type from making the
                     // caller's code unreachable.
                     return #krate::__private::Poll::Ready(
                         __fut
                             .take_output()
-                            .and_then(|__o| __o.err())
+                            .and_then(|__o| {
+                                #krate::__private::TryJoinOutput::into_result(__o).err()
+                            })
                             .map(::core::result::Result::Err)
                             .expect("`try_join!` output taken twice"),
                     );
@@ -130,7 +142,7 @@ fn generate(krate: &TokenStream, join: &Join, kind: Kind) -> TokenStream {
         match kind {
             Kind::Join => take,
             Kind::TryJoin => quote_spanned! {def=>
-                match #take {
+                match #krate::__private::TryJoinOutput::into_result(#take) {
                     ::core::result::Result::Ok(__v) => __v,
                     ::core::result::Result::Err(_) => {
                         ::core::unreachable!("`try_join!` kept an `Err` output")
@@ -155,7 +167,7 @@ fn generate(krate: &TokenStream, join: &Join, kind: Kind) -> TokenStream {
     };
 
     quote_spanned! {def=> {
-        let mut #futures = ( #( #krate::__private::maybe_done(#exprs), )* );
+        let mut #futures = ( #( #wrapped, )* );
         // The closure borrows the futures; it never owns (and so never
         // moves) them.
         let #futures = &mut #futures;

@@ -80,8 +80,8 @@ impl Parse for Select {
         while !input.is_empty() {
             if peek_biased(input) {
                 let ident: syn::Ident = input.parse()?;
-                let msg = if biased || !branches.is_empty() || else_expr.is_some() {
-                    "`biased;` must come once, before the first branch of `select!`"
+                let msg = if biased && branches.is_empty() && else_expr.is_none() {
+                    "`biased;` may appear only once in `select!`"
                 } else {
                     "`biased;` must come before the first branch of `select!`"
                 };
@@ -403,7 +403,7 @@ mod tests {
         assert!(error(quote! { _ = fut }).contains("expected `=>`"));
         assert!(error(quote! { _ = a => 1 _ = b => 2 }).contains("expected `,`"));
         assert!(error(quote! { _ = a => 1, biased; }).contains("before the first branch"));
-        assert!(error(quote! { biased; biased; _ = a => 1 }).contains("once"));
+        assert!(error(quote! { biased; biased; _ = a => 1 }).contains("only once"));
         assert!(error(quote! { else => 1, _ = a => 2 }).contains("last branch"));
         assert!(error(quote! { _ => 1 }).contains("expected `=`"));
     }

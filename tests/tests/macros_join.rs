@@ -171,10 +171,8 @@ fn try_join_short_circuits_and_drops_the_rest(flavor: Flavor) {
         // An error from a future that finishes after an `Ok` one: the `Ok`
         // output is dropped too.
         let out = drops.guard();
-        let r: Result<(DropGuardBox, ()), u8> = runtime::try_join!(
-            ready(Ok(DropGuardBox(out))),
-            after_yields(1, Err(9)),
-        );
+        let r: Result<(DropGuardBox, ()), u8> =
+            runtime::try_join!(ready(Ok(DropGuardBox(out))), after_yields(1, Err(9)),);
         assert_eq!(r.err(), Some(9));
         assert_eq!(drops.count(), 3);
     });
@@ -202,7 +200,9 @@ fn try_join_with_question_mark(flavor: Flavor) {
 fn join_in_spawned_tasks(flavor: Flavor) {
     block_on(flavor, async {
         let tasks: Vec<_> = (0..4u32)
-            .map(|i| runtime::spawn(async move { runtime::join!(after_yields(3, i), ready(i * 2)) }))
+            .map(|i| {
+                runtime::spawn(async move { runtime::join!(after_yields(3, i), ready(i * 2)) })
+            })
             .collect();
         let mut outs = Vec::new();
         for task in tasks {

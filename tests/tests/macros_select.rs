@@ -384,7 +384,9 @@ fn spent_budget_makes_select_yield() {
     assert_eq!(coop::budget(|| fut.as_mut().poll(&mut cx)), Poll::Ready(2));
 
     // Outside any budget, it never yields for budget.
-    let mut fut = pin!(async { runtime::select! { v = ready(3) => v } });
+    let mut fut = pin!(async {
+        runtime::select! { v = ready(3) => v }
+    });
     assert_eq!(poll_once(fut.as_mut()), Poll::Ready(3));
 }
 

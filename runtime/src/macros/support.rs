@@ -81,6 +81,45 @@ pub fn maybe_done<F: IntoFuture>(future: F) -> MaybeDone<F::IntoFuture> {
     MaybeDone::Future(future.into_future())
 }
 
+/// Wraps `future` for a `try_join!` branch, checking that its output is a
+/// `Result`.
+pub fn try_maybe_done<F>(future: F) -> MaybeDone<F::IntoFuture>
+where
+    F: IntoFuture,
+    F::Output: TryJoinOutput,
+{
+    MaybeDone::Future(future.into_future())
+}
+
+/// The output of a `try_join!` branch: a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`try_join!` needs futures whose output is a `Result`, not `{Self}`",
+    label = "the output of this future is not a `Result`"
+)]
+pub trait TryJoinOutput {
+    /// The `Ok` type.
+    type Ok;
+    /// The `Err` type.
+    type Err;
+    /// Whether it is an `Err`.
+    fn is_err(&self) -> bool;
+    /// The `Result` itself.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E> TryJoinOutput for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+
+    fn is_err(&self) -> bool {
+        Result::is_err(self)
+    }
+
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
 impl<F: std::future::Future> MaybeDone<F> {
     /// The output, if the future has finished and it was not taken yet.
     pub fn output_mut(self: StdPin<&mut Self>) -> Option<&mut F::Output> {
