@@ -67,6 +67,12 @@
 //!   self-wake, so one busy connection cannot starve the others. Only
 //!   operations that complete are charged: a task polling many idle sockets
 //!   parks instead of spinning. [`task::unconstrained`] opts a future out.
+//! - **Macros** ([`select!`], [`join!`], [`try_join!`]): `macro_rules!`
+//!   front-ends that pass their input to procedural macros in
+//!   `runtime-macros`, so a syntax error is reported at the user's token;
+//!   the expansion pins the futures in a tuple on the caller's stack and
+//!   polls them from one `poll_fn`. [`task_local!`] keys swap their value
+//!   into a thread-local around each poll of the scoped future.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
