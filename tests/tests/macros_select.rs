@@ -249,6 +249,11 @@ fn bindings_move_and_mutate(flavor: Flavor) {
             }
         };
         assert_eq!(v, [1, 2]);
+        // A handler may await.
+        let v = runtime::select! {
+            v = ready(1) => after_one_yield(v).await + 1,
+        };
+        assert_eq!(v, 2);
         // Or-patterns and bindings of a non-`Copy` value by move.
         let s = runtime::select! {
             Ok(s) | Err(s) = ready(Err::<String, String>("e".to_owned())) => s,

@@ -181,6 +181,32 @@ mod tests {
         assert_eq!(thread_rng_n(1), 0);
     }
 
+    /// The expansions' pinning of the futures, checked by miri too.
+    #[test]
+    fn expansions_poll_pinned_futures() {
+        let mut fut = std::pin::pin!(async {
+            let a = crate::select! {
+                v = async { crate::task::yield_now().await; 1 } => v,
+                _ = std::future::pending::<()>() => 0,
+            };
+            let (b, c) = crate::join!(async { 2 }, async {
+                crate::task::yield_now().await;
+                String::from("3")
+            });
+            let d: Result<(u8, u8), ()> = crate::try_join!(async { Ok(4) }, async { Ok(5) });
+            let e: Result<(u8, ()), u8> =
+                crate::try_join!(async { Ok(6) }, std::future::ready(Err(7)));
+            (a, b, c, d, e)
+        });
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let out = loop {
+            if let StdPoll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                break out;
+            }
+        };
+        assert_eq!(out, (1, 2, "3".to_owned(), Ok((4, 5)), Err(7)));
+    }
+
     #[test]
     fn maybe_done_keeps_then_gives_the_output() {
         let mut md = std::pin::pin!(maybe_done(async { 7 }));
