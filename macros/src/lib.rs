@@ -1,9 +1,12 @@
 //! Attribute macros that turn an `async fn` into a synchronous entry point driven by
 //! the `runtime` async runtime: [`#[runtime::main]`](macro@main) for a program's
-//! `main` and [`#[runtime::test]`](macro@test) for tests.
+//! `main` and [`#[runtime::test]`](macro@test) for tests; and the expansions behind
+//! `runtime::select!`, `runtime::join!` and `runtime::try_join!`.
 //!
-//! Use them through the `runtime` crate, which re-exports both; this crate is an
-//! implementation detail and its paths assume `runtime` is a dependency.
+//! Use them through the `runtime` crate, which re-exports them; this crate is an
+//! implementation detail and its paths assume `runtime` is a dependency. The
+//! function-like macros here are called by `runtime`'s `macro_rules!` front-ends,
+//! which pass their `$crate` first, and are documented there.
 //!
 //! ```ignore
 //! #[runtime::main]
@@ -40,6 +43,8 @@
 //! approach of tokio-macros' `entry.rs`).
 
 mod entry;
+mod join;
+mod select;
 
 use proc_macro::TokenStream;
 
@@ -149,4 +154,31 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(args.into(), item.into(), entry::Kind::Test).into()
+}
+
+/// The expansion of `runtime::select!`; use that macro, which documents the syntax.
+///
+/// The input is the runtime crate's path in parentheses, then `select!`'s own input.
+#[doc(hidden)]
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
+}
+
+/// The expansion of `runtime::join!`; use that macro.
+///
+/// The input is the runtime crate's path in parentheses, then `join!`'s own input.
+#[doc(hidden)]
+#[proc_macro]
+pub fn join(input: TokenStream) -> TokenStream {
+    join::expand(input.into(), join::Kind::Join).into()
+}
+
+/// The expansion of `runtime::try_join!`; use that macro.
+///
+/// The input is the runtime crate's path in parentheses, then `try_join!`'s own input.
+#[doc(hidden)]
+#[proc_macro]
+pub fn try_join(input: TokenStream) -> TokenStream {
+    join::expand(input.into(), join::Kind::TryJoin).into()
 }

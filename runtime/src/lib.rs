@@ -70,12 +70,19 @@
 //!   self-wake, so one busy connection cannot starve the others. Only
 //!   operations that complete are charged: a task polling many idle sockets
 //!   parks instead of spinning. [`task::unconstrained`] opts a future out.
+//! - **Macros** ([`select!`], [`join!`], [`try_join!`]): `macro_rules!`
+//!   front-ends that pass their input to procedural macros in
+//!   `runtime-macros`, so a syntax error is reported at the user's token;
+//!   the expansion pins the futures in a tuple on the caller's stack and
+//!   polls them from one `poll_fn`. [`task_local!`] keys swap their value
+//!   into a thread-local around each poll of the scoped future.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod blocking;
 mod context;
 pub mod io;
+mod macros;
 mod runtime;
 mod scheduler;
 mod shim;
@@ -88,6 +95,13 @@ pub use crate::runtime::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 pub use blocking::spawn_blocking;
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};
+
+/// What the expansions of `select!`, `join!`, `try_join!` and `task_local!`
+/// name; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::macros::support::*;
+}
 
 /// Async networking: TCP, UDP and Unix-domain sockets, and [`lookup_host`](net::lookup_host)
 /// (host names resolve on the blocking pool, never on a worker).

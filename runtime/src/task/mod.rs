@@ -31,6 +31,7 @@ mod meta;
 mod owned;
 mod raw;
 mod state;
+mod task_local;
 mod task_tracker;
 mod yield_now;
 
@@ -42,10 +43,20 @@ pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
+pub use task_local::{AccessError, LocalKey};
 pub use task_tracker::{TaskTracker, TaskTrackerToken, TaskTrackerWaitFuture, TrackedFuture};
 pub use yield_now::yield_now;
 
 pub(crate) use meta::Meta;
+
+#[doc(inline)]
+pub use crate::task_local;
+
+/// Futures returned by functions of [`task`](crate::task), by name.
+pub mod futures {
+    pub use super::task_local::TaskLocalFuture;
+}
+
 pub(crate) use owned::OwnedTasks;
 pub(crate) use raw::RawTask;
 

@@ -1,0 +1,5 @@
+async fn f() {
+    let _ = runtime::join!(async { 1 } async { 2 });
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+async fn f() {
+    runtime::select! {
+        _ = async {} => {}
+        biased;
+        _ = async {} => {}
+    }
+}
+
+fn main() {}

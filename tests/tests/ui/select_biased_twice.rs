@@ -1,0 +1,9 @@
+async fn f() {
+    runtime::select! {
+        biased;
+        biased;
+        _ = async {} => {}
+    }
+}
+
+fn main() {}

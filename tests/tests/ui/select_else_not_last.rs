@@ -1,0 +1,8 @@
+async fn f() {
+    runtime::select! {
+        else => {},
+        _ = async {} => {}
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+async fn f() {
+    let _ = runtime::select! {
+        _ = async {} => 1,
+        _ = async {} => "two",
+    };
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+async fn f() {
+    runtime::select! {
+        _ => {}
+    }
+}
+
+fn main() {}

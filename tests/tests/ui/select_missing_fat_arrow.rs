@@ -1,0 +1,7 @@
+async fn f() {
+    runtime::select! {
+        _ = async {} { }
+    }
+}
+
+fn main() {}
