@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::time::{
-    advance, interval, pause, resume, sleep, sleep_until, timeout, Instant,
-    MissedTickBehavior,
+    advance, interval, pause, resume, sleep, sleep_until, timeout, Instant, MissedTickBehavior,
 };
 use runtime::{Builder, Runtime};
 use runtime_tests::{echo_server, panic_message, yield_until, Watchdog, HANG_LIMIT};
@@ -356,7 +355,10 @@ fn pause_on_a_multi_thread_runtime_panics_as_tokio() {
         let _ = Builder::new_multi_thread().start_paused(true).build();
     });
     assert_eq!(msg, expected);
-    let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
     rt.block_on(async {
         assert_eq!(panic_of(pause), expected);
         assert_eq!(panic_of(resume), "time is not frozen");
@@ -366,7 +368,10 @@ fn pause_on_a_multi_thread_runtime_panics_as_tokio() {
         assert!(start.elapsed() >= ms(1));
     });
     let on_worker = rt.block_on(rt.spawn(async { pause() }));
-    assert_eq!(panic_message(&*on_worker.unwrap_err().into_panic()).unwrap(), expected);
+    assert_eq!(
+        panic_message(&*on_worker.unwrap_err().into_panic()).unwrap(),
+        expected
+    );
 }
 
 #[test]

@@ -37,8 +37,8 @@ use runtime_reactor::drive::Driver;
 
 use super::park::{park_block_on, MainWaker, Parker, Unparker};
 use crate::shim::Ordering;
-use crate::time::{Clock, Idle};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::time::{Clock, Idle};
 
 /// Tasks run before the `block_on` future is polled again, at most.
 const MAX_TASKS_PER_TICK: usize = 61;

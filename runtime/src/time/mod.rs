@@ -16,8 +16,8 @@
 //! work on any thread, under either scheduler flavor and under foreign
 //! executors, and a timer created on one thread may be awaited on another.
 //! The exception is the paused clock: a runtime whose time is paused keeps
-//! its own virtual time and timers (see [`pause`] and the `clock` module's
-//! design notes), invisible to the other runtimes of the process.
+//! its own virtual time and timers, invisible to the other runtimes of the
+//! process (see [`pause`]; the design is written down in `time/clock.rs`).
 //!
 //! # Examples
 //!
@@ -67,8 +67,8 @@ mod interval;
 mod sleep;
 mod timeout;
 
-pub(crate) use clock::{Clock, Idle};
 pub use clock::{advance, pause, resume};
+pub(crate) use clock::{Clock, Idle};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
