@@ -52,7 +52,7 @@ pub(crate) enum Flavor {
 }
 
 /// The argument names the attribute accepts, in the order error messages list them.
-const KEYS: &[&str] = &["flavor", "worker_threads", "crate"];
+const KEYS: &[&str] = &["flavor", "worker_threads", "start_paused", "crate"];
 
 /// The attribute's arguments, validated.
 pub(crate) struct Config {
@@ -60,6 +60,9 @@ pub(crate) struct Config {
     pub(crate) flavor: Flavor,
     /// `worker_threads = N`, if given; only ever set with [`Flavor::MultiThread`].
     pub(crate) worker_threads: Option<usize>,
+    /// `start_paused = true|false`, if given; only ever set with
+    /// [`Flavor::CurrentThread`].
+    pub(crate) start_paused: Option<bool>,
     /// Path of the runtime crate, `::runtime` unless `crate = "..."` renames it.
     pub(crate) crate_path: syn::Path,
 }
@@ -81,6 +84,7 @@ pub(crate) fn parse_config(args: TokenStream, kind: Kind) -> syn::Result<Config>
     // flavor/worker_threads conflict).
     let mut flavor: Option<(Flavor, Span)> = None;
     let mut worker_threads: Option<(usize, Span)> = None;
+    let mut start_paused: Option<(bool, Span)> = None;
     let mut crate_path: Option<(syn::Path, Span)> = None;
 
     for meta in metas {
@@ -99,6 +103,7 @@ pub(crate) fn parse_config(args: TokenStream, kind: Kind) -> syn::Result<Config>
         let seen = match key.as_str() {
             "flavor" => flavor.is_some(),
             "worker_threads" => worker_threads.is_some(),
+            "start_paused" => start_paused.is_some(),
             "crate" => crate_path.is_some(),
             _ => {
                 push(unknown_key(&nv.path));
@@ -119,6 +124,10 @@ pub(crate) fn parse_config(args: TokenStream, kind: Kind) -> syn::Result<Config>
             },
             "worker_threads" => match parse_worker_threads(&nv) {
                 Ok(n) => worker_threads = Some((n, key_span)),
+                Err(e) => push(e),
+            },
+            "start_paused" => match parse_bool(&nv) {
+                Ok(b) => start_paused = Some((b, key_span)),
                 Err(e) => push(e),
             },
             _ => match parse_crate_path(&nv) {
@@ -144,12 +153,29 @@ pub(crate) fn parse_config(args: TokenStream, kind: Kind) -> syn::Result<Config>
         push(syn::Error::new(span, msg));
     }
 
+    if let (Some((_, span)), Flavor::MultiThread) = (start_paused, flavor_value) {
+        let msg = if flavor.is_some() {
+            "`start_paused` can't be used with `flavor = \"multi_thread\"`: only the \
+             current-thread runtime has a paused clock; remove it, or use \
+             `flavor = \"current_thread\"`"
+                .to_owned()
+        } else {
+            format!(
+                "`start_paused` needs the current-thread runtime, but `{}` defaults to \
+                 `multi_thread`; add `flavor = \"current_thread\"`",
+                kind.attr()
+            )
+        };
+        push(syn::Error::new(span, msg));
+    }
+
     if let Some(e) = errors {
         return Err(e);
     }
     Ok(Config {
         flavor: flavor_value,
         worker_threads: worker_threads.map(|(n, _)| n),
+        start_paused: start_paused.map(|(b, _)| b),
         crate_path: crate_path.map_or_else(|| syn::parse_quote!(::runtime), |(p, _)| p),
     })
 }
@@ -222,6 +248,16 @@ fn parse_worker_threads(nv: &MetaNameValue) -> syn::Result<usize> {
             Err(_) => Err(not_positive()),
         },
         _ => Err(not_positive()),
+    }
+}
+
+fn parse_bool(nv: &MetaNameValue) -> syn::Result<bool> {
+    match lit_value(nv) {
+        Some(Lit::Bool(b)) => Ok(b.value),
+        _ => Err(syn::Error::new_spanned(
+            &nv.value,
+            "`start_paused` must be `true` or `false`",
+        )),
     }
 }
 
@@ -382,6 +418,10 @@ fn generate(item: &ItemFn, config: &Config, kind: Kind) -> TokenStream {
             quote! { .worker_threads(#n) }
         })
         .unwrap_or_default();
+    let start_paused = config
+        .start_paused
+        .map(|b| quote! { .start_paused(#b) })
+        .unwrap_or_default();
 
     // Check the async block's output against the declared return type, spanned at
     // that type, so a mismatch points at the user's code rather than at the glue.
@@ -409,6 +449,7 @@ fn generate(item: &ItemFn, config: &Config, kind: Kind) -> TokenStream {
             #[allow(clippy::expect_used)]
             #builder
                 #worker_threads
+                #start_paused
                 .build()
                 .expect("failed to build the runtime")
                 .block_on(body)
@@ -499,9 +540,12 @@ mod tests {
     fn rejects_unknown_key() {
         let e = error(quote!(flavour = "multi_thread"), Kind::Main);
         assert!(e.contains("unknown argument `flavour`"), "{e}");
-        assert!(e.contains("`flavor`, `worker_threads`, `crate`"), "{e}");
+        assert!(
+            e.contains("`flavor`, `worker_threads`, `start_paused`, `crate`"),
+            "{e}"
+        );
         assert!(error(quote!(a::b = 1), Kind::Main).contains("`a::b`"));
-        assert!(error(quote!(start_paused), Kind::Test).contains("unknown argument"));
+        assert!(error(quote!(start_paused), Kind::Test).contains("needs a value"));
     }
 
     #[test]
@@ -541,6 +585,65 @@ mod tests {
         // `test` defaults to current-thread: the message says so.
         let e = error(quote!(worker_threads = 2), Kind::Test);
         assert!(e.contains("defaults to `current_thread`"), "{e}");
+    }
+
+    #[test]
+    fn start_paused_on_current_thread_only() {
+        assert_eq!(
+            config(quote!(start_paused = true), Kind::Test).start_paused,
+            Some(true)
+        );
+        assert_eq!(
+            config(quote!(start_paused = false), Kind::Test).start_paused,
+            Some(false)
+        );
+        let c = config(
+            quote!(flavor = "current_thread", start_paused = true),
+            Kind::Main,
+        );
+        assert_eq!(
+            (c.flavor, c.start_paused),
+            (Flavor::CurrentThread, Some(true))
+        );
+        let e = error(
+            quote!(flavor = "multi_thread", start_paused = true),
+            Kind::Test,
+        );
+        assert!(
+            e.contains("can't be used with `flavor = \"multi_thread\"`"),
+            "{e}"
+        );
+        // `main` defaults to multi-thread: the message says so.
+        let e = error(quote!(start_paused = false), Kind::Main);
+        assert!(e.contains("defaults to `multi_thread`"), "{e}");
+    }
+
+    #[test]
+    fn rejects_bad_start_paused() {
+        for bad in [
+            quote!(start_paused = "true"),
+            quote!(start_paused = 1),
+            quote!(start_paused = yes),
+        ] {
+            let e = error(bad, Kind::Test);
+            assert!(e.contains("must be `true` or `false`"), "{e}");
+        }
+    }
+
+    #[test]
+    fn expands_start_paused() {
+        let out = expand(
+            quote!(start_paused = true),
+            quote!(
+                async fn t() {}
+            ),
+            Kind::Test,
+        )
+        .to_string();
+        assert!(
+            out.contains("new_current_thread () . start_paused (true) . build ()"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! |---|---|---|
 //! | `flavor` | `"multi_thread"` or `"current_thread"` | `"multi_thread"` for `main`, `"current_thread"` for `test` |
 //! | `worker_threads` | a positive integer literal; only with `"multi_thread"` | the runtime's own default |
+//! | `start_paused` | `true` or `false`; only with `"current_thread"` | `false` |
 //! | `crate` | a path, as a string, to use instead of `::runtime` | `"::runtime"` |
 //!
 //! # Implementation
@@ -64,6 +65,9 @@ use proc_macro::TokenStream;
 ///   runs every task on the thread that called `main`.
 /// - `worker_threads = N`: the number of worker threads, a positive integer literal.
 ///   Only with the multi-thread flavor.
+/// - `start_paused = true`: start with the runtime's time paused
+///   (`Builder::start_paused`, see `runtime::time::pause`). Only with the
+///   current-thread flavor.
 /// - `crate = "path"`: where to find the runtime crate, if it is not `::runtime`
 ///   (for example when it was renamed in `Cargo.toml`).
 ///
@@ -126,7 +130,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Arguments
 ///
 /// The same as [`#[runtime::main]`](macro@main): `flavor`, `worker_threads` (which
-/// needs `flavor = "multi_thread"` here) and `crate`.
+/// needs `flavor = "multi_thread"` here), `start_paused` and `crate`.
 ///
 /// # Examples
 ///
@@ -139,6 +143,13 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[runtime::test(flavor = "multi_thread", worker_threads = 2)]
 /// async fn on_two_workers() -> std::io::Result<()> {
 ///     Ok(())
+/// }
+///
+/// #[runtime::test(start_paused = true)]
+/// async fn an_hour_passes_at_once() {
+///     let start = runtime::time::Instant::now();
+///     runtime::time::sleep(std::time::Duration::from_secs(3600)).await;
+///     assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
 /// }
 ///
 /// #[runtime::test]

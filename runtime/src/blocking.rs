@@ -21,6 +21,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::context;
 use crate::scheduler::{self, Config};
 use crate::task::{self, JoinHandle, Meta, Notified, OwnedTasks, Schedule, Task};
+use crate::time::Clock;
 
 /// How long an idle blocking thread waits for work before it exits.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -41,6 +42,9 @@ struct Inner {
     max_threads: usize,
     thread_name: String,
     config: Config,
+    /// The runtime's clock (current-thread runtimes): each job holds its
+    /// auto-advance from `spawn_blocking` until its task completes.
+    clock: Option<crate::shim::Arc<Clock>>,
 }
 
 struct State {
@@ -83,7 +87,12 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
 }
 
 impl Spawner {
-    pub(crate) fn new(max_threads: usize, thread_name: String, config: Config) -> Spawner {
+    pub(crate) fn new(
+        max_threads: usize,
+        thread_name: String,
+        config: Config,
+        clock: Option<crate::shim::Arc<Clock>>,
+    ) -> Spawner {
         Spawner {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
@@ -100,6 +109,7 @@ impl Spawner {
                 max_threads,
                 thread_name,
                 config,
+                clock,
             }),
         }
     }
@@ -123,6 +133,13 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        // Released by `release`, which every task reaches exactly once when
+        // it completes: after running, panicking or being cancelled (also
+        // by `new_task` itself, on a closed pool), and after its
+        // `JoinHandle` was woken.
+        if let Some(clock) = &self.inner.clock {
+            clock.inhibit_auto_advance();
+        }
         let (notified, join) =
             task::new_task(&self.inner.owned, BlockingTask(Some(f)), self.clone(), meta);
         if let Some(n) = notified {
@@ -236,7 +253,11 @@ impl Schedule for Spawner {
     }
 
     fn release(&self, task: &Task) -> Option<Task> {
-        self.inner.owned.remove(task)
+        let owned = self.inner.owned.remove(task);
+        if let Some(clock) = &self.inner.clock {
+            clock.allow_auto_advance();
+        }
+        owned
     }
 }
 

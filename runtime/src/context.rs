@@ -99,6 +99,21 @@ pub(crate) fn current() -> Option<scheduler::Handle> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// Runs `f` with the current runtime's handle, if any, without cloning it
+/// (`None` also during the thread's TLS destruction). `f` must not change
+/// the current runtime.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&scheduler::Handle>) -> R) -> R {
+    let mut f = Some(f);
+    let res = CURRENT.try_with(|c| match c.try_borrow() {
+        Ok(h) => Some((f.take().expect("called once"))(h.as_ref())),
+        Err(_) => None,
+    });
+    match res {
+        Ok(Some(r)) => r,
+        _ => (f.take().expect("called once"))(None),
+    }
+}
+
 /// Marks the thread as driving a runtime until the guard drops.
 #[derive(Debug)]
 pub(crate) struct EnterRuntimeGuard {

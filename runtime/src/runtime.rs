@@ -35,6 +35,7 @@ pub struct Builder {
     thread_stack_size: Option<usize>,
     max_blocking_threads: usize,
     worker_driven_reactor: bool,
+    start_paused: bool,
     config: Config,
 }
 
@@ -70,6 +71,7 @@ impl Builder {
             thread_stack_size: None,
             max_blocking_threads: 512,
             worker_driven_reactor: true,
+            start_paused: false,
             config: Config::default(),
         }
     }
@@ -144,6 +146,38 @@ impl Builder {
         self
     }
 
+    /// Whether the runtime starts with its time paused, as if the first
+    /// thing it ran were [`time::pause`](crate::time::pause) (default
+    /// `false`): a current-thread runtime then has a virtual clock that
+    /// auto-advances to the next timer whenever the runtime has nothing
+    /// else to do. For tests; see [`time::pause`](crate::time::pause).
+    ///
+    /// # Panics
+    ///
+    /// [`build`](Builder::build) panics if this is `true` on a multi-thread
+    /// builder (pausing needs the current-thread runtime), as tokio's does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runtime::time::{sleep, Instant};
+    ///
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .start_paused(true)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_secs(24 * 3600)).await; // at once
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(24 * 3600));
+    /// });
+    /// ```
+    pub fn start_paused(&mut self, start_paused: bool) -> &mut Self {
+        self.start_paused = start_paused;
+        self
+    }
+
     /// Accepted for tokio compatibility: I/O and timers are always enabled
     /// (one process-wide reactor serves every runtime).
     pub fn enable_all(&mut self) -> &mut Self {
@@ -162,26 +196,45 @@ impl Builder {
 
     /// Builds the runtime.
     ///
+    /// # Panics
+    ///
+    /// With [`start_paused(true)`](Builder::start_paused) on a multi-thread
+    /// builder.
+    ///
     /// # Errors
     ///
     /// If the reactor or a worker thread cannot be started (e.g. `EMFILE`,
     /// `EAGAIN` from `clone`).
+    #[track_caller]
     pub fn build(&mut self) -> io::Result<Runtime> {
         // Start the reactor now so that its failure is reported here.
         runtime_reactor::Reactor::get()?;
         // Host-name lookups in `net` run on the blocking pool (`net` knows
         // no scheduler; this is how it reaches one).
         runtime_net::lookup_hooks::set_blocking_spawner(blocking::spawn_lookup);
-        let blocking = blocking::Spawner::new(
-            self.max_blocking_threads,
-            format!("{}-blocking", self.thread_name),
-            self.config.clone(),
-        );
-        let flavor = match self.kind {
+        let new_spawner = |clock| {
+            blocking::Spawner::new(
+                self.max_blocking_threads,
+                format!("{}-blocking", self.thread_name),
+                self.config.clone(),
+                clock,
+            )
+        };
+        let (flavor, blocking) = match self.kind {
             Kind::CurrentThread => {
-                Flavor::CurrentThread(current_thread::Shared::new(self.worker_driven_reactor))
+                let shared =
+                    current_thread::Shared::new(self.worker_driven_reactor, self.start_paused);
+                let blocking = new_spawner(Some(shared.clock().clone()));
+                (Flavor::CurrentThread(shared), blocking)
             }
             Kind::MultiThread => {
+                if self.start_paused {
+                    panic!(
+                        "`time::pause()` requires the `current_thread` runtime. This is the \
+                         default runtime used by `#[runtime::test]`."
+                    );
+                }
+                let blocking = new_spawner(None);
                 let workers = self
                     .worker_threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -198,7 +251,7 @@ impl Builder {
                             blocking: spawner.clone(),
                         }
                     })?;
-                Flavor::MultiThread(shared)
+                (Flavor::MultiThread(shared), blocking)
             }
         };
         let handle = scheduler::Handle {

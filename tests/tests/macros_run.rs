@@ -101,3 +101,31 @@ fn main_returns_the_body_value() {
     assert_eq!(multi_thread_entry_point(), "mt");
     assert_eq!(entry_point_with_workers(), 3);
 }
+
+#[runtime::test(start_paused = true)]
+async fn start_paused_starts_with_time_paused() {
+    let start = runtime::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    assert_eq!(runtime::time::Instant::now(), start);
+    runtime::time::sleep(std::time::Duration::from_secs(3600)).await;
+    assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+}
+
+#[runtime::test(start_paused = false)]
+async fn start_paused_false_keeps_the_real_clock() {
+    let start = runtime::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    assert!(start.elapsed() >= std::time::Duration::from_millis(2));
+}
+
+#[runtime::main(flavor = "current_thread", start_paused = true)]
+async fn paused_entry_point() -> std::time::Duration {
+    let start = runtime::time::Instant::now();
+    runtime::time::sleep(std::time::Duration::from_secs(60)).await;
+    start.elapsed()
+}
+
+#[test]
+fn main_can_start_paused() {
+    assert_eq!(paused_entry_point(), std::time::Duration::from_secs(60));
+}

@@ -17,6 +17,10 @@
 //! timeout in place of parking. So a yield loop lets I/O and timers in, and
 //! the thread never blocks while a yielded task is ready. Tasks still in
 //! the list when `block_on` returns go back to the core's queue.
+//!
+//! The runtime owns a [`Clock`]: once it was paused, this thread fires its
+//! virtual timers itself, and instead of parking while time is paused it
+//! auto-advances to the next one (`time/clock.rs` says how and why).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -34,6 +38,7 @@ use runtime_reactor::drive::Driver;
 use super::park::{park_block_on, MainWaker, Parker, Unparker};
 use crate::shim::Ordering;
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
+use crate::time::{Clock, Idle};
 
 /// Tasks run before the `block_on` future is polled again, at most.
 const MAX_TASKS_PER_TICK: usize = 61;
@@ -51,6 +56,9 @@ pub(crate) struct Shared {
     /// The reactor the thread in `block_on` polls itself (worker-driven
     /// mode), looked up once; `None` if the reactor thread alone drives it.
     reactor: Option<&'static runtime_reactor::Reactor>,
+    /// The runtime's clock: real until paused, then this runtime's virtual
+    /// time and timers.
+    clock: crate::shim::Arc<Clock>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -85,7 +93,7 @@ thread_local! {
 }
 
 impl Shared {
-    pub(crate) fn new(worker_driven: bool) -> Arc<Shared> {
+    pub(crate) fn new(worker_driven: bool, start_paused: bool) -> Arc<Shared> {
         // Looked up once: the thread in `block_on` drives it, and wakes from
         // other threads interrupt it, without a lookup each time.
         let reactor = if worker_driven {
@@ -94,6 +102,7 @@ impl Shared {
             None
         };
         let parker = Parker::with_reactor(reactor);
+        let clock = crate::shim::Arc::new(Clock::new(parker.unparker(), start_paused));
         Arc::new(Shared {
             owned: OwnedTasks::new(),
             injector: SegQueue::new(),
@@ -104,7 +113,13 @@ impl Shared {
                 parker,
             }))),
             reactor,
+            clock,
         })
+    }
+
+    /// The runtime's clock.
+    pub(crate) fn clock(&self) -> &crate::shim::Arc<Clock> {
+        &self.clock
     }
 
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, meta: task::Meta) -> JoinHandle<F::Output>
@@ -192,15 +207,36 @@ impl Shared {
             // the end of a full batch, after the reactor was polled.
             let wake_deferred = deferred && (drained || ran == MAX_TASKS_PER_TICK);
             let idle = ran == 0 && !main.woken.load(Ordering::Acquire) && !deferred;
+            // Paused or resumed after a pause: this runtime's timers are
+            // ours to fire, and a paused clock jumps instead of parking.
+            let mut park_for = None;
+            if self.clock.is_virtual() {
+                if idle {
+                    let runnable = || {
+                        if let Some(driver) = &driver {
+                            driver.poll();
+                        }
+                        main.woken.load(Ordering::Acquire)
+                            || !self.injector.is_empty()
+                            || LOCAL.with(|l| !l.borrow().is_empty())
+                    };
+                    match self.clock.idle(runnable) {
+                        Idle::Again => continue,
+                        Idle::Park(timeout) => park_for = timeout,
+                    }
+                } else if ran == MAX_TASKS_PER_TICK || wake_deferred {
+                    self.clock.fire_due();
+                }
+            }
             match &driver {
                 Some(_) if idle => {
                     core.injector_interval.parked();
-                    core.parker.park_driving(None);
+                    core.parker.park_driving(park_for);
                 }
                 Some(driver) if ran == MAX_TASKS_PER_TICK || wake_deferred => driver.poll(),
                 None if idle => {
                     core.injector_interval.parked();
-                    core.parker.park();
+                    core.parker.park_timeout(park_for);
                 }
                 _ => {}
             }

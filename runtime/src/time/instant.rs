@@ -29,8 +29,12 @@ pub struct Instant {
 
 impl Instant {
     /// The current instant.
+    ///
+    /// In the context of a runtime whose time was paused
+    /// ([`pause`](super::pause)) this is that runtime's virtual time; on
+    /// every other thread and runtime it is `std::time::Instant::now()`.
     pub fn now() -> Instant {
-        Instant::from_std(std::time::Instant::now())
+        super::clock::now()
     }
 
     /// Wraps a `std` instant.
@@ -74,9 +78,10 @@ impl Instant {
         self.std.saturating_duration_since(earlier.std)
     }
 
-    /// The time elapsed since this instant.
+    /// The time elapsed since this instant: `Instant::now() - self`, so on
+    /// the paused clock too.
     pub fn elapsed(&self) -> Duration {
-        self.std.elapsed()
+        Instant::now() - *self
     }
 
     /// `self + duration`, or `None` if the clock cannot represent it.

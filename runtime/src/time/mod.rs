@@ -7,11 +7,17 @@
 //!   ([`Timeout`], failing with [`error::Elapsed`]);
 //! - [`interval`] / [`interval_at`]: periodic ticks ([`Interval`]) with a
 //!   configurable [`MissedTickBehavior`];
-//! - [`Instant`]: the clock these deadlines are measured on.
+//! - [`Instant`]: the clock these deadlines are measured on;
+//! - [`pause`], [`resume`], [`advance`]: the paused test clock of a
+//!   current-thread runtime (also `Builder::start_paused` and
+//!   `#[runtime::test(start_paused = true)]`), with auto-advance.
 //!
 //! Timers are driven by the process-wide reactor, not by a runtime: they
 //! work on any thread, under either scheduler flavor and under foreign
 //! executors, and a timer created on one thread may be awaited on another.
+//! The exception is the paused clock: a runtime whose time is paused keeps
+//! its own virtual time and timers, invisible to the other runtimes of the
+//! process (see [`pause`]; the design is written down in `time/clock.rs`).
 //!
 //! # Examples
 //!
@@ -54,12 +60,15 @@
 //!   never registered), otherwise one insert and one O(1) removal, each
 //!   under a short, uncontended-in-the-common-case lock.
 
+mod clock;
 pub mod error;
 mod instant;
 mod interval;
 mod sleep;
 mod timeout;
 
+pub use clock::{advance, pause, resume};
+pub(crate) use clock::{Clock, Idle};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};

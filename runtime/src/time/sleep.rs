@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use runtime_reactor::{coop, TimerEntry};
 
+use super::clock::{self, VirtualTimer};
 use super::Instant;
 
 /// Waits until `duration` has elapsed.
@@ -18,7 +19,10 @@ use super::Instant;
 /// that the reactor observes, typically within a millisecond.
 ///
 /// Timers work on any thread and under any executor: they are driven by
-/// the process-wide reactor, not by a runtime.
+/// the process-wide reactor, not by a runtime. In the context of a runtime
+/// whose time is paused ([`pause`](super::pause)) the sleep follows that
+/// runtime's virtual clock instead, and may complete at once through
+/// auto-advance.
 ///
 /// # Cancellation
 ///
@@ -60,9 +64,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        entry: TimerEntry::new(deadline.into_std()),
-    }
+    let timer = match clock::current_virtual() {
+        Some(clock) => Timer::Virtual(VirtualTimer::new(clock, deadline)),
+        None => Timer::Real(TimerEntry::new(deadline.into_std())),
+    };
+    Sleep { timer }
 }
 
 /// The future of [`sleep`] and [`sleep_until`].
@@ -74,6 +80,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// dropping one that has not fired unlinks it in O(1). That is why `Sleep`
 /// is `!Unpin`: to poll it by hand or to call [`reset`](Sleep::reset), pin it
 /// first (`std::pin::pin!` or `Box::pin`).
+///
+/// A `Sleep` created in the context of a runtime whose time was paused
+/// ([`pause`](super::pause)) follows that runtime's virtual clock instead:
+/// it is kept by the runtime, not by the reactor, and completes when the
+/// virtual time reaches its deadline.
 ///
 /// # Examples
 ///
@@ -92,19 +103,40 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
-    /// The timer: `!Unpin`, linked into the wheel in place once polled.
-    entry: TimerEntry,
+    /// The timer; structurally pinned.
+    timer: Timer,
+}
+
+/// Which clock a [`Sleep`] waits on, chosen when it is created.
+enum Timer {
+    /// The process's reactor: `!Unpin`, linked into the wheel in place once
+    /// polled.
+    Real(TimerEntry),
+    /// The paused clock of the runtime it was created on.
+    Virtual(VirtualTimer),
+}
+
+/// A pinned view of a [`Timer`].
+enum TimerMut<'a> {
+    Real(Pin<&'a mut TimerEntry>),
+    Virtual(&'a mut VirtualTimer),
 }
 
 impl Sleep {
     /// The instant at which this sleep completes.
     pub fn deadline(&self) -> Instant {
-        Instant::from_std(self.entry.deadline())
+        match &self.timer {
+            Timer::Real(entry) => Instant::from_std(entry.deadline()),
+            Timer::Virtual(timer) => timer.deadline(),
+        }
     }
 
     /// Whether the deadline has been reached (the timer fired).
     pub fn is_elapsed(&self) -> bool {
-        self.entry.is_elapsed()
+        match &self.timer {
+            Timer::Real(entry) => entry.is_elapsed(),
+            Timer::Virtual(timer) => timer.is_elapsed(),
+        }
     }
 
     /// Moves the deadline to `deadline`, whether or not the sleep has
@@ -113,14 +145,23 @@ impl Sleep {
     /// The task that last polled this sleep is woken at the new deadline
     /// (at once if it has passed), as with tokio.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
-        self.entry().reset(deadline.into_std());
+        match self.timer() {
+            TimerMut::Real(entry) => entry.reset(deadline.into_std()),
+            TimerMut::Virtual(timer) => timer.reset(deadline),
+        }
     }
 
-    fn entry(self: Pin<&mut Self>) -> Pin<&mut TimerEntry> {
-        // SAFETY: structural pinning: `entry` is never moved out of a pinned
-        // `Sleep` (no method hands out `&mut TimerEntry`, `Sleep` has no
-        // `Drop` of its own that could move it).
-        unsafe { self.map_unchecked_mut(|s| &mut s.entry) }
+    fn timer(self: Pin<&mut Self>) -> TimerMut<'_> {
+        // SAFETY: structural pinning: the timer is never moved out of a
+        // pinned `Sleep` (no method hands out `&mut TimerEntry` or replaces
+        // the variant, `Sleep` has no `Drop` of its own that could move
+        // it). `VirtualTimer` is `Unpin`, so handing it out unpinned is fine.
+        unsafe {
+            match &mut self.get_unchecked_mut().timer {
+                Timer::Real(entry) => TimerMut::Real(Pin::new_unchecked(entry)),
+                Timer::Virtual(timer) => TimerMut::Virtual(timer),
+            }
+        }
     }
 }
 
@@ -133,7 +174,10 @@ impl Future for Sleep {
         // cannot starve the other tasks; a sleep still pending spends
         // nothing (the guard gives its unit back).
         let coop = ready!(coop::poll_proceed(cx));
-        ready!(self.entry().poll_elapsed(cx));
+        ready!(match self.timer() {
+            TimerMut::Real(entry) => entry.poll_elapsed(cx),
+            TimerMut::Virtual(timer) => timer.poll_elapsed(cx),
+        });
         coop.made_progress();
         Poll::Ready(())
     }
