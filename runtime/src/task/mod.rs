@@ -16,6 +16,7 @@
 mod coop;
 mod error;
 mod join;
+mod local;
 mod owned;
 mod raw;
 mod state;
@@ -24,6 +25,7 @@ mod yield_now;
 pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use join::JoinHandle;
+pub use local::{spawn_local, LocalEnterGuard, LocalSet};
 pub use yield_now::yield_now;
 
 pub(crate) use owned::OwnedTasks;
@@ -133,7 +135,14 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler);
+    bind_new(owned, RawTask::new(future, scheduler))
+}
+
+/// The second half of [`new_task`] (and of a local task's creation): binds
+/// the freshly allocated `raw` (its three references still unclaimed) into
+/// `owned`, or cancels it on this thread if `owned` is closed. `T` is the
+/// task's output type.
+fn bind_new<T>(owned: &OwnedTasks, raw: RawTask) -> (Option<Notified>, JoinHandle<T>) {
     let join = JoinHandle::new(raw);
     let notified = Notified(Task::from_raw(raw));
     match owned.bind(Task::from_raw(raw)) {

@@ -23,6 +23,12 @@
 //!   to be `Send`, and `S: Schedule` is `Send + Sync`. Who may touch the
 //!   stage and the join waker is decided by the state bits (`RUNNING`,
 //!   `COMPLETE`, `JOIN_INTEREST`, `JOIN_WAKER`), never by the thread.
+//! - The exception is a *local task* ([`RawTask::new_local`], for
+//!   `LocalSet`): its future need not be `Send`, and the functions that
+//!   touch the future (`run`, `shutdown`) are called only on the thread
+//!   that owns its `LocalSet`; the rest (waking, scheduling, `JoinHandle`,
+//!   `dealloc`) is thread-free as above. The invariant that makes this
+//!   sound is written down in `local.rs` (# Thread affinity).
 
 use std::any::Any;
 use std::future::Future;
@@ -105,7 +111,8 @@ pub(crate) struct RawTask {
 
 // SAFETY: the header is only accessed through atomics, and the cell's other
 // fields only under the rules of the state word; futures and outputs are
-// required to be `Send` by `RawTask::new`.
+// required to be `Send` by `RawTask::new`, and `RawTask::new_local`'s
+// contract keeps a local task's future on its thread.
 unsafe impl Send for RawTask {}
 // SAFETY: as above.
 unsafe impl Sync for RawTask {}
@@ -138,6 +145,37 @@ impl RawTask {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
+        S: Schedule,
+    {
+        Self::allocate(future, scheduler)
+    }
+
+    /// Allocates a task whose future (and output) need not be `Send`, for
+    /// a `LocalSet`; references as in [`new`](RawTask::new).
+    ///
+    /// # Safety
+    ///
+    /// The caller upholds the thread-affinity invariant of `local.rs`: the
+    /// task's `run` and `shutdown` are called only on the thread calling
+    /// `new_local`; `scheduler` queues every `Notified` for that thread and
+    /// runs none elsewhere; and the task is completed or shut down on that
+    /// thread before its scheduler's reference is given up, so whoever
+    /// frees the cell (any thread) finds the future gone.
+    pub(crate) unsafe fn new_local<F, S>(future: F, scheduler: S) -> RawTask
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+        S: Schedule,
+    {
+        Self::allocate(future, scheduler)
+    }
+
+    /// The allocation shared by [`new`](RawTask::new) and
+    /// [`new_local`](RawTask::new_local), which state the `Send` rules.
+    fn allocate<F, S>(future: F, scheduler: S) -> RawTask
+    where
+        F: Future + 'static,
+        F::Output: 'static,
         S: Schedule,
     {
         let cell = Box::new(Cell {
@@ -254,8 +292,8 @@ impl RawTask {
 
 fn vtable<F, S>() -> &'static Vtable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     &Vtable {
@@ -322,8 +360,8 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
 /// one touching the future.
 unsafe fn run<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>`, kept
@@ -578,8 +616,8 @@ unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 
 fn waker_vtable<F, S>() -> &'static RawWakerVTable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     &RawWakerVTable::new(
@@ -599,8 +637,8 @@ where
 /// call and is not consumed. Any thread.
 unsafe fn clone_waker<F, S>(ptr: *const ()) -> RawWaker
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller's contract: a waker's data pointer is the task
