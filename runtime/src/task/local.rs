@@ -663,8 +663,11 @@ impl Shared {
         let mut remote = self.remote.lock();
         if remote.closed {
             drop(remote);
-            // The set is gone: only a reference goes (rule 4: never one that
-            // frees a cell with its future still in it).
+            // The set is gone: only a reference goes, and never the last
+            // (so no cell is freed inside this `&self`, which points into
+            // one): a task not complete is still in the set's list, and a
+            // complete one is never scheduled; the set's drop completes
+            // every task before it releases the list.
             drop(task);
             return;
         }

@@ -370,7 +370,14 @@ where
     let raw = RawTask { ptr };
     match cell.header.state.transition_to_running() {
         ToRunning::Success => {}
-        ToRunning::Cancelled => return cancel_and_complete(cell, raw),
+        ToRunning::Cancelled => {
+            if cancel_and_complete(cell, raw) {
+                // SAFETY: those were the last references, and `cell` is not
+                // used again.
+                unsafe { dealloc::<F, S>(ptr) }
+            }
+            return;
+        }
         ToRunning::Failed => return raw.drop_reference(),
     }
     let waker = ManuallyDrop::new(
@@ -399,10 +406,16 @@ where
             res
         })
     }));
-    match res {
+    let last = match res {
         Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
-            ToIdle::Ok => raw.drop_reference(),
-            ToIdle::OkNotified => cell.scheduler.yield_now(Notified(Task::from_raw(raw))),
+            ToIdle::Ok => {
+                raw.drop_reference();
+                false
+            }
+            ToIdle::OkNotified => {
+                cell.scheduler.yield_now(Notified(Task::from_raw(raw)));
+                false
+            }
             ToIdle::Cancelled => cancel_and_complete(cell, raw),
         },
         Ok(Poll::Ready(out)) => {
@@ -414,13 +427,18 @@ where
                     Err(JoinError::panic(cell.header.id, payload))
                 }
             };
-            complete(cell, raw, result);
+            complete(cell, raw, result)
         }
         Err(payload) => {
             // The future was dropped while the panic unwound (see
             // `DropOnUnwind`); the stage is `Consumed` already.
-            complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)));
+            complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)))
         }
+    };
+    if last {
+        // SAFETY: `complete` dropped the last references, and `cell` is not
+        // used again.
+        unsafe { dealloc::<F, S>(ptr) }
     }
 }
 
@@ -464,21 +482,29 @@ fn consume_stage<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>>
     .err()
 }
 
-fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) {
+/// Drops the future and completes with a cancellation (or the panic of the
+/// future's `Drop`); returns what [`complete`] returns.
+#[must_use = "the caller frees the cell if this returns `true`"]
+fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) -> bool {
     let err = match consume_stage(cell) {
         None => JoinError::cancelled(cell.header.id),
         Some(payload) => JoinError::panic(cell.header.id, payload),
     };
-    complete(cell, raw, Err(err));
+    complete(cell, raw, Err(err))
 }
 
 /// Stores the result, publishes `COMPLETE`, notifies the `JoinHandle`,
 /// leaves the owned-task list and drops the running reference.
+///
+/// Returns `true` if those were the last references: the caller must then
+/// free the cell with `dealloc`, after this call (never inside it: `cell`
+/// is a borrow of the allocation that must outlive the call).
+#[must_use = "the caller frees the cell if this returns `true`"]
 fn complete<F: Future, S: Schedule>(
     cell: &Cell<F, S>,
     raw: RawTask,
     result: Result<F::Output, JoinError>,
-) {
+) -> bool {
     // SAFETY: RUNNING is ours until `transition_to_complete`.
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
@@ -502,10 +528,7 @@ fn complete<F: Future, S: Schedule>(
         std::mem::forget(t);
     }
     std::mem::forget(task);
-    if cell.header.state.ref_dec_n(n) {
-        // SAFETY: those were the last references.
-        unsafe { dealloc::<F, S>(raw.ptr) }
-    }
+    cell.header.state.ref_dec_n(n)
 }
 
 /// The vtable's `try_read_output`: see [`RawTask::try_read_output`].
@@ -610,7 +633,11 @@ unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // We hold RUNNING now; `complete` drops one reference as "the
         // poll's": take one for it.
         cell.header.state.ref_inc();
-        cancel_and_complete(cell, RawTask { ptr });
+        if cancel_and_complete(cell, RawTask { ptr }) {
+            // SAFETY: those were the last references, and `cell` is not
+            // used again.
+            unsafe { dealloc::<F, S>(ptr) }
+        }
     }
 }
 
