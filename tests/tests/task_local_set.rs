@@ -48,10 +48,7 @@ fn rc_refcell_tasks_run_and_share_state(flavor: Flavor) {
                     let state = state.clone();
                     task::spawn_local(async move {
                         yield_now().await;
-                        // A borrow held across an await: fine on one thread.
-                        let mut v = state.borrow_mut();
-                        v.push(i);
-                        drop(v);
+                        state.borrow_mut().push(i);
                         yield_now().await;
                         i
                     })
@@ -257,9 +254,11 @@ fn run_until_returns_with_tasks_pending_and_a_later_one_continues_them(flavor: F
                 }
             });
             yield_until(|| progress.get() == 1).await;
-            handle
+            // In a tuple: the block's output is the handle, not awaited here.
+            (handle,)
         }
     });
+    let (handle,) = handle;
     assert_eq!(progress.get(), 1, "the task ran up to its await");
     assert!(!handle.is_finished());
     let out = local.block_on(&rt, async move {
