@@ -382,6 +382,11 @@ impl fmt::Debug for LocalSet {
 /// current thread meanwhile (tasks may spawn more; the set completes when
 /// none is left).
 ///
+/// # Cancel safety
+///
+/// Cancel-safe: awaiting `&mut set` and giving up leaves the set and its
+/// tasks as they were, to be driven again later.
+///
 /// # Examples
 ///
 /// ```
