@@ -60,6 +60,9 @@
 //! - **Current-thread scheduler**: runs tasks on the thread in `block_on`,
 //!   with a local queue and a lock-free injector for wake-ups from other
 //!   threads.
+//! - **Local tasks** ([`task::LocalSet`]): `!Send` futures in the same task
+//!   allocation, with a scheduler that queues every wake-up (from any
+//!   thread) back to the set's own thread, which alone polls them.
 //! - **Blocking pool** ([`spawn_blocking`], [`task::block_in_place`]): threads
 //!   started on demand for blocking work, so it never occupies a worker;
 //!   idle ones exit after a while.

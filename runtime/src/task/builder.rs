@@ -110,6 +110,45 @@ impl<'a> Builder<'a> {
         Ok(handle.inner.spawn(future, self.meta(Location::caller())))
     }
 
+    /// Spawns the `!Send` `future` on the current
+    /// [`LocalSet`](super::LocalSet), as [`spawn_local`](super::spawn_local).
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` is tokio's signature.
+    ///
+    /// # Panics
+    ///
+    /// Outside a `LocalSet`.
+    #[track_caller]
+    pub fn spawn_local<Fut>(self, future: Fut) -> io::Result<JoinHandle<Fut::Output>>
+    where
+        Fut: Future + 'static,
+        Fut::Output: 'static,
+    {
+        let meta = self.meta(Location::caller());
+        Ok(super::local::spawn_local_with_meta(future, meta))
+    }
+
+    /// Spawns the `!Send` `future` on `local_set`.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` is tokio's signature.
+    #[track_caller]
+    pub fn spawn_local_on<Fut>(
+        self,
+        future: Fut,
+        local_set: &super::LocalSet,
+    ) -> io::Result<JoinHandle<Fut::Output>>
+    where
+        Fut: Future + 'static,
+        Fut::Output: 'static,
+    {
+        let meta = self.meta(Location::caller());
+        Ok(local_set.spawn_local_with_meta(future, meta))
+    }
+
     /// Runs `function` on the current runtime's blocking pool, as
     /// [`spawn_blocking`](super::spawn_blocking).
     ///

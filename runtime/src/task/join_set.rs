@@ -520,6 +520,29 @@ impl<T: 'static> JoinSet<T> {
         self.insert(handle.spawn(task))
     }
 
+    /// Spawns the `!Send` `task` on the current [`LocalSet`](super::LocalSet)
+    /// and adds it to the set.
+    ///
+    /// # Panics
+    ///
+    /// Outside a `LocalSet`, as [`spawn_local`](super::spawn_local).
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, task: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(super::spawn_local(task))
+    }
+
+    /// Spawns the `!Send` `task` on `local_set` and adds it to the set.
+    #[track_caller]
+    pub fn spawn_local_on<F>(&mut self, task: F, local_set: &super::LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local_set.spawn_local(task))
+    }
+
     /// Runs `f` on the current runtime's blocking pool and adds the job to
     /// the set. Aborting it cancels it only if it has not started.
     ///

@@ -27,6 +27,7 @@ mod error;
 mod id;
 mod join;
 pub mod join_set;
+mod local;
 mod meta;
 mod owned;
 mod raw;
@@ -43,6 +44,7 @@ pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalEnterGuard, LocalSet};
 pub use task_local::{AccessError, LocalKey};
 pub use task_tracker::{TaskTracker, TaskTrackerToken, TaskTrackerWaitFuture, TrackedFuture};
 pub use yield_now::yield_now;
@@ -174,7 +176,14 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let raw = RawTask::new(future, scheduler, meta);
+    bind_new(owned, RawTask::new(future, scheduler, meta))
+}
+
+/// The second half of [`new_task`] (and of a local task's creation): binds
+/// the freshly allocated `raw` (its three references still unclaimed) into
+/// `owned`, or cancels it on this thread if `owned` is closed. `T` is the
+/// task's output type.
+fn bind_new<T>(owned: &OwnedTasks, raw: RawTask) -> (Option<Notified>, JoinHandle<T>) {
     let join = JoinHandle::new(raw);
     let notified = Notified(Task::from_raw(raw));
     match owned.bind(Task::from_raw(raw)) {

@@ -23,6 +23,12 @@
 //!   to be `Send`, and `S: Schedule` is `Send + Sync`. Who may touch the
 //!   stage and the join waker is decided by the state bits (`RUNNING`,
 //!   `COMPLETE`, `JOIN_INTEREST`, `JOIN_WAKER`), never by the thread.
+//! - The exception is a *local task* ([`RawTask::new_local`], for
+//!   `LocalSet`): its future need not be `Send`, and the functions that
+//!   touch the future (`run`, `shutdown`) are called only on the thread
+//!   that owns its `LocalSet`; the rest (waking, scheduling, `JoinHandle`,
+//!   `dealloc`) is thread-free as above. The invariant that makes this
+//!   sound is written down in `local.rs` (# Thread affinity).
 
 use std::any::Any;
 use std::future::Future;
@@ -114,7 +120,8 @@ pub(crate) struct RawTask {
 
 // SAFETY: the header is only accessed through atomics, and the cell's other
 // fields only under the rules of the state word; futures and outputs are
-// required to be `Send` by `RawTask::new`.
+// required to be `Send` by `RawTask::new`, and `RawTask::new_local`'s
+// contract keeps a local task's future on its thread.
 unsafe impl Send for RawTask {}
 // SAFETY: as above.
 unsafe impl Sync for RawTask {}
@@ -145,6 +152,37 @@ impl RawTask {
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
+        S: Schedule,
+    {
+        Self::allocate(future, scheduler, meta)
+    }
+
+    /// Allocates a task whose future (and output) need not be `Send`, for
+    /// a `LocalSet`; references as in [`new`](RawTask::new).
+    ///
+    /// # Safety
+    ///
+    /// The caller upholds the thread-affinity invariant of `local.rs`: the
+    /// task's `run` and `shutdown` are called only on the thread calling
+    /// `new_local`; `scheduler` queues every `Notified` for that thread and
+    /// runs none elsewhere; and the task is completed or shut down on that
+    /// thread before its scheduler's reference is given up, so whoever
+    /// frees the cell (any thread) finds the future gone.
+    pub(crate) unsafe fn new_local<F, S>(future: F, scheduler: S, meta: Meta) -> RawTask
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+        S: Schedule,
+    {
+        Self::allocate(future, scheduler, meta)
+    }
+
+    /// The allocation shared by [`new`](RawTask::new) and
+    /// [`new_local`](RawTask::new_local), which state the `Send` rules.
+    fn allocate<F, S>(future: F, scheduler: S, meta: Meta) -> RawTask
+    where
+        F: Future + 'static,
+        F::Output: 'static,
         S: Schedule,
     {
         let cell = Box::new(Cell {
@@ -288,8 +326,8 @@ impl RawTask {
 
 fn vtable<F, S>() -> &'static Vtable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     &Vtable {
@@ -357,8 +395,8 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
 /// one touching the future.
 unsafe fn run<F, S>(ptr: NonNull<Header>)
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller's contract: a task pointer of a `Cell<F, S>`, kept
@@ -367,7 +405,14 @@ where
     let raw = RawTask { ptr };
     match cell.header.state.transition_to_running() {
         ToRunning::Success => {}
-        ToRunning::Cancelled => return cancel_and_complete(cell, raw),
+        ToRunning::Cancelled => {
+            if cancel_and_complete(cell, raw) {
+                // SAFETY: those were the last references, and `cell` is not
+                // used again.
+                unsafe { dealloc::<F, S>(ptr) }
+            }
+            return;
+        }
         ToRunning::Failed => return raw.drop_reference(),
     }
     let waker = ManuallyDrop::new(
@@ -400,10 +445,16 @@ where
         })
     }));
     drop(id_guard);
-    match res {
+    let last = match res {
         Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
-            ToIdle::Ok => raw.drop_reference(),
-            ToIdle::OkNotified => cell.scheduler.yield_now(Notified(Task::from_raw(raw))),
+            ToIdle::Ok => {
+                raw.drop_reference();
+                false
+            }
+            ToIdle::OkNotified => {
+                cell.scheduler.yield_now(Notified(Task::from_raw(raw)));
+                false
+            }
             ToIdle::Cancelled => cancel_and_complete(cell, raw),
         },
         Ok(Poll::Ready(out)) => {
@@ -415,13 +466,18 @@ where
                     Err(JoinError::panic(cell.header.id, payload))
                 }
             };
-            complete(cell, raw, result);
+            complete(cell, raw, result)
         }
         Err(payload) => {
             // The future was dropped while the panic unwound (see
             // `DropOnUnwind`); the stage is `Consumed` already.
-            complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)));
+            complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)))
         }
+    };
+    if last {
+        // SAFETY: `complete` dropped the last references, and `cell` is not
+        // used again.
+        unsafe { dealloc::<F, S>(ptr) }
     }
 }
 
@@ -467,21 +523,29 @@ fn consume_stage<F: Future, S>(cell: &Cell<F, S>) -> Option<Box<dyn Any + Send>>
     .err()
 }
 
-fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) {
+/// Drops the future and completes with a cancellation (or the panic of the
+/// future's `Drop`); returns what [`complete`] returns.
+#[must_use = "the caller frees the cell if this returns `true`"]
+fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) -> bool {
     let err = match consume_stage(cell) {
         None => JoinError::cancelled(cell.header.id),
         Some(payload) => JoinError::panic(cell.header.id, payload),
     };
-    complete(cell, raw, Err(err));
+    complete(cell, raw, Err(err))
 }
 
 /// Stores the result, publishes `COMPLETE`, notifies the `JoinHandle`,
 /// leaves the owned-task list and drops the running reference.
+///
+/// Returns `true` if those were the last references: the caller must then
+/// free the cell with `dealloc`, after this call (never inside it: `cell`
+/// is a borrow of the allocation that must outlive the call).
+#[must_use = "the caller frees the cell if this returns `true`"]
 fn complete<F: Future, S: Schedule>(
     cell: &Cell<F, S>,
     raw: RawTask,
     result: Result<F::Output, JoinError>,
-) {
+) -> bool {
     // SAFETY: RUNNING is ours until `transition_to_complete`.
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
@@ -505,10 +569,7 @@ fn complete<F: Future, S: Schedule>(
         std::mem::forget(t);
     }
     std::mem::forget(task);
-    if cell.header.state.ref_dec_n(n) {
-        // SAFETY: those were the last references.
-        unsafe { dealloc::<F, S>(raw.ptr) }
-    }
+    cell.header.state.ref_dec_n(n)
 }
 
 /// The vtable's `try_read_output`: see [`RawTask::try_read_output`].
@@ -628,14 +689,18 @@ unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // We hold RUNNING now; `complete` drops one reference as "the
         // poll's": take one for it.
         cell.header.state.ref_inc();
-        cancel_and_complete(cell, RawTask { ptr });
+        if cancel_and_complete(cell, RawTask { ptr }) {
+            // SAFETY: those were the last references, and `cell` is not
+            // used again.
+            unsafe { dealloc::<F, S>(ptr) }
+        }
     }
 }
 
 fn waker_vtable<F, S>() -> &'static RawWakerVTable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     &RawWakerVTable::new(
@@ -655,8 +720,8 @@ where
 /// call and is not consumed. Any thread.
 unsafe fn clone_waker<F, S>(ptr: *const ()) -> RawWaker
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
+    F::Output: 'static,
     S: Schedule,
 {
     // SAFETY: the caller's contract: a waker's data pointer is the task

@@ -157,6 +157,35 @@ impl TaskTracker {
         handle.spawn(self.track_future(task))
     }
 
+    /// Spawns the `!Send` `task` on the current
+    /// [`LocalSet`](crate::task::LocalSet), tracked until it finishes.
+    ///
+    /// # Panics
+    ///
+    /// Outside a `LocalSet`, as [`spawn_local`](crate::task::spawn_local).
+    #[track_caller]
+    pub fn spawn_local<F>(&self, task: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        crate::task::spawn_local(self.track_future(task))
+    }
+
+    /// Spawns the `!Send` `task` on `local_set`, tracked until it finishes.
+    #[track_caller]
+    pub fn spawn_local_on<F>(
+        &self,
+        task: F,
+        local_set: &crate::task::LocalSet,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        local_set.spawn_local(self.track_future(task))
+    }
+
     /// Runs `f` on the blocking pool, tracked until it returns.
     #[track_caller]
     pub fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
