@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpStream;
-use runtime::sync::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+use runtime::sync::{MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard};
 use runtime_tests::{block_on, echo_server, flavor_tests, Flavor, WakeCounter};
 
 fn poll_with<F: Future + ?Sized>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
@@ -227,7 +227,26 @@ fn blocking_lock_from_plain_threads(flavor: Flavor) {
     assert_eq!(*m.blocking_lock(), 1502);
 }
 
+/// An owned mapped guard narrows further (`map`, `try_map`) and keeps
+/// the lock held until the last narrowed guard is dropped.
+fn owned_mapped_guards_narrow_further(flavor: Flavor) {
+    block_on(flavor, async {
+        let m = Arc::new(Mutex::new((0u8, [1u32, 2, 3])));
+        let g = OwnedMutexGuard::map(m.clone().lock_owned().await, |v| &mut v.1);
+        let g = OwnedMappedMutexGuard::try_map(g, |a| a.get_mut(8)).unwrap_err();
+        let mut g = OwnedMappedMutexGuard::map(g, |a| &mut a[2]);
+        *g = 30;
+        assert!(m.try_lock().is_err());
+        assert!(Arc::ptr_eq(OwnedMappedMutexGuard::mutex(&g), &m));
+        let mut g = OwnedMappedMutexGuard::try_map(g, |v| Some(v)).unwrap();
+        *g += 1;
+        drop(g);
+        assert_eq!(m.lock().await.1, [1, 2, 31]);
+    });
+}
+
 flavor_tests!(
+    owned_mapped_guards_narrow_further,
     contended_counter_is_exact,
     lock_is_handed_over_in_arrival_order,
     dropped_lock_future_passes_the_lock_on,

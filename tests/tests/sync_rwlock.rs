@@ -11,7 +11,8 @@ use std::task::{Context, Poll, Waker};
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::TcpStream;
 use runtime::sync::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 use runtime_tests::{block_on, echo_server, flavor_tests, Flavor};
 
@@ -157,7 +158,59 @@ fn blocking_from_a_plain_thread(flavor: Flavor) {
     assert_eq!(*lock.blocking_read(), 400);
 }
 
+/// The narrowing family on the owned and mapped guards: each keeps the
+/// lock held (a writer waits) until the narrowed guard is dropped; a
+/// failed `try_map` gives the guard back; `downgrade_map` lets readers in
+/// at once but no writer.
+fn owned_and_mapped_guards_narrow_and_keep_the_lock(flavor: Flavor) {
+    block_on(flavor, async {
+        let lock = Arc::new(RwLock::new((1u32, vec![10u32, 20])));
+        let w = lock.clone().write_owned().await;
+        let w = OwnedRwLockWriteGuard::try_map(w, |v| v.1.get_mut(5)).unwrap_err();
+        let mut m = OwnedRwLockWriteGuard::try_map(w, |v| Some(&mut v.1)).unwrap();
+        m.push(30);
+        let m = OwnedRwLockMappedWriteGuard::try_map(m, |v| v.get_mut(9)).unwrap_err();
+        let mut last = OwnedRwLockMappedWriteGuard::map(m, |v| v.last_mut().unwrap());
+        *last += 1;
+        assert!(
+            lock.try_read().is_err(),
+            "the narrowed guard holds the lock"
+        );
+        assert!(Arc::ptr_eq(
+            OwnedRwLockMappedWriteGuard::rwlock(&last),
+            &lock
+        ));
+        drop(last);
+        assert_eq!(lock.read().await.1, [10, 20, 31]);
+
+        let w = lock.clone().write_owned().await;
+        let r = OwnedRwLockWriteGuard::downgrade_map(w, |v| &v.0);
+        assert_eq!(*r, 1);
+        assert!(
+            lock.try_read().is_ok(),
+            "readers come in beside a downgraded guard"
+        );
+        assert!(lock.try_write().is_err(), "writers do not");
+        let r = OwnedRwLockReadGuard::try_map(r, |_| None::<&u8>).unwrap_err();
+        drop(r);
+        let r = lock.clone().read_owned().await;
+        let second = OwnedRwLockReadGuard::try_map(r, |v| v.1.get(1)).unwrap();
+        assert_eq!(*second, 20);
+        drop(second);
+
+        let mut g = lock.write().await;
+        g.0 = 7;
+        let m = RwLockWriteGuard::map(g, |v| &mut v.1);
+        let m = RwLockMappedWriteGuard::try_map(m, |v| v.get_mut(7)).unwrap_err();
+        let mut first = RwLockMappedWriteGuard::try_map(m, |v| v.first_mut()).unwrap();
+        *first = 0;
+        drop(first);
+        assert_eq!(*lock.read().await, (7, vec![0, 20, 31]));
+    });
+}
+
 flavor_tests!(
+    owned_and_mapped_guards_narrow_and_keep_the_lock,
     waiting_writer_is_not_starved_by_later_readers,
     max_readers_and_downgrade,
     dropped_write_wait_passes_permits_on,

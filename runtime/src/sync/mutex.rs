@@ -543,6 +543,44 @@ unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T
 // SAFETY: sharing the guard shares only `&U` (and the `Arc`).
 unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
 
+impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
+    /// Narrows the guard further; the lock stays held.
+    pub fn map<S: ?Sized, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, S>
+    where
+        F: FnOnce(&mut U) -> &mut S,
+    {
+        let data = NonNull::from(f(&mut *this));
+        let this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        OwnedMappedMutexGuard { lock, data }
+    }
+
+    /// As [`map`](OwnedMappedMutexGuard::map), unless `f` returns `None`.
+    ///
+    /// # Errors
+    ///
+    /// The original guard, if `f` returns `None`.
+    pub fn try_map<S: ?Sized, F>(mut this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, S>, Self>
+    where
+        F: FnOnce(&mut U) -> Option<&mut S>,
+    {
+        let data = match f(&mut *this) {
+            Some(data) => NonNull::from(data),
+            None => return Err(this),
+        };
+        let this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        Ok(OwnedMappedMutexGuard { lock, data })
+    }
+
+    /// The mutex this guard holds.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
+    }
+}
+
 impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
     fn drop(&mut self) {
         self.lock.s.release(1);

@@ -504,6 +504,33 @@ impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
             marker: PhantomData,
         }
     }
+
+    /// As [`map`](RwLockMappedWriteGuard::map), unless `f` returns `None`.
+    ///
+    /// # Errors
+    ///
+    /// The original guard, if `f` returns `None`.
+    pub fn try_map<U: ?Sized, F>(
+        mut this: Self,
+        f: F,
+    ) -> Result<RwLockMappedWriteGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        match f(&mut *this).map(NonNull::from) {
+            Some(data) => {
+                let (s, permits) = (this.s, this.permits);
+                mem::forget(this);
+                Ok(RwLockMappedWriteGuard {
+                    s,
+                    permits,
+                    data,
+                    marker: PhantomData,
+                })
+            }
+            None => Err(this),
+        }
+    }
 }
 
 impl<T: ?Sized> Deref for RwLockMappedWriteGuard<'_, T> {
@@ -525,6 +552,16 @@ impl<T: ?Sized> Drop for RwLockMappedWriteGuard<'_, T> {
     fn drop(&mut self) {
         self.s.release(self.permits as usize);
     }
+}
+
+/// Takes the `Arc` out of an owned guard without running its `Drop` (the
+/// permits go with the `Arc` to the guard built from it).
+macro_rules! take_lock {
+    ($this:expr) => {{
+        let this = ManuallyDrop::new($this);
+        // SAFETY: `this` is never used or dropped again.
+        unsafe { std::ptr::read(&this.lock) }
+    }};
 }
 
 /// Shared access through an `Arc<RwLock>`; unlocks on drop.
@@ -554,10 +591,28 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
         F: FnOnce(&U) -> &V,
     {
         let data = NonNull::from(f(&*this));
-        let this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again.
-        let lock = unsafe { std::ptr::read(&this.lock) };
-        OwnedRwLockReadGuard { lock, data }
+        OwnedRwLockReadGuard {
+            lock: take_lock!(this),
+            data,
+        }
+    }
+
+    /// As [`map`](OwnedRwLockReadGuard::map), unless `f` returns `None`.
+    ///
+    /// # Errors
+    ///
+    /// The original guard, if `f` returns `None`.
+    pub fn try_map<V: ?Sized, F>(this: Self, f: F) -> Result<OwnedRwLockReadGuard<T, V>, Self>
+    where
+        F: FnOnce(&U) -> Option<&V>,
+    {
+        match f(&*this).map(NonNull::from) {
+            Some(data) => Ok(OwnedRwLockReadGuard {
+                lock: take_lock!(this),
+                data,
+            }),
+            None => Err(this),
+        }
     }
 
     /// The lock this guard holds.
@@ -605,10 +660,43 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         F: FnOnce(&mut T) -> &mut U,
     {
         let data = NonNull::from(f(&mut *this));
-        let this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again.
-        let lock = unsafe { std::ptr::read(&this.lock) };
-        OwnedRwLockMappedWriteGuard { lock, data }
+        OwnedRwLockMappedWriteGuard {
+            lock: take_lock!(this),
+            data,
+        }
+    }
+
+    /// As [`map`](OwnedRwLockWriteGuard::map), unless `f` returns `None`.
+    ///
+    /// # Errors
+    ///
+    /// The original guard, if `f` returns `None`.
+    pub fn try_map<U: ?Sized, F>(
+        mut this: Self,
+        f: F,
+    ) -> Result<OwnedRwLockMappedWriteGuard<T, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        match f(&mut *this).map(NonNull::from) {
+            Some(data) => Ok(OwnedRwLockMappedWriteGuard {
+                lock: take_lock!(this),
+                data,
+            }),
+            None => Err(this),
+        }
+    }
+
+    /// Turns the write lock into a read lock of a part of the value, with
+    /// no writer in between.
+    pub fn downgrade_map<U: ?Sized, F>(this: Self, f: F) -> OwnedRwLockReadGuard<T, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let data = NonNull::from(f(&*this));
+        let lock = take_lock!(this);
+        lock.s.release(lock.mr as usize - 1);
+        OwnedRwLockReadGuard { lock, data }
     }
 
     /// Turns the write lock into a read lock with no writer in between.
@@ -663,6 +751,47 @@ unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Send
 unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync
     for OwnedRwLockMappedWriteGuard<T, U>
 {
+}
+
+impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
+    /// Narrows the guard further; the lock stays held.
+    pub fn map<V: ?Sized, F>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
+    where
+        F: FnOnce(&mut U) -> &mut V,
+    {
+        let data = NonNull::from(f(&mut *this));
+        OwnedRwLockMappedWriteGuard {
+            lock: take_lock!(this),
+            data,
+        }
+    }
+
+    /// As [`map`](OwnedRwLockMappedWriteGuard::map), unless `f` returns
+    /// `None`.
+    ///
+    /// # Errors
+    ///
+    /// The original guard, if `f` returns `None`.
+    pub fn try_map<V: ?Sized, F>(
+        mut this: Self,
+        f: F,
+    ) -> Result<OwnedRwLockMappedWriteGuard<T, V>, Self>
+    where
+        F: FnOnce(&mut U) -> Option<&mut V>,
+    {
+        match f(&mut *this).map(NonNull::from) {
+            Some(data) => Ok(OwnedRwLockMappedWriteGuard {
+                lock: take_lock!(this),
+                data,
+            }),
+            None => Err(this),
+        }
+    }
+
+    /// The lock this guard holds.
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.lock
+    }
 }
 
 impl<T: ?Sized, U: ?Sized> Deref for OwnedRwLockMappedWriteGuard<T, U> {
