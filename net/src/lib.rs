@@ -72,15 +72,22 @@
 
 mod accept;
 pub mod async_fd;
+mod copy;
 mod lookup;
 mod macros;
 mod poll_evented;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod splice;
 mod sys;
 pub mod tcp;
 pub mod udp;
 pub mod unix;
 
+pub use copy::{copy_bidirectional, copy_bidirectional_with_sizes};
 pub use lookup::{lookup_host, ToSocketAddrs};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[doc(hidden)]
+pub use splice::spliced_bytes;
 /// The hooks by which `runtime` runs lookups on its blocking pool, and by
 /// which tests watch and slow them; not part of the API.
 #[doc(hidden)]

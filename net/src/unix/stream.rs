@@ -228,6 +228,13 @@ impl UnixStream {
         self.io.peek(buf).await
     }
 
+    /// The reactor registration (for the splice path of
+    /// `copy_bidirectional`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn registration(&self) -> &runtime_reactor::Registration {
+        self.io.registration()
+    }
+
     pub(crate) fn poll_read_priv(
         &self,
         cx: &mut Context<'_>,
