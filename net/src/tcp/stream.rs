@@ -384,11 +384,12 @@ impl TcpStream {
     /// Splits the stream into a borrowed read half and write half, usable
     /// concurrently (for example in one `join`), without locking.
     ///
-    /// With `runtime::io::AsyncReadExt` in scope, `stream.split()` on a
-    /// `TcpStream` value resolves to that trait's `split`, which takes the
-    /// stream by value and returns lock-based halves; write
-    /// `TcpStream::split(&mut stream)` (or `(&mut stream).split()`) for this
-    /// one.
+    /// With `runtime::io::AsyncReadExt` in scope, `stream.split()` is this
+    /// method: that trait has no `split`. (`futures-util`'s `AsyncReadExt`
+    /// has one that takes the stream by value, and method lookup tries the
+    /// by-value receiver before `&mut self`, so with that trait imported
+    /// `stream.split()` would pick its lock-sharing halves; write
+    /// `TcpStream::split(&mut stream)` then.)
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split::split(self)
     }
