@@ -72,6 +72,7 @@
 
 mod accept;
 pub mod async_fd;
+mod conversions;
 mod copy;
 mod lookup;
 mod macros;
