@@ -64,6 +64,10 @@
 //! - Host names resolve off the calling thread (the `runtime` crate's
 //!   blocking pool, through a hook it installs, else a thread per lookup);
 //!   literal addresses resolve at once. See [`lookup_host`].
+//! - [`copy_bidirectional`] moves bytes between two of these stream sockets
+//!   with `splice(2)` on Linux (socket → pipe → socket, readiness-driven
+//!   like every other operation; see the `splice` module), and through a
+//!   buffer for any other stream.
 //! - Socket options are plain `setsockopt(2)` calls through `libc` (no
 //!   `socket2`: every option here is one call); all system calls live in
 //!   the private `sys` module.
