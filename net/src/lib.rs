@@ -64,6 +64,10 @@
 //! - Host names resolve off the calling thread (the `runtime` crate's
 //!   blocking pool, through a hook it installs, else a thread per lookup);
 //!   literal addresses resolve at once. See [`lookup_host`].
+//! - [`copy_bidirectional`] moves bytes between two of these stream sockets
+//!   with `splice(2)` on Linux (socket → pipe → socket, readiness-driven
+//!   like every other operation; see the `splice` module), and through a
+//!   buffer for any other stream.
 //! - Socket options are plain `setsockopt(2)` calls through `libc` (no
 //!   `socket2`: every option here is one call); all system calls live in
 //!   the private `sys` module.
@@ -72,15 +76,23 @@
 
 mod accept;
 pub mod async_fd;
+mod conversions;
+mod copy;
 mod lookup;
 mod macros;
 mod poll_evented;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod splice;
 mod sys;
 pub mod tcp;
 pub mod udp;
 pub mod unix;
 
+pub use copy::{copy_bidirectional, copy_bidirectional_with_sizes};
 pub use lookup::{lookup_host, ToSocketAddrs};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[doc(hidden)]
+pub use splice::spliced_bytes;
 /// The hooks by which `runtime` runs lookups on its blocking pool, and by
 /// which tests watch and slow them; not part of the API.
 #[doc(hidden)]

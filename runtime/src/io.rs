@@ -3,11 +3,18 @@
 //! The traits are `futures-io`'s [`AsyncRead`] and [`AsyncWrite`], the
 //! ecosystem's common ground, so adapters written for them work here
 //! unchanged. The extension traits and helpers (`read`, `read_exact`,
-//! `write_all`, `copy`, `BufReader`, …) are re-exported from
-//! `futures-util`'s `io` module rather than written again: it is the
-//! well-kept implementation of exactly these methods for exactly these
-//! traits, and depending on it (with default features off) is the reason
-//! `futures-util` is a dependency of this crate.
+//! `write_all`, `copy`, `BufReader`, …) are `futures-util`'s rather than
+//! written again: it is the well-kept implementation of exactly these
+//! methods for exactly these traits, and depending on it (with default
+//! features off) is the reason `futures-util` is a dependency of this
+//! crate. [`AsyncReadExt`] is our own trait over `futures-util`'s methods,
+//! less `split` (see the trait for why).
+//!
+//! Like tokio's `io` module, this one also has [`copy_bidirectional`] (a
+//! two-way proxy copy, zero-copy with `splice(2)` between sockets on
+//! Linux), [`split`] for any stream, the in-memory [`duplex`] pipe, and the
+//! standard streams [`stdin`], [`stdout`] and [`stderr`] (run on the
+//! blocking pool, as tokio's are).
 //!
 //! The in-memory [`empty`], [`repeat`] and [`sink`] are this crate's own:
 //! they take part in the cooperative budget (each poll spends a unit), so a
@@ -39,19 +46,25 @@
 //! # Ok::<_, std::io::Error>(()) }).unwrap();
 //! ```
 
+mod blocking;
+mod duplex;
 mod empty;
+mod read_ext;
 mod repeat;
 mod sink;
+mod split;
+mod stdio;
 
+pub use duplex::{duplex, DuplexStream};
 pub use empty::{empty, Empty};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
-pub use futures_util::io::{
-    copy, copy_buf, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, ReadHalf,
-    WriteHalf,
-};
+pub use futures_util::io::{copy, copy_buf, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+pub use read_ext::AsyncReadExt;
 pub use repeat::{repeat, Repeat};
-pub use runtime_net::{Interest, Ready};
+pub use runtime_net::{copy_bidirectional, copy_bidirectional_with_sizes, Interest, Ready};
 pub use sink::{sink, Sink};
+pub use split::{split, ReadHalf, WriteHalf};
+pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 
 /// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd) drives any file descriptor
 /// (pipes, `eventfd`, `timerfd`, sockets made elsewhere) with the reactor.

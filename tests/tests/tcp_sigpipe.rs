@@ -120,6 +120,43 @@ fn write_after_peer_closed_normally_is_an_error_not_sigpipe(flavor: Flavor) {
     });
 }
 
+/// `copy_bidirectional` between two of our sockets, with the default
+/// `SIGPIPE` action: a splice into a socket could raise the signal, so the
+/// copy takes the buffered path (nothing is spliced) and a reset upstream
+/// is an error, not a dead process.
+fn copy_bidirectional_to_reset_peer_is_an_error_not_sigpipe(flavor: Flavor) {
+    restore_default_sigpipe();
+    block_on(flavor, async {
+        let (client, mut front) = runtime_tests::connected_pair().await.unwrap();
+        let (mut back, upstream) = runtime_tests::connected_pair().await.unwrap();
+        let before = runtime_net::spliced_bytes();
+        let proxy =
+            runtime::spawn(
+                async move { runtime::io::copy_bidirectional(&mut front, &mut back).await },
+            );
+        set_linger_zero(&upstream).unwrap();
+        drop(upstream);
+        let sender = runtime::spawn(async move {
+            let chunk = vec![0x5au8; 64 * 1024];
+            let mut s = &client;
+            for _ in 0..10_000 {
+                if s.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+            panic!("10,000 writes into a proxy to a dead peer all succeeded");
+        });
+        let err = proxy.await.unwrap().expect_err("the copy must fail");
+        assert_dead_peer_error(&err);
+        sender.await.unwrap();
+        assert_eq!(
+            runtime_net::spliced_bytes(),
+            before,
+            "nothing may be spliced"
+        );
+    });
+}
+
 /// The check itself works: with the default action restored, a `send`
 /// without `MSG_NOSIGNAL` to a reset peer does kill a process. Run in a
 /// forked child so only the child dies.
@@ -165,4 +202,5 @@ flavor_tests!(
     accepted_stream_write_to_reset_peer_is_an_error_not_sigpipe,
     from_std_stream_write_to_reset_peer_is_an_error_not_sigpipe,
     write_after_peer_closed_normally_is_an_error_not_sigpipe,
+    copy_bidirectional_to_reset_peer_is_an_error_not_sigpipe,
 );

@@ -8,12 +8,18 @@
 //!   `sockaddr_un` (`sin_len` on the BSDs, abstract Unix names on Linux);
 //! - [`io`]: `send`/`recv` and friends, vectored I/O through
 //!   `sendmsg`/`recvmsg` clamped to `IOV_MAX`;
+//! - [`splice`] (Linux): `splice(2)`, pipes, and the `SIGPIPE` check of
+//!   the zero-copy `copy_bidirectional`;
+//! - [`opts`]: options with non-`int` values (`SO_BINDTODEVICE`);
 //! - [`cred`]: the credentials of a Unix-socket peer (`SO_PEERCRED` on Linux,
 //!   `getpeereid` elsewhere).
 
 pub(crate) mod addr;
 pub(crate) mod cred;
 pub(crate) mod io;
+pub(crate) mod opts;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod splice;
 
 use std::io as stdio;
 use std::mem::{size_of, MaybeUninit};

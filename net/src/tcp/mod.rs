@@ -3,6 +3,7 @@
 
 mod listener;
 mod socket;
+mod socket_opts;
 mod split;
 mod split_owned;
 mod stream;

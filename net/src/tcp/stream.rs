@@ -384,11 +384,12 @@ impl TcpStream {
     /// Splits the stream into a borrowed read half and write half, usable
     /// concurrently (for example in one `join`), without locking.
     ///
-    /// With `runtime::io::AsyncReadExt` in scope, `stream.split()` on a
-    /// `TcpStream` value resolves to that trait's `split`, which takes the
-    /// stream by value and returns lock-based halves; write
-    /// `TcpStream::split(&mut stream)` (or `(&mut stream).split()`) for this
-    /// one.
+    /// With `runtime::io::AsyncReadExt` in scope, `stream.split()` is this
+    /// method: that trait has no `split`. (`futures-util`'s `AsyncReadExt`
+    /// has one that takes the stream by value, and method lookup tries the
+    /// by-value receiver before `&mut self`, so with that trait imported
+    /// `stream.split()` would pick its lock-sharing halves; write
+    /// `TcpStream::split(&mut stream)` then.)
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split::split(self)
     }
@@ -398,6 +399,13 @@ impl TcpStream {
     /// write half shuts down the write direction (the peer reads EOF).
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         split_owned::split_owned(self)
+    }
+
+    /// The reactor registration (for the splice path of
+    /// `copy_bidirectional`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn registration(&self) -> &runtime_reactor::Registration {
+        self.io.registration()
     }
 
     pub(crate) fn poll_read_priv(

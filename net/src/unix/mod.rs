@@ -1,15 +1,17 @@
 //! Unix-domain sockets: [`UnixListener`], [`UnixStream`], [`UnixDatagram`],
 //! their [`SocketAddr`] (pathname, unnamed, or abstract on Linux) and the
-//! peer credentials [`UCred`].
+//! peer credentials [`UCred`], and the halves of a split stream.
 
 mod addr;
 mod datagram;
 mod listener;
+mod split;
 mod stream;
 mod ucred;
 
 pub use addr::SocketAddr;
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::UnixStream;
 pub use ucred::UCred;

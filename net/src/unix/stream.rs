@@ -9,6 +9,7 @@ use runtime_reactor::{Direction, Ready};
 
 use crate::poll_evented::PollEvented;
 use crate::sys;
+use crate::unix::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::unix::{SocketAddr, UCred};
 use crate::Interest;
 
@@ -226,6 +227,30 @@ impl UnixStream {
     /// The errors of `recv(2)`.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.peek(buf).await
+    }
+
+    /// Splits the stream into a borrowed read half and write half, usable
+    /// concurrently (for example in one `join`), without locking.
+    ///
+    /// With `runtime::io::AsyncReadExt` in scope, `stream.split()` is this
+    /// method (that trait has no `split`, unlike `futures-util`'s, whose
+    /// by-value `split` method lookup would otherwise pick first).
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits the stream into owned halves that can move to different
+    /// tasks; [`OwnedReadHalf::reunite`] puts them back together. Dropping
+    /// the write half shuts down the write direction (the peer reads EOF).
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::split_owned(self)
+    }
+
+    /// The reactor registration (for the splice path of
+    /// `copy_bidirectional`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn registration(&self) -> &runtime_reactor::Registration {
+        self.io.registration()
     }
 
     pub(crate) fn poll_read_priv(

@@ -1,0 +1,113 @@
+//! [`AsyncReadExt`]: the read methods of every [`AsyncRead`].
+
+use std::io::IoSliceMut;
+
+use futures_util::io::{
+    AsyncReadExt as FuturesReadExt, Chain, Read, ReadExact, ReadToEnd, ReadToString, ReadVectored,
+    Take,
+};
+
+use super::AsyncRead;
+
+/// Methods on every [`AsyncRead`]: `read`, `read_exact`, `read_to_end`, …
+///
+/// Each one is `futures-util`'s method of the same name (it returns
+/// `futures-util`'s future), so their behaviour and cancel-safety are that
+/// crate's: `read` is cancel-safe (no data is lost if the future is dropped
+/// before it completes), `read_exact`, `read_to_end` and `read_to_string`
+/// are not (data read so far is in the buffer, but how much is not
+/// reported).
+///
+/// # Differences from `futures-util`'s trait
+///
+/// There is no `split` method. With one, `stream.split()` on a
+/// [`TcpStream`](crate::net::TcpStream) would pick the trait's `split`,
+/// which takes the stream by value (method lookup tries the by-value
+/// receiver before the `&mut` one of the inherent method) and returns
+/// lock-sharing halves. Without it, `stream.split()` is the socket's own
+/// lock-free `split(&mut self)`, as in tokio; the generic splitter is the
+/// function [`split`](super::split). Importing `futures-util`'s (or
+/// `futures`') `AsyncReadExt` as well brings the trap back, and makes the
+/// shared method names ambiguous: import one of the two.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+/// use runtime::net::UnixStream;
+///
+/// # runtime::Runtime::new().unwrap().block_on(async {
+/// let (mut a, mut b) = UnixStream::pair()?;
+/// a.write_all(b"hello").await?;
+/// drop(a);
+/// let mut text = String::new();
+/// b.read_to_string(&mut text).await?;
+/// assert_eq!(text, "hello");
+/// let (_rd, _wr) = b.split(); // UnixStream::split, borrowed halves
+/// # Ok::<_, std::io::Error>(()) }).unwrap();
+/// ```
+pub trait AsyncReadExt: AsyncRead {
+    /// A reader that reads all of `self` and then all of `next`.
+    fn chain<R>(self, next: R) -> Chain<Self, R>
+    where
+        Self: Sized,
+        R: AsyncRead,
+    {
+        FuturesReadExt::chain(self, next)
+    }
+
+    /// Reads some bytes into `buf` and returns how many (0: end of file, or
+    /// an empty `buf`). Cancel-safe.
+    fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> Read<'a, Self>
+    where
+        Self: Unpin,
+    {
+        FuturesReadExt::read(self, buf)
+    }
+
+    /// Reads into several buffers, in order, and returns how many bytes.
+    /// Cancel-safe.
+    fn read_vectored<'a>(&'a mut self, bufs: &'a mut [IoSliceMut<'a>]) -> ReadVectored<'a, Self>
+    where
+        Self: Unpin,
+    {
+        FuturesReadExt::read_vectored(self, bufs)
+    }
+
+    /// Reads exactly `buf.len()` bytes; end of file first is an
+    /// `UnexpectedEof` error. Not cancel-safe.
+    fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> ReadExact<'a, Self>
+    where
+        Self: Unpin,
+    {
+        FuturesReadExt::read_exact(self, buf)
+    }
+
+    /// Reads until end of file, appending to `buf`; returns how many bytes.
+    /// Not cancel-safe.
+    fn read_to_end<'a>(&'a mut self, buf: &'a mut Vec<u8>) -> ReadToEnd<'a, Self>
+    where
+        Self: Unpin,
+    {
+        FuturesReadExt::read_to_end(self, buf)
+    }
+
+    /// Reads until end of file, appending UTF-8 text to `buf`; invalid
+    /// UTF-8 is an `InvalidData` error. Not cancel-safe.
+    fn read_to_string<'a>(&'a mut self, buf: &'a mut String) -> ReadToString<'a, Self>
+    where
+        Self: Unpin,
+    {
+        FuturesReadExt::read_to_string(self, buf)
+    }
+
+    /// A reader of at most `limit` bytes of `self`.
+    fn take(self, limit: u64) -> Take<Self>
+    where
+        Self: Sized,
+    {
+        FuturesReadExt::take(self, limit)
+    }
+}
+
+impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
