@@ -75,6 +75,8 @@
 
 mod blocking;
 mod context;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 mod runtime;
 mod scheduler;
