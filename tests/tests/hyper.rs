@@ -155,7 +155,9 @@ fn keep_alive_100_requests(flavor: Flavor, http: Http) {
                     .map(|i| {
                         let mut s = Sender::Two(h2.clone());
                         runtime::spawn(async move {
-                            let req = Request::get(format!("http://x/{i}")).body(full("")).unwrap();
+                            let req = Request::get(format!("http://x/{i}"))
+                                .body(full(""))
+                                .unwrap();
                             let resp = s.send(req).await.unwrap();
                             assert_eq!(resp.status(), 200);
                             let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -273,7 +275,9 @@ fn http1_header_read_timeout_closes_the_connection() {
         };
 
         let mut peer = TcpStream::connect(addr).await.unwrap();
-        peer.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        peer.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         // No blank line ever comes. The server must close (the watchdog
         // catches a server that never does).
         let got = read_to_close(&mut peer).await;
@@ -314,7 +318,9 @@ fn http2_keep_alive_timeout_closes_the_connection() {
         });
 
         let mut peer = TcpStream::connect(addr).await.unwrap();
-        peer.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+        peer.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            .await
+            .unwrap();
         // SETTINGS: length 0, type 4, no flags, stream 0.
         peer.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
 
@@ -406,7 +412,9 @@ fn client_disconnect_mid_body_then_next_connection_served() {
 
         // A new connection is served as usual.
         let mut sender = client(addr, Http::One).await;
-        let req = Request::post("/upload").body(full(vec![1u8; 1000])).unwrap();
+        let req = Request::post("/upload")
+            .body(full(vec![1u8; 1000]))
+            .unwrap();
         let resp = sender.send(req).await.unwrap();
         assert_eq!(resp.status(), 200);
         let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -537,7 +545,9 @@ fn hyper_io_adapts_futures_io_types_both_ways() {
         // hyper impls.
         let (a, b) = connected_pair().await.unwrap();
         let (mut a, mut b) = (HyperIo::new(a), HyperIo::new(b));
-        AsyncWriteExt::write_all(&mut a, b"round trip").await.unwrap();
+        AsyncWriteExt::write_all(&mut a, b"round trip")
+            .await
+            .unwrap();
         AsyncWriteExt::close(&mut a).await.unwrap();
         let mut got = Vec::new();
         AsyncReadExt::read_to_end(&mut b, &mut got).await.unwrap();
@@ -574,7 +584,11 @@ fn hyper_timer_reset_reuses_the_sleep() {
         let ours = sleep.as_mut().downcast_mut_pin::<HyperSleep>().unwrap();
         assert_eq!(ours.deadline().into_std(), deadline);
         sleep.as_mut().await;
-        assert!(sleep.as_mut().downcast_mut_pin::<HyperSleep>().unwrap().is_elapsed());
+        assert!(sleep
+            .as_mut()
+            .downcast_mut_pin::<HyperSleep>()
+            .unwrap()
+            .is_elapsed());
 
         let mut foreign: Pin<Box<dyn hyper::rt::Sleep>> = Box::pin(ForeignSleep);
         assert!(!foreign.is::<HyperSleep>());

@@ -83,10 +83,7 @@ fn framed_over_halves_and_unix(flavor: Flavor) {
         write_b.send("and back").await.unwrap();
         assert_eq!(read_a.next().await.unwrap().unwrap(), "and back");
 
-        let mut a = read_a
-            .into_inner()
-            .reunite(write_a.into_inner())
-            .unwrap();
+        let mut a = read_a.into_inner().reunite(write_a.into_inner()).unwrap();
         let mut b = read_b.into_inner().reunite(write_b.into_inner()).unwrap();
         {
             let (ra, wa) = TcpStream::split(&mut a);
@@ -136,7 +133,10 @@ fn read_into_uninitialised_read_buf() {
     block_on(Flavor::CurrentThread, async {
         let (mut a, mut b) = connected_pair().await.unwrap();
         assert!(AsyncWrite::is_write_vectored(&a));
-        let bufs = [std::io::IoSlice::new(b"tokio"), std::io::IoSlice::new(b" io")];
+        let bufs = [
+            std::io::IoSlice::new(b"tokio"),
+            std::io::IoSlice::new(b" io"),
+        ];
         let n = poll_fn(|cx| Pin::new(&mut a).poll_write_vectored(cx, &bufs))
             .await
             .unwrap();
@@ -147,7 +147,10 @@ fn read_into_uninitialised_read_buf() {
         poll_fn(|cx| Pin::new(&mut a).poll_shutdown(cx))
             .await
             .unwrap();
-        assert!(tokio_read(&mut b, 100).await.is_empty(), "EOF fills nothing");
+        assert!(
+            tokio_read(&mut b, 100).await.is_empty(),
+            "EOF fills nothing"
+        );
 
         // A `ReadBuf` partly filled already: the read appends.
         let (c, mut d) = connected_pair().await.unwrap();

@@ -124,7 +124,11 @@ impl<T: AsyncRead> ::hyper::rt::Read for HyperIo<T> {
 }
 
 impl<T: AsyncWrite> ::hyper::rt::Write for HyperIo<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.inner_pin().poll_write(cx, buf)
     }
 
@@ -169,7 +173,11 @@ impl<T: ::hyper::rt::Read> AsyncRead for HyperIo<T> {
 }
 
 impl<T: ::hyper::rt::Write> AsyncWrite for HyperIo<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         ::hyper::rt::Write::poll_write(self.inner_pin(), cx, buf)
     }
 

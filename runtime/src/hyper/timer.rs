@@ -63,7 +63,11 @@ impl ::hyper::rt::Timer for HyperTimer {
         Instant::now().into_std()
     }
 
-    fn reset(&self, sleep: &mut Pin<Box<dyn ::hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
+    fn reset(
+        &self,
+        sleep: &mut Pin<Box<dyn ::hyper::rt::Sleep>>,
+        new_deadline: std::time::Instant,
+    ) {
         match sleep.as_mut().downcast_mut_pin::<HyperSleep>() {
             Some(ours) => ours.reset(Instant::from_std(new_deadline)),
             // Another timer's sleep: replace it, as hyper's default does.
