@@ -39,6 +39,21 @@
 //! }
 //! ```
 //!
+//! # Features
+//!
+//! - `hyper`: [`TcpStream`] and [`UnixStream`] implement hyper 1.x's
+//!   `rt::Read` and `rt::Write`, so hyper takes them with no wrapper. The
+//!   read lets `recv` write straight into hyper's uninitialised buffer (no
+//!   zeroing), with the same readiness handling as the `futures-io` read;
+//!   `poll_shutdown` shuts down the write direction, as `poll_close` does.
+//!   `runtime::hyper` has the executor, timer and adapter to go with them.
+//! - `tokio-io`: tokio's `AsyncRead` and `AsyncWrite` (the traits only; tokio
+//!   is built without features, and no tokio runtime is needed) for
+//!   [`TcpStream`], [`UnixStream`] and the TCP halves
+//!   ([`tcp::ReadHalf`], [`tcp::WriteHalf`], [`tcp::OwnedReadHalf`],
+//!   [`tcp::OwnedWriteHalf`]), reading into the `ReadBuf`'s uninitialised
+//!   part without zeroing it.
+//!
 //! # Implementation
 //!
 //! - Every type wraps one `PollEvented<T>`: the OS object plus its reactor

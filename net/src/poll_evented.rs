@@ -208,6 +208,28 @@ impl<T: AsRawFd> PollEvented<T> {
             })
     }
 
+    /// Polls a read into `buf`, which need not be initialised, for the
+    /// `hyper` and `tokio` read traits (whose buffers may be uninitialised
+    /// memory, so that no byte is zeroed only to be overwritten). The same
+    /// stream transfer as [`poll_read`](PollEvented::poll_read): a short
+    /// read clears readiness. On `Ok(n)`, `buf[..n]` has been written by the
+    /// kernel and is initialised; the rest is untouched.
+    #[cfg(any(feature = "hyper", feature = "tokio-io"))]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let len = buf.len();
+        self.registration
+            .poll_stream_io(cx, Direction::Read, len, || {
+                sys::io::recv_uninit(self.io.as_raw_fd(), buf, 0)
+            })
+    }
+
     /// Polls a read into `buf` that leaves the data queued (`MSG_PEEK`).
     pub(crate) fn poll_peek(
         &self,

@@ -84,6 +84,8 @@
 
 mod blocking;
 mod context;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 mod macros;
 mod runtime;

@@ -24,6 +24,22 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<
     Ok(n as usize)
 }
 
+/// `recv` into `buf`, which need not be initialised: on `Ok(n)` the kernel
+/// has written (and so initialised) `buf[..n]`, and nothing else.
+///
+/// Safe because `recv(2)` only writes through the pointer, at most
+/// `buf.len()` bytes, and writing a `MaybeUninit<u8>` is always allowed.
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+pub(crate) fn recv_uninit(
+    fd: RawFd,
+    buf: &mut [MaybeUninit<u8>],
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    let ptr: *mut u8 = buf.as_mut_ptr().cast();
+    let n = syscall!(recv(fd, ptr.cast(), buf.len(), flags))?;
+    Ok(n as usize)
+}
+
 /// `send` from `buf`, never raising SIGPIPE.
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     let n = syscall!(send(fd, buf.as_ptr().cast(), buf.len(), SEND_FLAGS))?;

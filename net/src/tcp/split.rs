@@ -192,3 +192,7 @@ impl AsRef<TcpStream> for WriteHalf<'_> {
 
 crate::macros::impl_async_read!(ReadHalf<'_>, |s| s.0);
 crate::macros::impl_async_write!(WriteHalf<'_>, |s| s.0);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_read!(ReadHalf<'_>, |s| s.0);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_write!(WriteHalf<'_>, |s| s.0);

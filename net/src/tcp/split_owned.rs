@@ -265,3 +265,7 @@ impl AsRef<TcpStream> for OwnedWriteHalf {
 
 crate::macros::impl_async_read!(OwnedReadHalf, |s| s.inner);
 crate::macros::impl_async_write!(OwnedWriteHalf, |s| s.inner);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_read!(OwnedReadHalf, |s| s.inner);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_write!(OwnedWriteHalf, |s| s.inner);

@@ -416,6 +416,15 @@ impl TcpStream {
         self.io.poll_read(cx, buf)
     }
 
+    #[cfg(any(feature = "hyper", feature = "tokio-io"))]
+    pub(crate) fn poll_read_uninit_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf)
+    }
+
     pub(crate) fn poll_read_vectored_priv(
         &self,
         cx: &mut Context<'_>,
@@ -454,6 +463,12 @@ crate::macros::impl_async_read!(TcpStream, |s| s);
 crate::macros::impl_async_write!(TcpStream, |s| s);
 crate::macros::impl_async_read!(&TcpStream, |s| *s);
 crate::macros::impl_async_write!(&TcpStream, |s| *s);
+#[cfg(feature = "hyper")]
+crate::macros::impl_hyper_io!(TcpStream, |s| s);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_read!(TcpStream, |s| s);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_write!(TcpStream, |s| s);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

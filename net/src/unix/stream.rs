@@ -261,6 +261,15 @@ impl UnixStream {
         self.io.poll_read(cx, buf)
     }
 
+    #[cfg(any(feature = "hyper", feature = "tokio-io"))]
+    pub(crate) fn poll_read_uninit_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf)
+    }
+
     pub(crate) fn poll_read_vectored_priv(
         &self,
         cx: &mut Context<'_>,
@@ -297,6 +306,12 @@ crate::macros::impl_async_read!(UnixStream, |s| s);
 crate::macros::impl_async_write!(UnixStream, |s| s);
 crate::macros::impl_async_read!(&UnixStream, |s| *s);
 crate::macros::impl_async_write!(&UnixStream, |s| *s);
+#[cfg(feature = "hyper")]
+crate::macros::impl_hyper_io!(UnixStream, |s| s);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_read!(UnixStream, |s| s);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_write!(UnixStream, |s| s);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
