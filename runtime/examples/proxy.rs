@@ -25,7 +25,10 @@ async fn main() -> io::Result<()> {
     let listen = args.next().unwrap_or_else(|| "127.0.0.1:7002".to_string());
     let upstream = args.next().unwrap_or_else(|| "127.0.0.1:7000".to_string());
     let listener = TcpListener::bind(&listen).await?;
-    println!("proxy listening on {}, to {upstream}", listener.local_addr()?);
+    println!(
+        "proxy listening on {}, to {upstream}",
+        listener.local_addr()?
+    );
     serve(listener, upstream).await
 }
 

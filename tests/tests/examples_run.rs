@@ -39,7 +39,8 @@ fn udp_echo_returns_each_datagram_to_its_sender(flavor: Flavor) {
             for (sock, data) in [(&a, &da), (&b, &db)] {
                 let got = loop {
                     sock.send(data).await.unwrap();
-                    match runtime::time::timeout(Duration::from_secs(2), sock.recv(&mut buf)).await {
+                    match runtime::time::timeout(Duration::from_secs(2), sock.recv(&mut buf)).await
+                    {
                         Ok(n) => break n.unwrap(),
                         Err(_) => continue,
                     }

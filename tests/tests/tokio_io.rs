@@ -109,6 +109,18 @@ fn framed_over_halves_and_unix(flavor: Flavor) {
         let mut v = Framed::new(v, LinesCodec::new());
         u.send("unix").await.unwrap();
         assert_eq!(v.next().await.unwrap().unwrap(), "unix");
+        // Unix halves, owned and borrowed.
+        let (ur, uw) = u.into_inner().into_split();
+        let mut v = v.into_inner();
+        let (vr, vw) = v.split();
+        let mut to_v = FramedWrite::new(uw, LinesCodec::new());
+        let mut from_u = FramedRead::new(vr, LinesCodec::new());
+        to_v.send("unix owned half").await.unwrap();
+        assert_eq!(from_u.next().await.unwrap().unwrap(), "unix owned half");
+        let mut to_u = FramedWrite::new(vw, LinesCodec::new());
+        let mut from_v = FramedRead::new(ur, LinesCodec::new());
+        to_u.send("unix borrowed half").await.unwrap();
+        assert_eq!(from_v.next().await.unwrap().unwrap(), "unix borrowed half");
     });
 }
 

@@ -299,3 +299,11 @@ crate::macros::impl_async_read!(ReadHalf<'_>, |s| s.0);
 crate::macros::impl_async_write!(WriteHalf<'_>, |s| s.0);
 crate::macros::impl_async_read!(OwnedReadHalf, |s| s.inner);
 crate::macros::impl_async_write!(OwnedWriteHalf, |s| s.inner);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_read!(ReadHalf<'_>, |s| s.0);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_write!(WriteHalf<'_>, |s| s.0);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_read!(OwnedReadHalf, |s| s.inner);
+#[cfg(feature = "tokio-io")]
+crate::macros::impl_tokio_write!(OwnedWriteHalf, |s| s.inner);
