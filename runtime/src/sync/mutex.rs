@@ -459,16 +459,24 @@ pub struct OwnedMutexGuard<T: ?Sized> {
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// The same lock as a guard of the whole value, for the narrowing
+    /// methods (which all live on [`OwnedMappedMutexGuard`]).
+    fn into_mapped(this: Self) -> OwnedMappedMutexGuard<T, T> {
+        // SAFETY: `UnsafeCell::get` is never null.
+        let data = unsafe { NonNull::new_unchecked(this.lock.data.get()) };
+        let this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again; its permit goes
+        // with the `Arc` to the new guard.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        OwnedMappedMutexGuard { lock, data }
+    }
+
     /// A guard of a part of the locked value; the lock stays held.
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        let this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again.
-        let lock = unsafe { std::ptr::read(&this.lock) };
-        OwnedMappedMutexGuard { lock, data }
+        OwnedMappedMutexGuard::map(Self::into_mapped(this), f)
     }
 
     /// As [`map`](OwnedMutexGuard::map), unless `f` returns `None`.
@@ -476,18 +484,17 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
     /// # Errors
     ///
     /// The original guard, if `f` returns `None`.
-    pub fn try_map<U: ?Sized, F>(mut this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
+    pub fn try_map<U: ?Sized, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        let data = match f(&mut *this) {
-            Some(data) => NonNull::from(data),
-            None => return Err(this),
-        };
-        let this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again.
-        let lock = unsafe { std::ptr::read(&this.lock) };
-        Ok(OwnedMappedMutexGuard { lock, data })
+        OwnedMappedMutexGuard::try_map(Self::into_mapped(this), f).map_err(|whole| {
+            let whole = ManuallyDrop::new(whole);
+            // SAFETY: `whole` is never used or dropped again; its permit
+            // goes back to an `OwnedMutexGuard`.
+            let lock = unsafe { std::ptr::read(&whole.lock) };
+            OwnedMutexGuard { lock }
+        })
     }
 
     /// The mutex this guard holds.
@@ -545,15 +552,14 @@ unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Sync for OwnedMappedMutex
 
 impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     /// Narrows the guard further; the lock stays held.
-    pub fn map<S: ?Sized, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, S>
+    pub fn map<S: ?Sized, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, S>
     where
         F: FnOnce(&mut U) -> &mut S,
     {
-        let data = NonNull::from(f(&mut *this));
-        let this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never used or dropped again.
-        let lock = unsafe { std::ptr::read(&this.lock) };
-        OwnedMappedMutexGuard { lock, data }
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("the closure always returns `Some`"),
+        }
     }
 
     /// As [`map`](OwnedMappedMutexGuard::map), unless `f` returns `None`.

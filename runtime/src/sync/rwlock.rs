@@ -490,18 +490,13 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockMappedWriteGuard<'_, T> {}
 
 impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
     /// Narrows the guard further.
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> RwLockMappedWriteGuard<'a, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = NonNull::from(f(&mut *this));
-        let (s, permits) = (this.s, this.permits);
-        mem::forget(this);
-        RwLockMappedWriteGuard {
-            s,
-            permits,
-            data,
-            marker: PhantomData,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("the closure always returns `Some`"),
         }
     }
 
@@ -590,10 +585,9 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     where
         F: FnOnce(&U) -> &V,
     {
-        let data = NonNull::from(f(&*this));
-        OwnedRwLockReadGuard {
-            lock: take_lock!(this),
-            data,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("the closure always returns `Some`"),
         }
     }
 
@@ -654,16 +648,22 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         OwnedRwLockWriteGuard { lock, data }
     }
 
-    /// A write guard of a part of the value; the lock stays held.
-    pub fn map<U: ?Sized, F>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
-    where
-        F: FnOnce(&mut T) -> &mut U,
-    {
-        let data = NonNull::from(f(&mut *this));
+    /// The same lock as a mapped guard of the whole value, for the
+    /// narrowing methods (which live on [`OwnedRwLockMappedWriteGuard`]).
+    fn into_mapped(this: Self) -> OwnedRwLockMappedWriteGuard<T, T> {
+        let data = this.data;
         OwnedRwLockMappedWriteGuard {
             lock: take_lock!(this),
             data,
         }
+    }
+
+    /// A write guard of a part of the value; the lock stays held.
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        OwnedRwLockMappedWriteGuard::map(Self::into_mapped(this), f)
     }
 
     /// As [`map`](OwnedRwLockWriteGuard::map), unless `f` returns `None`.
@@ -672,19 +672,19 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     ///
     /// The original guard, if `f` returns `None`.
     pub fn try_map<U: ?Sized, F>(
-        mut this: Self,
+        this: Self,
         f: F,
     ) -> Result<OwnedRwLockMappedWriteGuard<T, U>, Self>
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        match f(&mut *this).map(NonNull::from) {
-            Some(data) => Ok(OwnedRwLockMappedWriteGuard {
-                lock: take_lock!(this),
+        OwnedRwLockMappedWriteGuard::try_map(Self::into_mapped(this), f).map_err(|whole| {
+            let data = whole.data;
+            OwnedRwLockWriteGuard {
+                lock: take_lock!(whole),
                 data,
-            }),
-            None => Err(this),
-        }
+            }
+        })
     }
 
     /// Turns the write lock into a read lock of a part of the value, with
@@ -755,14 +755,13 @@ unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync
 
 impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     /// Narrows the guard further; the lock stays held.
-    pub fn map<V: ?Sized, F>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
+    pub fn map<V: ?Sized, F>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
     where
         F: FnOnce(&mut U) -> &mut V,
     {
-        let data = NonNull::from(f(&mut *this));
-        OwnedRwLockMappedWriteGuard {
-            lock: take_lock!(this),
-            data,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("the closure always returns `Some`"),
         }
     }
 
