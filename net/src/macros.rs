@@ -134,46 +134,7 @@ macro_rules! impl_hyper_io {
             }
         }
 
-        impl ::hyper::rt::Write for $ty {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $get.poll_write_priv(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                let $s = &*self;
-                $get.poll_write_vectored_priv(cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                // `sendmsg` takes up to IOV_MAX slices per call.
-                true
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                // Bytes go straight to the kernel; there is nothing to flush.
-                std::task::Poll::Ready(Ok(()))
-            }
-
-            fn poll_shutdown(
-                self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $s = &*self;
-                std::task::Poll::Ready($get.close_write())
-            }
-        }
+        crate::macros::impl_shutdown_write!(::hyper::rt::Write, $ty, |$s| $get);
     };
 }
 #[cfg(feature = "hyper")]
@@ -218,7 +179,21 @@ pub(crate) use impl_tokio_read;
 #[cfg(feature = "tokio-io")]
 macro_rules! impl_tokio_write {
     ($ty:ty, |$s:ident| $get:expr) => {
-        impl ::tokio::io::AsyncWrite for $ty {
+        crate::macros::impl_shutdown_write!(::tokio::io::AsyncWrite, $ty, |$s| $get);
+    };
+}
+#[cfg(feature = "tokio-io")]
+pub(crate) use impl_tokio_write;
+
+/// Implements a write trait of the shape that hyper's `rt::Write` and
+/// tokio's `AsyncWrite` share: vectored writes (`sendmsg` takes up to
+/// IOV_MAX slices per call), a `poll_flush` with nothing to do (bytes go
+/// straight to the kernel) and a `poll_shutdown` that shuts down the write
+/// direction (the peer reads EOF).
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+macro_rules! impl_shutdown_write {
+    ($tr:path, $ty:ty, |$s:ident| $get:expr) => {
+        impl $tr for $ty {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -258,5 +233,5 @@ macro_rules! impl_tokio_write {
         }
     };
 }
-#[cfg(feature = "tokio-io")]
-pub(crate) use impl_tokio_write;
+#[cfg(any(feature = "hyper", feature = "tokio-io"))]
+pub(crate) use impl_shutdown_write;
