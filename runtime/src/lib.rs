@@ -86,6 +86,7 @@ mod blocking;
 mod context;
 pub mod io;
 mod macros;
+pub mod metrics;
 mod runtime;
 mod scheduler;
 mod shim;
