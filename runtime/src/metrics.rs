@@ -191,7 +191,8 @@ impl Counters {
     ) -> Option<WatcherGuard> {
         let stall = self.stall.as_ref()?;
         let stop = Arc::new((parking_lot::Mutex::new(false), parking_lot::Condvar::new()));
-        let period = (stall.threshold / 4).clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let period =
+            (stall.threshold / 4).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let counters = Arc::downgrade(self);
         let stop2 = stop.clone();
         std::thread::Builder::new()
@@ -264,11 +265,14 @@ impl Drop for WatcherGuard {
     }
 }
 
+/// A stall report callback.
+pub(crate) type StallCallback = Arc<dyn Fn(&StallInfo) + Send + Sync>;
+
 /// The stall detector's settings.
 #[derive(Clone)]
 pub(crate) struct Stall {
     pub(crate) threshold: Duration,
-    pub(crate) callback: Arc<dyn Fn(&StallInfo) + Send + Sync>,
+    pub(crate) callback: StallCallback,
 }
 
 impl fmt::Debug for Stall {
@@ -362,13 +366,7 @@ impl fmt::Display for StallInfo {
             write!(f, " {name:?}")?;
         }
         let at = self.location;
-        write!(
-            f,
-            " spawned at {}:{}:{}",
-            at.file(),
-            at.line(),
-            at.column()
-        )
+        write!(f, " spawned at {}:{}:{}", at.file(), at.line(), at.column())
     }
 }
 
@@ -496,7 +494,9 @@ impl RuntimeMetrics {
     /// the end of its last batch of polls (the queue is thread-local).
     pub fn worker_local_queue_depth(&self, worker: usize) -> usize {
         match &self.handle.flavor {
-            Flavor::CurrentThread(_) => self.slot(worker).queue_depth.load(Ordering::Relaxed) as usize,
+            Flavor::CurrentThread(_) => {
+                self.slot(worker).queue_depth.load(Ordering::Relaxed) as usize
+            }
             Flavor::MultiThread(s) => {
                 let _ = self.slot(worker);
                 s.local_queue_depth(worker)
@@ -649,7 +649,8 @@ impl Dump {
                 location: header.meta.location(),
                 state,
                 polls: header.polls.load(Ordering::Relaxed),
-                since_last_poll: (last != 0).then(|| Duration::from_nanos(now.saturating_sub(last))),
+                since_last_poll: (last != 0)
+                    .then(|| Duration::from_nanos(now.saturating_sub(last))),
             });
         });
         tasks.sort_by_key(|t| t.id);

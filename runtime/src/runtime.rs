@@ -38,7 +38,7 @@ pub struct Builder {
     start_paused: bool,
     config: Config,
     stall_threshold: Option<Duration>,
-    on_stall: Option<Arc<dyn Fn(&crate::metrics::StallInfo) + Send + Sync>>,
+    on_stall: Option<crate::metrics::StallCallback>,
 }
 
 impl fmt::Debug for Builder {
@@ -280,8 +280,7 @@ impl Builder {
         };
         let (flavor, blocking) = match self.kind {
             Kind::CurrentThread => {
-                let shared =
-                    current_thread::Shared::new(
+                let shared = current_thread::Shared::new(
                     self.worker_driven_reactor,
                     self.start_paused,
                     self.config.stall.clone(),

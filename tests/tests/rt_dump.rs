@@ -35,7 +35,9 @@ fn dump_lists_idle_tasks_with_names_and_locations(flavor: Flavor) {
     rt.block_on(async {
         runtime_tests::yield_until(|| {
             let d = runtime::Handle::current().dump();
-            d.tasks().iter().all(|t| t.polls() >= 1 && t.state() == TaskState::Idle)
+            d.tasks()
+                .iter()
+                .all(|t| t.polls() >= 1 && t.state() == TaskState::Idle)
         })
         .await;
     });
@@ -126,12 +128,17 @@ fn example_serves_the_dump_over_http(flavor: Flavor) {
             .spawn(example::serve_dump(listener, runtime::Handle::current()))
             .unwrap();
         let mut s = TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut response = String::new();
         s.read_to_string(&mut response).await.unwrap();
         let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
         assert!(head.starts_with("HTTP/1.0 200 OK\r\n"), "{head}");
-        assert!(head.contains(&format!("Content-Length: {}", body.len())), "{head}");
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{head}"
+        );
         // The server's own tasks are listed, by name and location.
         assert!(body.contains("\"dump-server\""), "{body}");
         assert!(body.contains("\"dump-connection\""), "{body}");

@@ -38,7 +38,10 @@ fn counts_follow_tcp_echo_work(flavor: Flavor) {
     let _watchdog = Watchdog::start(HANG_LIMIT);
     let rt = flavor.build();
     let m = rt.handle().metrics();
-    assert_eq!(m.num_workers(), if flavor == Flavor::MultiThread { 2 } else { 1 });
+    assert_eq!(
+        m.num_workers(),
+        if flavor == Flavor::MultiThread { 2 } else { 1 }
+    );
     assert_eq!(m.spawned_tasks_count(), 0);
     assert_eq!(sum(&m, RuntimeMetrics::worker_poll_count), 0);
     assert_eq!(m.num_alive_tasks(), 0);
@@ -175,7 +178,11 @@ fn queue_depths_count_waiting_tasks(flavor: Flavor) {
         Flavor::MultiThread => {
             spawned.recv().unwrap();
             // One in the LIFO slot, the rest in the local queue.
-            assert!(m.worker_local_queue_depth(0) >= 3, "{}", m.worker_local_queue_depth(0));
+            assert!(
+                m.worker_local_queue_depth(0) >= 3,
+                "{}",
+                m.worker_local_queue_depth(0)
+            );
             let from_outside: Vec<_> = (0..3).map(|_| rt.spawn(async {})).collect();
             assert!(m.global_queue_depth() >= 3);
             assert!(m.num_alive_tasks() >= 1 + 5 + 3);

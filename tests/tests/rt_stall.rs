@@ -67,12 +67,19 @@ fn blocking_poll_is_reported_once_while_it_blocks(flavor: Flavor) {
     let info = &all[0];
     assert_eq!(info.id(), id);
     assert_eq!(info.name(), Some("sleeper"));
-    assert!(info.location().file().ends_with("rt_stall.rs"), "{}", info.location());
+    assert!(
+        info.location().file().ends_with("rt_stall.rs"),
+        "{}",
+        info.location()
+    );
     assert_eq!(info.location().line(), line);
     assert!(info.elapsed() > threshold);
     let line_text = info.to_string();
     assert!(line_text.contains("\"sleeper\""), "{line_text}");
-    assert!(line_text.contains(&format!("rt_stall.rs:{line}:")), "{line_text}");
+    assert!(
+        line_text.contains(&format!("rt_stall.rs:{line}:")),
+        "{line_text}"
+    );
 }
 
 fn each_stall_is_reported(flavor: Flavor) {

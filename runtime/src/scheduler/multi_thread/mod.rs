@@ -287,9 +287,9 @@ impl Shared {
             stall_watcher: Mutex::new(None),
         });
         let weak = Arc::downgrade(&shared);
-        *shared.stall_watcher.lock() = shared.counters.start_watcher(move |id| {
-            weak.upgrade().and_then(|s| s.owned.name_of(id))
-        });
+        *shared.stall_watcher.lock() = shared
+            .counters
+            .start_watcher(move |id| weak.upgrade().and_then(|s| s.owned.name_of(id)));
         let weak = Arc::downgrade(&shared);
         let watcher: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
             if let Some(shared) = weak.upgrade() {
