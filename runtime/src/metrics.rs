@@ -306,16 +306,18 @@ pub(crate) fn print_stall(info: &StallInfo) {
 ///     .on_stall(move |info| log.lock().unwrap().push(info.location().line()))
 ///     .build()
 ///     .unwrap();
+/// let reported = seen.clone();
 /// rt.block_on(async {
-///     runtime::spawn(async {
+///     runtime::spawn(async move {
 ///         // Blocks its worker until the report came.
-///         while seen.lock().unwrap().is_empty() {
+///         while reported.lock().unwrap().is_empty() {
 ///             std::thread::sleep(Duration::from_millis(5));
 ///         }
 ///     })
 ///     .await
 ///     .unwrap();
 /// });
+/// assert_eq!(seen.lock().unwrap().len(), 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct StallInfo {
@@ -505,7 +507,20 @@ impl RuntimeMetrics {
     }
 }
 
-/// What a listed task is doing, from its state word.
+/// What a listed task is doing, from its state word (read once, so a task
+/// may have moved on by the time the listing is shown).
+///
+/// # Examples
+///
+/// ```
+/// use runtime::metrics::TaskState;
+///
+/// let rt = runtime::Builder::new_current_thread().build().unwrap();
+/// let task = rt.spawn(async {});
+/// // Spawned, not polled yet: waiting in the run queue.
+/// assert_eq!(rt.handle().dump().tasks()[0].state(), TaskState::Scheduled);
+/// rt.block_on(task).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TaskState {
@@ -531,7 +546,20 @@ impl fmt::Display for TaskState {
     }
 }
 
-/// One task of a [`Dump`].
+/// One task of a [`Dump`]; `Display` writes it as one line.
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Builder::new_current_thread().build().unwrap();
+/// let task = rt.spawn(async {});
+/// let dump = rt.handle().dump();
+/// let listed = &dump.tasks()[0];
+/// assert_eq!(listed.id(), task.id());
+/// assert_eq!(listed.polls(), 0);
+/// assert!(listed.to_string().starts_with(&format!("task {}", task.id())));
+/// rt.block_on(task).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct TaskDump {
     id: Id,
