@@ -379,7 +379,7 @@ impl fmt::Display for StallInfo {
 /// to [`num_workers`](RuntimeMetrics::num_workers) `- 1`; a
 /// current-thread runtime has one worker, the thread in `block_on`. In
 /// tokio most of these need `tokio_unstable`; here they are always on
-/// (see the module docs of the source, `metrics.rs`, for what each costs).
+/// (the [module docs](self) say what each costs).
 ///
 /// [`Handle::metrics`]: crate::Handle::metrics
 ///

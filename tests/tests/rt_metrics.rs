@@ -80,7 +80,6 @@ fn counts_follow_tcp_echo_work(flavor: Flavor) {
         .max()
         .unwrap();
     assert!(longest > Duration::ZERO);
-    assert!(longest <= busy, "one poll cannot outlast all of them");
     // Only the accept loop is left alive.
     assert!(m.num_alive_tasks() >= 1);
 }
