@@ -4,7 +4,7 @@
 //!
 //! # What the counters cost
 //!
-//! Every worker owns one [`WorkerSlot`], aligned to 128 bytes so that no two
+//! Every worker owns one slot of counters, aligned to 128 bytes so that no two
 //! workers' counters share a cache line. Only the worker that holds the
 //! slot's core writes it, with a `Relaxed` load and a `Relaxed` store (no
 //! read-modify-write); any thread may read it. Per poll of a task a worker
