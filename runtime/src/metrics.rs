@@ -8,14 +8,17 @@
 //! workers' counters share a cache line. Only the worker that holds the
 //! slot's core writes it, with a `Relaxed` load and a `Relaxed` store (no
 //! read-modify-write); any thread may read it. Per poll of a task a worker
-//! reads the clock once (`Instant::now`, the end of one poll is the start
-//! of the next) and makes four plain stores (poll count, poll start, the
-//! task's id and spawn location, and the longest poll when it grew); per
-//! run of tasks between parks one more store (busy time); per park one
-//! (park count); per steal one. The task header gets a poll count and the
-//! time of the last poll start: one `Relaxed` store each per poll, made by
-//! the thread that holds the task's `RUNNING` bit (see [`Dump`]). Spawning
-//! counts with one `Relaxed` `fetch_add` on a runtime-wide counter.
+//! reads the clock once (`Instant::now`: the end of one poll is the start
+//! of the next) and makes five stores to its slot (task id, spawn location,
+//! poll start, its reset, poll count), a sixth when the longest poll grew;
+//! it hands the clock reading to the task through a thread-local, and the
+//! task header gets two `Relaxed` stores (its poll count and last poll
+//! start, made by the holder of the task's `RUNNING` bit, read by
+//! [`Dump`]). Per run of tasks between parks there is one more store (busy
+//! time), per park one (park count, and the no-op count when it grew), per
+//! steal one. Spawning counts with one `Relaxed` `fetch_add` on a
+//! runtime-wide counter. Tasks polled outside the workers (a `LocalSet`'s,
+//! the blocking pool's) read the clock themselves for their header.
 //!
 //! # The stall detector
 //!
@@ -27,6 +30,10 @@
 //! watch (`STALL_GUARD`) was not used: its period is fixed and it runs only
 //! while the reactor has watchers, and a dedicated thread keeps the report
 //! (which may print, or run user code) off the reactor's path.
+//!
+//! Only the polls of the runtime's own tasks are watched: the `block_on`
+//! future is not, and a `LocalSet` polled inside a task counts as that
+//! task's poll.
 //!
 //! [`Builder::stall_threshold`]: crate::Builder::stall_threshold
 
