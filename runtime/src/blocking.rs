@@ -114,6 +114,12 @@ impl Spawner {
         }
     }
 
+    /// Threads alive and threads idle, for `RuntimeMetrics`.
+    pub(crate) fn num_threads(&self) -> (usize, usize) {
+        let st = self.inner.state.lock();
+        (st.threads, st.idle)
+    }
+
     /// Records the runtime handle that blocking threads make current.
     pub(crate) fn set_handle(&self, handle: scheduler::Handle) {
         self.inner.state.lock().handle = Some(handle);

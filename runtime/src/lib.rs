@@ -66,6 +66,11 @@
 //! - **Blocking pool** ([`spawn_blocking`], [`task::block_in_place`]): threads
 //!   started on demand for blocking work, so it never occupies a worker;
 //!   idle ones exit after a while.
+//! - **Observability** ([`metrics`]): per-worker counters in cache-padded
+//!   slots written by their own worker with plain stores
+//!   ([`Handle::metrics`]), a stall detector for polls that block a worker
+//!   ([`Builder::stall_threshold`]) and a listing of live tasks
+//!   ([`Handle::dump`]).
 //! - **Cooperative budget**: each task poll (and each poll of a `block_on`
 //!   future) may complete 128 operations (socket I/O, elapsed sleeps,
 //!   [`io::empty`]/[`io::repeat`]/[`io::sink`],
@@ -88,6 +93,7 @@ mod context;
 pub mod hyper;
 pub mod io;
 mod macros;
+pub mod metrics;
 mod runtime;
 mod scheduler;
 mod shim;

@@ -37,6 +37,8 @@ pub struct Builder {
     worker_driven_reactor: bool,
     start_paused: bool,
     config: Config,
+    stall_threshold: Option<Duration>,
+    on_stall: Option<crate::metrics::StallCallback>,
 }
 
 impl fmt::Debug for Builder {
@@ -73,6 +75,8 @@ impl Builder {
             worker_driven_reactor: true,
             start_paused: false,
             config: Config::default(),
+            stall_threshold: None,
+            on_stall: None,
         }
     }
 
@@ -146,6 +150,53 @@ impl Builder {
         self
     }
 
+    /// Turns on the stall detector: a single poll of a task that holds a
+    /// worker longer than `threshold` is reported, once, while it still
+    /// runs, to the [`on_stall`](Builder::on_stall) callback (default: one
+    /// line on stderr). Not in tokio.
+    ///
+    /// The runtime then runs one extra watcher thread, which wakes every
+    /// quarter of `threshold` (between 1 ms and 100 ms); without a
+    /// threshold there is no such thread. A report comes between
+    /// `threshold` and about `1.25 * threshold` after the poll began (later
+    /// on a loaded machine).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .stall_threshold(std::time::Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn stall_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.stall_threshold = Some(threshold);
+        self
+    }
+
+    /// Sets the stall report (see [`stall_threshold`](Builder::stall_threshold),
+    /// which must be set too for it to run). It runs on the watcher thread;
+    /// a slow callback delays the next reports. Not in tokio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .stall_threshold(std::time::Duration::from_millis(100))
+    ///     .on_stall(|info| eprintln!("stalled: {info}"))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn on_stall(
+        &mut self,
+        f: impl Fn(&crate::metrics::StallInfo) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.on_stall = Some(Arc::new(f));
+        self
+    }
+
     /// Whether the runtime starts with its time paused, as if the first
     /// thing it ran were [`time::pause`](crate::time::pause) (default
     /// `false`): a current-thread runtime then has a virtual clock that
@@ -212,6 +263,13 @@ impl Builder {
         // Host-name lookups in `net` run on the blocking pool (`net` knows
         // no scheduler; this is how it reaches one).
         runtime_net::lookup_hooks::set_blocking_spawner(blocking::spawn_lookup);
+        self.config.stall = self.stall_threshold.map(|threshold| crate::metrics::Stall {
+            threshold,
+            callback: self
+                .on_stall
+                .clone()
+                .unwrap_or_else(|| Arc::new(crate::metrics::print_stall)),
+        });
         let new_spawner = |clock| {
             blocking::Spawner::new(
                 self.max_blocking_threads,
@@ -222,8 +280,11 @@ impl Builder {
         };
         let (flavor, blocking) = match self.kind {
             Kind::CurrentThread => {
-                let shared =
-                    current_thread::Shared::new(self.worker_driven_reactor, self.start_paused);
+                let shared = current_thread::Shared::new(
+                    self.worker_driven_reactor,
+                    self.start_paused,
+                    self.config.stall.clone(),
+                );
                 let blocking = new_spawner(Some(shared.clock().clone()));
                 (Flavor::CurrentThread(shared), blocking)
             }
@@ -437,6 +498,44 @@ impl fmt::Debug for Handle {
 }
 
 impl Handle {
+    /// A live view of this runtime's counters (see [`RuntimeMetrics`]).
+    ///
+    /// [`RuntimeMetrics`]: crate::metrics::RuntimeMetrics
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().metrics().num_workers(), 1);
+    /// ```
+    pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        crate::metrics::RuntimeMetrics::new(self.inner.clone())
+    }
+
+    /// Lists every live task of this runtime (id, name, spawn location,
+    /// state, polls, time since the last poll) without stopping it: each
+    /// shard of the task list is locked in turn while its tasks' atomics
+    /// are read, so spawns and completions wait a moment, nothing else.
+    /// The listing is not an atomic snapshot. In tokio `Handle::dump` is
+    /// async, unstable, and gives backtraces instead; this one is a plain
+    /// call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let (tx, rx) = runtime::sync::oneshot::channel::<()>();
+    /// let task = rt.spawn(async move { rx.await.ok(); });
+    /// let dump = rt.handle().dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// println!("{dump}");
+    /// drop(tx);
+    /// rt.block_on(task).unwrap();
+    /// ```
+    pub fn dump(&self) -> crate::metrics::Dump {
+        crate::metrics::Dump::capture(&self.inner)
+    }
+
     /// The handle of the runtime this thread is running on.
     ///
     /// # Panics

@@ -36,6 +36,7 @@ use super::fairness::InjectorInterval;
 use runtime_reactor::drive::Driver;
 
 use super::park::{park_block_on, MainWaker, Parker, Unparker};
+use crate::metrics::{self, Counters, WatcherGuard};
 use crate::shim::Ordering;
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 use crate::time::{Clock, Idle};
@@ -59,6 +60,10 @@ pub(crate) struct Shared {
     /// The runtime's clock: real until paused, then this runtime's virtual
     /// time and timers.
     clock: crate::shim::Arc<Clock>,
+    /// The counters of the one "worker", this runtime's `block_on` thread.
+    counters: Arc<Counters>,
+    /// Stops the stall watcher thread (if any) at shutdown.
+    stall_watcher: Mutex<Option<WatcherGuard>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -93,7 +98,11 @@ thread_local! {
 }
 
 impl Shared {
-    pub(crate) fn new(worker_driven: bool, start_paused: bool) -> Arc<Shared> {
+    pub(crate) fn new(
+        worker_driven: bool,
+        start_paused: bool,
+        stall: Option<metrics::Stall>,
+    ) -> Arc<Shared> {
         // Looked up once: the thread in `block_on` drives it, and wakes from
         // other threads interrupt it, without a lookup each time.
         let reactor = if worker_driven {
@@ -103,7 +112,7 @@ impl Shared {
         };
         let parker = Parker::with_reactor(reactor);
         let clock = crate::shim::Arc::new(Clock::new(parker.unparker(), start_paused));
-        Arc::new(Shared {
+        let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
             injector: SegQueue::new(),
             unparker: parker.unparker(),
@@ -114,7 +123,26 @@ impl Shared {
             }))),
             reactor,
             clock,
-        })
+            counters: Counters::new(1, stall),
+            stall_watcher: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&shared);
+        *shared.stall_watcher.lock() = shared
+            .counters
+            .start_watcher(move |id| weak.upgrade().and_then(|s| s.owned.name_of(id)));
+        shared
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
+    }
+
+    pub(crate) fn injector_len(&self) -> usize {
+        self.injector.len()
     }
 
     /// The runtime's clock.
@@ -128,6 +156,7 @@ impl Shared {
         F::Output: Send + 'static,
     {
         let (notified, join) = task::new_task(&self.owned, future, self.clone(), meta);
+        self.counters.spawned();
         if let Some(n) = notified {
             self.schedule(n);
         }
@@ -164,6 +193,8 @@ impl Shared {
         let driver = self.reactor.map(Driver::new);
         // The `block_on` future yielded: poll it again after the reactor.
         let mut main_deferred = false;
+        // Woken from a park and no task run since (for the no-op count).
+        let mut unparked_idle = false;
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
                 YIELDING.set(false);
@@ -179,6 +210,9 @@ impl Shared {
             let mut ran = 0;
             // Whether the queues ran dry (rather than the batch ending).
             let mut drained = false;
+            let slot = &self.counters.workers[0];
+            let batch_start = metrics::now_ns();
+            let mut poll_start = batch_start;
             while ran < MAX_TASKS_PER_TICK {
                 let next = if core.injector_interval.look_due() {
                     self.injector
@@ -195,12 +229,22 @@ impl Shared {
                 };
                 core.injector_interval.polled();
                 YIELDING.set(false);
+                slot.poll_start(poll_start, task.0.id(), task.0.meta().location());
+                metrics::set_poll_now(poll_start);
                 task.run();
+                let now = metrics::now_ns();
+                slot.poll_end(poll_start, now);
+                poll_start = now;
                 YIELDING.set(false);
                 ran += 1;
                 if main.woken.load(Ordering::Acquire) {
                     break;
                 }
+            }
+            if ran > 0 {
+                unparked_idle = false;
+                slot.busy(batch_start, poll_start);
+                slot.set_queue_depth(LOCAL.with(|l| l.borrow().len()));
             }
             let deferred = main_deferred || DEFERRED.with(|d| !d.borrow().is_empty());
             // Yielded tasks run again once nothing else is runnable, or at
@@ -231,11 +275,19 @@ impl Shared {
             match &driver {
                 Some(_) if idle => {
                     core.injector_interval.parked();
+                    slot.parked();
+                    if std::mem::replace(&mut unparked_idle, true) {
+                        slot.noop();
+                    }
                     core.parker.park_driving(park_for);
                 }
                 Some(driver) if ran == MAX_TASKS_PER_TICK || wake_deferred => driver.poll(),
                 None if idle => {
                     core.injector_interval.parked();
+                    slot.parked();
+                    if std::mem::replace(&mut unparked_idle, true) {
+                        slot.noop();
+                    }
                     core.parker.park_timeout(park_for);
                 }
                 _ => {}
@@ -251,6 +303,7 @@ impl Shared {
 
     /// Cancels every task and empties the queues (runtime drop).
     pub(crate) fn shutdown(&self) {
+        drop(self.stall_watcher.lock().take());
         self.owned.close_and_shutdown();
         let core = self.core.lock().take();
         if let Some(mut core) = core {

@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) on_thread_start: Option<Callback>,
     /// Run on each worker (and blocking-pool) thread before it stops.
     pub(crate) on_thread_stop: Option<Callback>,
+    /// The stall detector's threshold and report, if enabled.
+    pub(crate) stall: Option<crate::metrics::Stall>,
 }
 
 impl fmt::Debug for Config {
@@ -39,6 +41,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("stall", &self.stall)
             .finish()
     }
 }

@@ -60,6 +60,11 @@ impl Id {
         Id(NonZeroU64::new(n).expect("task ids are exhausted"))
     }
 
+    /// The id stored as [`as_u64`](Id::as_u64) gave it (`None` for 0).
+    pub(crate) fn from_u64(n: u64) -> Option<Id> {
+        NonZeroU64::new(n).map(Id)
+    }
+
     /// The id as a number (for hashing into shards).
     pub(crate) fn as_u64(self) -> u64 {
         self.0.get()

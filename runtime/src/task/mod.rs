@@ -31,7 +31,7 @@ mod local;
 mod meta;
 mod owned;
 mod raw;
-mod state;
+pub(crate) mod state;
 mod task_local;
 mod task_tracker;
 mod yield_now;

@@ -84,6 +84,27 @@ impl OwnedTasks {
         n
     }
 
+    /// The name of the live task `id`, if it has one (diagnostics: scans
+    /// one shard under its lock).
+    pub(crate) fn name_of(&self, id: Id) -> Option<String> {
+        let shard = self.shard(id).lock();
+        shard
+            .iter()
+            .find(|(_, t)| t.id() == id)
+            .and_then(|(_, t)| t.meta().name().map(String::from))
+    }
+
+    /// Calls `f` with every bound task, one shard's lock held at a time
+    /// (`f` must not spawn or complete tasks of this list).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Task)) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for (_, task) in shard.iter() {
+                f(task);
+            }
+        }
+    }
+
     /// How many tasks are bound.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().len()).sum()

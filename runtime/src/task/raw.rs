@@ -42,7 +42,7 @@ use super::id::CurrentIdGuard;
 use super::meta::Meta;
 use super::state::{State, ToIdle, ToNotified, ToRunning, JOIN_INTEREST, JOIN_WAKER};
 use super::{Id, JoinError, Notified, Schedule, Task};
-use crate::shim::{AtomicUsize, UnsafeCell};
+use crate::shim::{AtomicU64, AtomicUsize, Ordering, UnsafeCell};
 
 /// The type-erased part of every task, first in the allocation so that a
 /// `NonNull<Header>` is also a pointer to the whole `Cell`.
@@ -59,6 +59,11 @@ pub(crate) struct Header {
     /// Spawn location and name (`meta.rs`): written before the task is
     /// shared, read-only afterwards.
     pub(crate) meta: Meta,
+    /// Polls so far, and when the last one began (`metrics::now_ns`, 0:
+    /// never): written only by the holder of `RUNNING`, one `Relaxed`
+    /// store each per poll; read by `Handle::dump`.
+    pub(crate) polls: AtomicU64,
+    pub(crate) last_poll: AtomicU64,
 }
 
 impl std::fmt::Debug for Header {
@@ -192,6 +197,8 @@ impl RawTask {
                 id: Id::next(),
                 owned_index: AtomicUsize::new(usize::MAX),
                 meta,
+                polls: AtomicU64::new(0),
+                last_poll: AtomicU64::new(0),
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -415,6 +422,14 @@ where
         }
         ToRunning::Failed => return raw.drop_reference(),
     }
+    // Holding RUNNING, this thread alone writes these.
+    let header = &cell.header;
+    header
+        .polls
+        .store(header.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    header
+        .last_poll
+        .store(crate::metrics::take_poll_now(), Ordering::Relaxed);
     let waker = ManuallyDrop::new(
         // SAFETY: the waker borrows the reference the poll holds; it is
         // never dropped (ManuallyDrop), only cloned, so counts stay exact.

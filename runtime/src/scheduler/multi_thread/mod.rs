@@ -85,6 +85,7 @@ use runtime_reactor::drive::Driver;
 use super::park::{Parker, Unparker};
 use super::Config;
 use crate::context;
+use crate::metrics::{self, Counters, WatcherGuard};
 use crate::shim::{fence, AtomicBool, AtomicU32, Ordering};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
@@ -127,6 +128,10 @@ pub(crate) struct Shared {
     /// Counts workers still running, to wait for them with a timeout.
     running: Mutex<usize>,
     all_stopped: Condvar,
+    /// Per-worker counters and published polls (`metrics.rs`).
+    counters: Arc<Counters>,
+    /// Stops the stall watcher thread (if any) at shutdown.
+    stall_watcher: Mutex<Option<WatcherGuard>>,
 }
 
 // Cache-padded: each worker writes its own `lifo` and `progress` on every
@@ -170,6 +175,8 @@ struct Core {
     /// Scratch for `park`: peers with an occupied LIFO slot, and their
     /// progress count when this worker went to sleep.
     lifo_watch: Vec<(usize, u32)>,
+    /// Woken from a park and no task run since (for the no-op count).
+    unparked_idle: bool,
     parker: Parker,
 }
 
@@ -258,9 +265,11 @@ impl Shared {
                 rand: 0x9E37_79B9 ^ (index as u32 + 1).wrapping_mul(0x85EB_CA6B),
                 driving: false,
                 lifo_watch: Vec::with_capacity(workers),
+                unparked_idle: false,
                 parker,
             }));
         }
+        let counters = Counters::new(workers, config.stall.clone());
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
             inject: SegQueue::new(),
@@ -274,7 +283,13 @@ impl Shared {
             threads: Mutex::new(Vec::with_capacity(workers)),
             running: Mutex::new(0),
             all_stopped: Condvar::new(),
+            counters,
+            stall_watcher: Mutex::new(None),
         });
+        let weak = Arc::downgrade(&shared);
+        *shared.stall_watcher.lock() = shared
+            .counters
+            .start_watcher(move |id| weak.upgrade().and_then(|s| s.owned.name_of(id)));
         let weak = Arc::downgrade(&shared);
         let watcher: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
             if let Some(shared) = weak.upgrade() {
@@ -324,6 +339,7 @@ impl Shared {
         F::Output: Send + 'static,
     {
         let (notified, join) = task::new_task(&self.owned, future, self.clone(), meta);
+        self.counters.spawned();
         if let Some(n) = notified {
             self.schedule_task(n, false);
         }
@@ -425,6 +441,7 @@ impl Shared {
         if self.shutdown.swap(true, Ordering::SeqCst) {
             return;
         }
+        drop(self.stall_watcher.lock().take());
         for remote in self.remotes.iter() {
             remote.unparker.unpark();
         }
@@ -469,6 +486,22 @@ impl Shared {
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
+    }
+
+    pub(crate) fn injector_len(&self) -> usize {
+        self.inject.len()
+    }
+
+    pub(crate) fn local_queue_depth(&self, worker: usize) -> usize {
+        self.remotes[worker].steal.len()
     }
 }
 
@@ -618,7 +651,10 @@ fn steal_work(shared: &Shared, core: &mut Core) -> Option<Notified> {
         if victim == core.index {
             continue;
         }
+        let before = core.run_queue.len();
         if let Some(t) = shared.remotes[victim].steal.steal_into(&mut core.run_queue) {
+            let stolen = core.run_queue.len().saturating_sub(before) + 1;
+            shared.counters.workers[core.index].stole(stolen as u64);
             return Some(t);
         }
     }
@@ -636,15 +672,25 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
         }
     }
     core.lifo_polls = 0;
+    core.unparked_idle = false;
+    let slot = &shared.counters.workers[core.index];
+    let run_start = metrics::now_ns();
+    let mut poll_start = run_start;
     let mut task = task;
     loop {
         core.injector_interval.polled();
         core.yielding = false;
+        let meta = task.0.meta();
+        slot.poll_start(poll_start, task.0.id(), meta.location());
+        metrics::set_poll_now(poll_start);
         *ctx.core.borrow_mut() = Some(core);
         task.run();
         // No core: the task called `block_in_place`, and another thread
         // carries on as this worker.
         core = ctx.core.borrow_mut().take()?;
+        let now = metrics::now_ns();
+        slot.poll_end(poll_start, now);
+        poll_start = now;
         core.yielding = false;
         shared.remotes[core.index]
             .progress
@@ -652,14 +698,17 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
         if core.injector_interval.is_due() && !shared.inject.is_empty() {
             // The injector's turn (polls are long enough that its interval
             // is shorter than a LIFO run): the LIFO task waits in its slot.
+            slot.busy(run_start, now);
             return Some(core);
         }
         let Some(next) = shared.remotes[core.index].lifo.take() else {
+            slot.busy(run_start, now);
             return Some(core);
         };
         if core.lifo_polls >= MAX_LIFO_POLLS {
             core.run_queue.push_back(next, shared);
             shared.notify_parked();
+            slot.busy(run_start, now);
             return Some(core);
         }
         core.lifo_polls += 1;
@@ -722,6 +771,11 @@ pub(crate) fn note_yield() -> bool {
 fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
     core.injector_interval.parked();
     let shared = &*ctx.shared;
+    let slot = &shared.counters.workers[core.index];
+    if std::mem::replace(&mut core.unparked_idle, true) {
+        slot.noop();
+    }
+    slot.parked();
     let was_searching = std::mem::replace(&mut core.is_searching, false);
     let was_last_searcher = shared.idle.transition_to_parked(core.index, was_searching);
     // Pairs with the fence in `push_remote`.
@@ -794,6 +848,9 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> Result<R, F> {
             // Already handed off by an enclosing `block_in_place`.
             return true;
         };
+        // The poll in progress leaves this worker, which the new thread
+        // takes over.
+        ctx.shared.counters.workers[core.index].poll_abandoned();
         let handle = context::current().expect("a worker thread has a current runtime");
         if let Err(e) = ctx.shared.spawn_worker(core, handle) {
             panic!("block_in_place: cannot start a replacement worker thread: {e}");

@@ -215,6 +215,11 @@ impl Drop for Local {
 }
 
 impl Steal {
+    /// Tasks in the queue (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        self.inner.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.inner.len() == 0
     }

@@ -1,0 +1,708 @@
+//! Seeing inside a runtime: counters ([`RuntimeMetrics`]), the stall
+//! detector ([`StallInfo`], [`Builder::stall_threshold`]) and the live-task
+//! listing ([`Dump`]).
+//!
+//! # What the counters cost
+//!
+//! Every worker owns one slot of counters, aligned to 128 bytes so that no two
+//! workers' counters share a cache line. Only the worker that holds the
+//! slot's core writes it, with a `Relaxed` load and a `Relaxed` store (no
+//! read-modify-write); any thread may read it. Per poll of a task a worker
+//! reads the clock once (`Instant::now`: the end of one poll is the start
+//! of the next) and makes five stores to its slot (task id, spawn location,
+//! poll start, its reset, poll count), a sixth when the longest poll grew;
+//! it hands the clock reading to the task through a thread-local, and the
+//! task header gets two `Relaxed` stores (its poll count and last poll
+//! start, made by the holder of the task's `RUNNING` bit, read by
+//! [`Dump`]). Per run of tasks between parks there is one more store (busy
+//! time), per park one (park count, and the no-op count when it grew), per
+//! steal one. Spawning counts with one `Relaxed` `fetch_add` on a
+//! runtime-wide counter. Tasks polled outside the workers (a `LocalSet`'s,
+//! the blocking pool's) read the clock themselves for their header.
+//!
+//! # The stall detector
+//!
+//! With [`Builder::stall_threshold`] set, the runtime starts one watcher
+//! thread (and none otherwise). It wakes every quarter of the threshold
+//! (at least every 1 ms, at most every 100 ms), reads each worker's
+//! published poll start, and reports a poll that has lasted longer than the
+//! threshold once, while it still runs. The reactor thread's own periodic
+//! watch (`STALL_GUARD`) was not used: its period is fixed and it runs only
+//! while the reactor has watchers, and a dedicated thread keeps the report
+//! (which may print, or run user code) off the reactor's path.
+//!
+//! Only the polls of the runtime's own tasks are watched: the `block_on`
+//! future is not, and a `LocalSet` polled inside a task counts as that
+//! task's poll.
+//!
+//! [`Builder::stall_threshold`]: crate::Builder::stall_threshold
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::scheduler::{self, Flavor};
+use crate::shim::{fence, AtomicPtr, AtomicU64, Ordering};
+use crate::task::Id;
+
+/// The process-wide epoch of the nanosecond timestamps below.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Nanoseconds since [`epoch`]; never 0 (0 means "not polling").
+pub(crate) fn now_ns() -> u64 {
+    (epoch().elapsed().as_nanos() as u64).max(1)
+}
+
+thread_local! {
+    /// The poll start a scheduler read just before running a task, for the
+    /// task's header (so the clock is read once per poll).
+    static POLL_NOW: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Records `now` as the start of the poll this thread is about to run.
+pub(crate) fn set_poll_now(now: u64) {
+    let _ = POLL_NOW.try_with(|c| c.set(now));
+}
+
+/// The start of the poll beginning on this thread: the scheduler's reading
+/// if it made one, else the clock.
+pub(crate) fn take_poll_now() -> u64 {
+    match POLL_NOW.try_with(|c| c.replace(0)) {
+        Ok(n) if n != 0 => n,
+        _ => now_ns(),
+    }
+}
+
+/// One worker's counters and its published "what am I polling".
+#[repr(align(128))]
+pub(crate) struct WorkerSlot {
+    park_count: AtomicU64,
+    noop_count: AtomicU64,
+    busy_ns: AtomicU64,
+    poll_count: AtomicU64,
+    steal_count: AtomicU64,
+    max_poll_ns: AtomicU64,
+    /// The current thread runtime's local queue length, as of the end of
+    /// its last batch (the queue is thread-local there).
+    queue_depth: AtomicU64,
+    /// When the poll in progress began ([`now_ns`]); 0 while not polling.
+    poll_start: AtomicU64,
+    /// The id of the task being polled (valid while `poll_start` is).
+    task_id: AtomicU64,
+    /// Its spawn location (`&'static`, so always safe to read).
+    location: AtomicPtr<Location<'static>>,
+    /// The `poll_start` the stall watcher last reported (watcher only).
+    reported: AtomicU64,
+}
+
+/// Adds one to a counter only its owner writes: a load and a store, no RMW.
+fn bump(a: &AtomicU64, n: u64) {
+    a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+impl WorkerSlot {
+    fn new() -> WorkerSlot {
+        WorkerSlot {
+            park_count: AtomicU64::new(0),
+            noop_count: AtomicU64::new(0),
+            busy_ns: AtomicU64::new(0),
+            poll_count: AtomicU64::new(0),
+            steal_count: AtomicU64::new(0),
+            max_poll_ns: AtomicU64::new(0),
+            queue_depth: AtomicU64::new(0),
+            poll_start: AtomicU64::new(0),
+            task_id: AtomicU64::new(0),
+            location: AtomicPtr::new(std::ptr::null_mut()),
+            reported: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn parked(&self) {
+        bump(&self.park_count, 1);
+    }
+
+    pub(crate) fn noop(&self) {
+        bump(&self.noop_count, 1);
+    }
+
+    pub(crate) fn stole(&self, n: u64) {
+        bump(&self.steal_count, n);
+    }
+
+    pub(crate) fn set_queue_depth(&self, n: usize) {
+        self.queue_depth.store(n as u64, Ordering::Relaxed);
+    }
+
+    /// A poll of `task` begins at `now` (from [`now_ns`]).
+    pub(crate) fn poll_start(&self, now: u64, id: Id, location: &'static Location<'static>) {
+        self.task_id.store(id.as_u64(), Ordering::Relaxed);
+        self.location.store(
+            location as *const Location<'static> as *mut Location<'static>,
+            Ordering::Relaxed,
+        );
+        // Release: a reader that sees this start sees the id above.
+        self.poll_start.store(now, Ordering::Release);
+    }
+
+    /// The poll that began at `start` ended at `now`.
+    pub(crate) fn poll_end(&self, start: u64, now: u64) {
+        self.poll_start.store(0, Ordering::Release);
+        bump(&self.poll_count, 1);
+        let took = now.saturating_sub(start);
+        if took > self.max_poll_ns.load(Ordering::Relaxed) {
+            self.max_poll_ns.store(took, Ordering::Relaxed);
+        }
+    }
+
+    /// The poll in progress is handed to another thread (`block_in_place`):
+    /// it no longer holds this worker.
+    pub(crate) fn poll_abandoned(&self) {
+        self.poll_start.store(0, Ordering::Release);
+    }
+
+    /// A run of tasks between `start` and `now`.
+    pub(crate) fn busy(&self, start: u64, now: u64) {
+        bump(&self.busy_ns, now.saturating_sub(start));
+    }
+}
+
+/// Runtime-wide counters and the workers' slots.
+pub(crate) struct Counters {
+    pub(crate) workers: Box<[WorkerSlot]>,
+    spawned: AtomicU64,
+    stall: Option<Stall>,
+}
+
+impl Counters {
+    pub(crate) fn new(workers: usize, stall: Option<Stall>) -> Arc<Counters> {
+        Arc::new(Counters {
+            workers: (0..workers).map(|_| WorkerSlot::new()).collect(),
+            spawned: AtomicU64::new(0),
+            stall,
+        })
+    }
+
+    pub(crate) fn spawned(&self) {
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts the stall watcher if a threshold is set; it stops when the
+    /// returned guard is dropped (or the counters are).
+    pub(crate) fn start_watcher(
+        self: &Arc<Self>,
+        names: impl Fn(Id) -> Option<String> + Send + 'static,
+    ) -> Option<WatcherGuard> {
+        let stall = self.stall.as_ref()?;
+        let stop = Arc::new((parking_lot::Mutex::new(false), parking_lot::Condvar::new()));
+        let period =
+            (stall.threshold / 4).clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let counters = Arc::downgrade(self);
+        let stop2 = stop.clone();
+        std::thread::Builder::new()
+            .name("runtime-stall-watch".into())
+            .spawn(move || loop {
+                {
+                    let mut stopped = stop2.0.lock();
+                    if !*stopped {
+                        stop2.1.wait_for(&mut stopped, period);
+                    }
+                    if *stopped {
+                        return;
+                    }
+                }
+                let Some(counters) = counters.upgrade() else {
+                    return;
+                };
+                counters.check_stalls(&names);
+            })
+            .ok()?;
+        Some(WatcherGuard(stop))
+    }
+
+    /// Reports every poll that has run past the threshold and was not
+    /// reported yet.
+    fn check_stalls(&self, names: &dyn Fn(Id) -> Option<String>) {
+        let Some(stall) = &self.stall else { return };
+        let threshold = stall.threshold.as_nanos() as u64;
+        for (worker, slot) in self.workers.iter().enumerate() {
+            let start = slot.poll_start.load(Ordering::Acquire);
+            if start == 0 || slot.reported.load(Ordering::Relaxed) == start {
+                continue;
+            }
+            let id = slot.task_id.load(Ordering::Relaxed);
+            let location = slot.location.load(Ordering::Relaxed);
+            // Seqlock-style: the id and location belong to `start` only if
+            // the start did not change while they were read.
+            fence(Ordering::Acquire);
+            if slot.poll_start.load(Ordering::Relaxed) != start || location.is_null() {
+                continue;
+            }
+            let elapsed = now_ns().saturating_sub(start);
+            if elapsed <= threshold {
+                continue;
+            }
+            slot.reported.store(start, Ordering::Relaxed);
+            let Some(id) = Id::from_u64(id) else { continue };
+            // SAFETY: `location` was stored from a `&'static Location`.
+            let location: &'static Location<'static> = unsafe { &*location };
+            let name = names(id);
+            let info = StallInfo {
+                worker,
+                id,
+                name,
+                location,
+                elapsed: Duration::from_nanos(elapsed),
+            };
+            (stall.callback)(&info);
+        }
+    }
+}
+
+/// Stops the stall watcher when dropped.
+pub(crate) struct WatcherGuard(Arc<(parking_lot::Mutex<bool>, parking_lot::Condvar)>);
+
+impl Drop for WatcherGuard {
+    fn drop(&mut self) {
+        *self.0 .0.lock() = true;
+        self.0 .1.notify_all();
+    }
+}
+
+/// A stall report callback.
+pub(crate) type StallCallback = Arc<dyn Fn(&StallInfo) + Send + Sync>;
+
+/// The stall detector's settings.
+#[derive(Clone)]
+pub(crate) struct Stall {
+    pub(crate) threshold: Duration,
+    pub(crate) callback: StallCallback,
+}
+
+impl fmt::Debug for Stall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stall")
+            .field("threshold", &self.threshold)
+            .finish()
+    }
+}
+
+/// The default stall report: one line on stderr.
+pub(crate) fn print_stall(info: &StallInfo) {
+    eprintln!("{info}");
+}
+
+/// One poll that has held a worker longer than
+/// [`Builder::stall_threshold`](crate::Builder::stall_threshold), reported
+/// while it is still running. Not in tokio.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = seen.clone();
+/// let rt = runtime::Builder::new_multi_thread()
+///     .worker_threads(1)
+///     .stall_threshold(Duration::from_millis(20))
+///     .on_stall(move |info| log.lock().unwrap().push(info.location().line()))
+///     .build()
+///     .unwrap();
+/// let reported = seen.clone();
+/// rt.block_on(async {
+///     runtime::spawn(async move {
+///         // Blocks its worker until the report came.
+///         while reported.lock().unwrap().is_empty() {
+///             std::thread::sleep(Duration::from_millis(5));
+///         }
+///     })
+///     .await
+///     .unwrap();
+/// });
+/// assert_eq!(seen.lock().unwrap().len(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct StallInfo {
+    worker: usize,
+    id: Id,
+    name: Option<String>,
+    location: &'static Location<'static>,
+    elapsed: Duration,
+}
+
+impl StallInfo {
+    /// The index of the stalled worker (0 on a current-thread runtime).
+    pub fn worker(&self) -> usize {
+        self.worker
+    }
+
+    /// The id of the task whose poll is stalling.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// Its name, if it was given one with
+    /// [`task::Builder::name`](crate::task::Builder::name) (and was still
+    /// alive when the report was made).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the task was spawned.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    /// How long the poll had run when it was reported.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
+
+impl fmt::Display for StallInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "runtime: worker {} stalled for {:?} polling task {}",
+            self.worker, self.elapsed, self.id
+        )?;
+        if let Some(name) = &self.name {
+            write!(f, " {name:?}")?;
+        }
+        let at = self.location;
+        write!(f, " spawned at {}:{}:{}", at.file(), at.line(), at.column())
+    }
+}
+
+/// A live view of a runtime's counters, from [`Handle::metrics`].
+///
+/// Every method reads the current value (nothing is a snapshot); the
+/// counters only grow, wrapping at `u64::MAX`. Worker indices run from 0
+/// to [`num_workers`](RuntimeMetrics::num_workers) `- 1`; a
+/// current-thread runtime has one worker, the thread in `block_on`. In
+/// tokio most of these need `tokio_unstable`; here they are always on
+/// (the [module docs](self) say what each costs).
+///
+/// [`Handle::metrics`]: crate::Handle::metrics
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// let metrics = rt.handle().metrics();
+/// rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+/// assert_eq!(metrics.num_workers(), 2);
+/// assert_eq!(metrics.spawned_tasks_count(), 1);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RuntimeMetrics {
+    handle: scheduler::Handle,
+}
+
+impl RuntimeMetrics {
+    pub(crate) fn new(handle: scheduler::Handle) -> RuntimeMetrics {
+        RuntimeMetrics { handle }
+    }
+
+    fn counters(&self) -> &Counters {
+        match &self.handle.flavor {
+            Flavor::CurrentThread(s) => s.counters(),
+            Flavor::MultiThread(s) => s.counters(),
+        }
+    }
+
+    fn slot(&self, worker: usize) -> &WorkerSlot {
+        let workers = &self.counters().workers;
+        workers.get(worker).unwrap_or_else(|| {
+            panic!(
+                "worker index {worker} out of range: the runtime has {} workers",
+                workers.len()
+            )
+        })
+    }
+
+    /// The number of worker threads (1 for a current-thread runtime).
+    pub fn num_workers(&self) -> usize {
+        self.counters().workers.len()
+    }
+
+    /// Tasks spawned and not yet complete (blocking tasks excluded).
+    pub fn num_alive_tasks(&self) -> usize {
+        match &self.handle.flavor {
+            Flavor::CurrentThread(s) => s.owned().len(),
+            Flavor::MultiThread(s) => s.owned().len(),
+        }
+    }
+
+    /// Tasks waiting in the runtime's global (injection) queue.
+    pub fn global_queue_depth(&self) -> usize {
+        match &self.handle.flavor {
+            Flavor::CurrentThread(s) => s.injector_len(),
+            Flavor::MultiThread(s) => s.injector_len(),
+        }
+    }
+
+    /// Threads in the blocking pool, idle ones included.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.handle.blocking.num_threads().0
+    }
+
+    /// Threads in the blocking pool waiting for work.
+    pub fn num_idle_blocking_threads(&self) -> usize {
+        self.handle.blocking.num_threads().1
+    }
+
+    /// Tasks spawned on this runtime so far (blocking tasks excluded).
+    pub fn spawned_tasks_count(&self) -> u64 {
+        self.counters().spawned.load(Ordering::Relaxed)
+    }
+
+    /// Times `worker` parked (went to sleep with nothing to do).
+    ///
+    /// # Panics
+    ///
+    /// If `worker >= num_workers()`, as every `worker_*` method.
+    pub fn worker_park_count(&self, worker: usize) -> u64 {
+        self.slot(worker).park_count.load(Ordering::Relaxed)
+    }
+
+    /// Times `worker` woke from a park and parked again without running a
+    /// task.
+    pub fn worker_noop_count(&self, worker: usize) -> u64 {
+        self.slot(worker).noop_count.load(Ordering::Relaxed)
+    }
+
+    /// Tasks `worker` stole from its peers (always 0 on a current-thread
+    /// runtime).
+    pub fn worker_steal_count(&self, worker: usize) -> u64 {
+        self.slot(worker).steal_count.load(Ordering::Relaxed)
+    }
+
+    /// Task polls `worker` has completed.
+    pub fn worker_poll_count(&self, worker: usize) -> u64 {
+        self.slot(worker).poll_count.load(Ordering::Relaxed)
+    }
+
+    /// Time `worker` has spent running tasks, counted at the end of each
+    /// run of tasks between parks.
+    pub fn worker_total_busy_duration(&self, worker: usize) -> Duration {
+        Duration::from_nanos(self.slot(worker).busy_ns.load(Ordering::Relaxed))
+    }
+
+    /// The longest single poll `worker` has completed. Not in tokio.
+    pub fn worker_max_poll_duration(&self, worker: usize) -> Duration {
+        Duration::from_nanos(self.slot(worker).max_poll_ns.load(Ordering::Relaxed))
+    }
+
+    /// Tasks in `worker`'s local queue. On a current-thread runtime, as of
+    /// the end of its last batch of polls (the queue is thread-local).
+    pub fn worker_local_queue_depth(&self, worker: usize) -> usize {
+        match &self.handle.flavor {
+            Flavor::CurrentThread(_) => {
+                self.slot(worker).queue_depth.load(Ordering::Relaxed) as usize
+            }
+            Flavor::MultiThread(s) => {
+                let _ = self.slot(worker);
+                s.local_queue_depth(worker)
+            }
+        }
+    }
+}
+
+/// What a listed task is doing, from its state word (read once, so a task
+/// may have moved on by the time the listing is shown).
+///
+/// # Examples
+///
+/// ```
+/// use runtime::metrics::TaskState;
+///
+/// let rt = runtime::Builder::new_current_thread().build().unwrap();
+/// let task = rt.spawn(async {});
+/// // Spawned, not polled yet: waiting in the run queue.
+/// assert_eq!(rt.handle().dump().tasks()[0].state(), TaskState::Scheduled);
+/// rt.block_on(task).unwrap();
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TaskState {
+    /// Waiting to be woken.
+    Idle,
+    /// Woken and waiting in a run queue.
+    Scheduled,
+    /// Being polled on some thread.
+    Running,
+    /// Finished (or cancelled), its output not yet taken by its
+    /// `JoinHandle`.
+    Complete,
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskState::Idle => "idle",
+            TaskState::Scheduled => "scheduled",
+            TaskState::Running => "running",
+            TaskState::Complete => "complete",
+        })
+    }
+}
+
+/// One task of a [`Dump`]; `Display` writes it as one line.
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Builder::new_current_thread().build().unwrap();
+/// let task = rt.spawn(async {});
+/// let dump = rt.handle().dump();
+/// let listed = &dump.tasks()[0];
+/// assert_eq!(listed.id(), task.id());
+/// assert_eq!(listed.polls(), 0);
+/// assert!(listed.to_string().starts_with(&format!("task {}", task.id())));
+/// rt.block_on(task).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct TaskDump {
+    id: Id,
+    name: Option<String>,
+    location: &'static Location<'static>,
+    state: TaskState,
+    polls: u64,
+    since_last_poll: Option<Duration>,
+}
+
+impl TaskDump {
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// Its name, if given with [`task::Builder::name`](crate::task::Builder::name).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where it was spawned.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    /// What it was doing when listed.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+
+    /// Polls begun so far.
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+
+    /// Time since its last poll began; `None` if it was never polled.
+    pub fn since_last_poll(&self) -> Option<Duration> {
+        self.since_last_poll
+    }
+}
+
+impl fmt::Display for TaskDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.location;
+        write!(f, "task {}", self.id)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name:?}")?;
+        }
+        write!(
+            f,
+            " at {}:{}:{} {} polls={}",
+            at.file(),
+            at.line(),
+            at.column(),
+            self.state,
+            self.polls
+        )?;
+        match self.since_last_poll {
+            Some(d) => write!(f, " last_poll={d:?} ago"),
+            None => write!(f, " last_poll=never"),
+        }
+    }
+}
+
+/// The live tasks of a runtime, from [`Handle::dump`]; `Display` writes one
+/// line per task, ordered by id.
+///
+/// [`Handle::dump`]: crate::Handle::dump
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Builder::new_current_thread().build().unwrap();
+/// let task = runtime::task::Builder::new()
+///     .name("worker")
+///     .spawn_on(async {}, rt.handle())
+///     .unwrap();
+/// let dump = rt.handle().dump();
+/// assert_eq!(dump.tasks()[0].name(), Some("worker"));
+/// assert!(dump.to_string().contains("\"worker\""));
+/// rt.block_on(task).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dump {
+    tasks: Vec<TaskDump>,
+}
+
+impl Dump {
+    pub(crate) fn capture(handle: &scheduler::Handle) -> Dump {
+        let owned = match &handle.flavor {
+            Flavor::CurrentThread(s) => s.owned(),
+            Flavor::MultiThread(s) => s.owned(),
+        };
+        let now = now_ns();
+        let mut tasks = Vec::new();
+        owned.for_each(|task| {
+            let raw = task.raw();
+            let header = raw.header();
+            let snap = header.state.load();
+            use crate::task::state::{COMPLETE, NOTIFIED, RUNNING};
+            let state = if snap.has(COMPLETE) {
+                TaskState::Complete
+            } else if snap.has(RUNNING) {
+                TaskState::Running
+            } else if snap.has(NOTIFIED) {
+                TaskState::Scheduled
+            } else {
+                TaskState::Idle
+            };
+            let last = header.last_poll.load(Ordering::Relaxed);
+            tasks.push(TaskDump {
+                id: header.id,
+                name: header.meta.name().map(String::from),
+                location: header.meta.location(),
+                state,
+                polls: header.polls.load(Ordering::Relaxed),
+                since_last_poll: (last != 0)
+                    .then(|| Duration::from_nanos(now.saturating_sub(last))),
+            });
+        });
+        tasks.sort_by_key(|t| t.id);
+        Dump { tasks }
+    }
+
+    /// The tasks, ordered by id.
+    pub fn tasks(&self) -> &[TaskDump] {
+        &self.tasks
+    }
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for t in &self.tasks {
+            writeln!(f, "{t}")?;
+        }
+        Ok(())
+    }
+}
