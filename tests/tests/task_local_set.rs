@@ -385,7 +385,7 @@ fn a_busy_local_task_yields_to_the_rest_of_the_runtime(flavor: Flavor) {
     let (reads, _local, _rt) = with_local(flavor, |_| {
         let stop = stop.clone();
         async move {
-            let reads = Rc::new(Cell::new(0u64));
+            let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
             let busy = task::spawn_local({
                 let (reads, stop) = (reads.clone(), stop.clone());
                 async move {
@@ -393,14 +393,22 @@ fn a_busy_local_task_yields_to_the_rest_of_the_runtime(flavor: Flavor) {
                     let mut buf = [0u8; 16];
                     while !stop.load(Ordering::SeqCst) {
                         src.read_exact(&mut buf).await.unwrap();
-                        reads.set(reads.get() + 1);
+                        reads.fetch_add(1, Ordering::SeqCst);
                     }
                 }
             });
-            let other = runtime::spawn(async move { stop.store(true, Ordering::SeqCst) });
+            // On multi-thread it may run before the busy task started: it
+            // stops it only once it has read.
+            let r = reads.clone();
+            let other = runtime::spawn(async move {
+                while r.load(Ordering::SeqCst) == 0 {
+                    yield_now().await;
+                }
+                stop.store(true, Ordering::SeqCst)
+            });
             other.await.unwrap();
             busy.await.unwrap();
-            reads.get()
+            reads.load(Ordering::SeqCst)
         }
     });
     assert!(reads > 0);
