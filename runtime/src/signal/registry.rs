@@ -19,8 +19,8 @@
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::OnceLock;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use parking_lot::Mutex;
 use runtime_net::async_fd::AsyncFd;
@@ -79,18 +79,23 @@ pub(super) fn globals() -> io::Result<&'static Globals> {
 }
 
 /// The read end's waker: dispatches when the reactor reports it readable.
-struct Dispatcher;
-
-impl Wake for Dispatcher {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+/// It has no state, so it is a static vtable over a null pointer (no
+/// allocation to keep alive for the life of the process).
+fn dispatcher() -> Waker {
+    fn clone(_: *const ()) -> RawWaker {
+        RawWaker::new(std::ptr::null(), &VTABLE)
     }
-
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake(_: *const ()) {
         if let Some(Ok(g)) = GLOBALS.get() {
             g.dispatch();
         }
     }
+    fn drop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
+    // SAFETY: the vtable's functions ignore the data pointer (null), so
+    // every `RawWaker` contract holds trivially; they are thread-safe (the
+    // dispatch takes its own lock).
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
 }
 
 impl Globals {
@@ -112,7 +117,7 @@ impl Globals {
             _write: write,
             read: AsyncFd::new(read)?,
             dispatch: Mutex::new(()),
-            waker: Waker::from(Arc::new(Dispatcher)),
+            waker: dispatcher(),
         })
     }
 
