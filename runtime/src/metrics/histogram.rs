@@ -508,8 +508,9 @@ mod tests {
 
     fn samples() -> impl Iterator<Item = u64> {
         (0..2000u64)
-            .chain((0..64).flat_map(|s| [1u64 << s, (1u64 << s) - 1, (1u64 << s) + 1]))
-            .chain([u64::MAX, 99, 100, 101, 60_000_000_000])
+            .chain((0..63).flat_map(|s| [1u64 << s, (1u64 << s) - 1, (1u64 << s) + 1]))
+            // `u64::MAX` itself is the open end of the last range.
+            .chain([u64::MAX - 1, 99, 100, 101, 60_000_000_000])
     }
 
     #[test]
