@@ -22,7 +22,10 @@ const STALL_THRESHOLD: Duration = Duration::from_millis(20);
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
-    let connections = args.next().unwrap_or(Ok(50)).expect("connections: a number");
+    let connections = args
+        .next()
+        .unwrap_or(Ok(50))
+        .expect("connections: a number");
     let messages = args.next().unwrap_or(Ok(100)).expect("messages: a number");
     let report = run(connections, messages)?;
     print!("{}", report.text);
@@ -30,6 +33,7 @@ fn main() -> std::io::Result<()> {
 }
 
 /// What [`run`] saw.
+#[derive(Debug)]
 pub struct Report {
     /// Everything printed by `main`.
     pub text: String,
@@ -215,6 +219,6 @@ fn write_histogram(out: &mut String, m: &RuntimeMetrics) {
         };
         let range = format!("{:?} .. {end}", r.start);
         let per_worker: Vec<String> = counts.iter().map(|c| format!("{c:>7}")).collect();
-        let _ = writeln!(out, "  {range:>22}  {}", per_worker.join(" "));
+        let _ = writeln!(out, "  {range:>28}  {}", per_worker.join(" "));
     }
 }

@@ -145,7 +145,11 @@ fn metrics_example_reports_its_workload() {
         "task dump:",
         "\"ticker\"",
     ] {
-        assert!(report.text.contains(section), "{section} missing:\n{}", report.text);
+        assert!(
+            report.text.contains(section),
+            "{section} missing:\n{}",
+            report.text
+        );
     }
 }
 

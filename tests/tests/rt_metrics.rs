@@ -356,7 +356,10 @@ fn a_long_poll_lands_in_a_bucket_that_reaches_its_duration(flavor: Flavor) {
             .filter(|&(_, b)| m.poll_time_histogram_bucket_range(b).end > SLEPT)
             .map(|(w, b)| m.poll_time_histogram_bucket_count(w, b))
             .sum();
-        assert!(reaching >= 1, "{config:?}: no poll counted at {SLEPT:?} or more");
+        assert!(
+            reaching >= 1,
+            "{config:?}: no poll counted at {SLEPT:?} or more"
+        );
         // The longest poll is counted in the bucket whose range holds it.
         let (w, longest) = (0..m.num_workers())
             .map(|w| (w, m.worker_max_poll_duration(w)))
@@ -384,14 +387,24 @@ fn histogram_layouts_are_the_documented_ones() {
     let open = ns(u64::MAX);
     assert_eq!(
         ranges(Some(HistogramConfiguration::linear(ms(1), 5))),
-        [ms(0)..ms(1), ms(1)..ms(2), ms(2)..ms(3), ms(3)..ms(4), ms(4)..open]
+        [
+            ms(0)..ms(1),
+            ms(1)..ms(2),
+            ms(2)..ms(3),
+            ms(3)..ms(4),
+            ms(4)..open
+        ]
     );
     // tokio's default: 10 buckets of 100 µs.
     let default = ranges(None);
     assert_eq!(default.len(), 10);
     for (i, r) in default.iter().enumerate() {
         let us = |n: u64| Duration::from_micros(n);
-        let end = if i == 9 { open } else { us(100 * (i as u64 + 1)) };
+        let end = if i == 9 {
+            open
+        } else {
+            us(100 * (i as u64 + 1))
+        };
         assert_eq!(*r, us(100 * i as u64)..end);
     }
     // Precision 0: each bucket twice as wide as the one before.
@@ -439,7 +452,10 @@ fn histogram_is_off_by_default() {
     rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
     assert!(!m.poll_time_histogram_enabled());
     assert_eq!(m.poll_time_histogram_num_buckets(), 0);
-    assert_eq!(m.poll_time_histogram_bucket_range(0), Duration::ZERO..Duration::ZERO);
+    assert_eq!(
+        m.poll_time_histogram_bucket_range(0),
+        Duration::ZERO..Duration::ZERO
+    );
     assert_eq!(m.poll_time_histogram_bucket_count(0, 0), 0);
     assert!(m.worker_poll_count(0) >= 1);
 }

@@ -272,7 +272,10 @@ impl LogHistogramBuilder {
     /// If `p > 10`.
     #[track_caller]
     pub fn precision_exact(mut self, p: u32) -> Self {
-        assert!(p <= MAX_PRECISION, "precision must be at most {MAX_PRECISION}, got {p}");
+        assert!(
+            p <= MAX_PRECISION,
+            "precision must be at most {MAX_PRECISION}, got {p}"
+        );
         self.precision = Some(p);
         self
     }
@@ -391,9 +394,7 @@ impl Shape {
     /// The bucket of a poll that took `ns` nanoseconds.
     pub(crate) fn bucket_of(&self, ns: u64) -> usize {
         match self {
-            Shape::Linear { width, num_buckets } => {
-                ((ns / width) as usize).min(num_buckets - 1)
-            }
+            Shape::Linear { width, num_buckets } => ((ns / width) as usize).min(num_buckets - 1),
             Shape::Log(h) => h.bucket_of(ns),
         }
     }
@@ -491,12 +492,19 @@ mod tests {
         assert_eq!(shape.range(0).start, 0);
         assert_eq!(shape.range(n - 1).end, u64::MAX);
         for b in 1..n {
-            assert_eq!(shape.range(b - 1).end, shape.range(b).start, "{shape:?} {b}");
+            assert_eq!(
+                shape.range(b - 1).end,
+                shape.range(b).start,
+                "{shape:?} {b}"
+            );
             assert!(shape.range(b).start < shape.range(b).end);
         }
         for v in values {
             let b = shape.bucket_of(v);
-            assert!(shape.range(b).contains(&v), "{v} not in bucket {b} of {shape:?}");
+            assert!(
+                shape.range(b).contains(&v),
+                "{v} not in bucket {b} of {shape:?}"
+            );
         }
         if let Shape::Log(h) = shape {
             for b in 1..n - 1 {
@@ -550,7 +558,14 @@ mod tests {
         let ranges: Vec<_> = (0..h.num_buckets).map(|b| h.range(b)).collect();
         assert_eq!(
             ranges,
-            [0..1024, 1024..2048, 2048..4096, 4096..8192, 8192..16384, 16384..u64::MAX]
+            [
+                0..1024,
+                1024..2048,
+                2048..4096,
+                4096..8192,
+                8192..16384,
+                16384..u64::MAX
+            ]
         );
     }
 

@@ -605,7 +605,8 @@ impl RuntimeMetrics {
 
     /// The number of buckets of the poll-time histogram (0 when it is off).
     pub fn poll_time_histogram_num_buckets(&self) -> usize {
-        self.histogram_shape().map_or(0, histogram::Shape::num_buckets)
+        self.histogram_shape()
+            .map_or(0, histogram::Shape::num_buckets)
     }
 
     /// The poll durations that `bucket` of the poll-time histogram holds:
