@@ -406,6 +406,10 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         assert!(io.readiness().is_writable());
+        // Two turns, one event delivered (the stale one is not counted).
+        assert_eq!(reactor.turn_count(), 2);
+        assert_eq!(reactor.ready_count(), 1);
+        assert_eq!(reactor.max_ready_per_turn(), 1);
         reactor
             .poller
             .deregister(a.as_raw_fd(), token(index, 5))
