@@ -225,8 +225,8 @@ impl Default for LogHistogram {
 ///     .min_value(Duration::from_micros(10))
 ///     .max_value(Duration::from_secs(1))
 ///     .max_error(0.1)
-///     .max_buckets(256)
-///     .expect("fits in 256 buckets");
+///     .max_buckets(512)
+///     .expect("fits in 512 buckets");
 /// let rt = runtime::Builder::new_multi_thread()
 ///     .enable_metrics_poll_time_histogram()
 ///     .metrics_poll_time_histogram_configuration(HistogramConfiguration::log(log))
