@@ -56,6 +56,14 @@ pub struct Reactor {
     last_turn_us: AtomicU64,
     /// The reference point of `last_turn_us`.
     epoch: Instant,
+    /// Turns so far, the readiness events they delivered, and the most one
+    /// turn delivered: written only by the holder of `driver` (one turn at
+    /// a time), with a `Relaxed` load and store each per turn (no
+    /// read-modify-write); read by anyone ([`Reactor::turn_count`] and
+    /// the others).
+    turns: AtomicU64,
+    ready: AtomicU64,
+    max_ready: AtomicU64,
     /// The timing wheel: a turn waits no longer than its next deadline and
     /// fires what is due (see `time/mod.rs`).
     pub(crate) timers: Timers,
@@ -129,6 +137,9 @@ impl Reactor {
             }),
             last_turn_us: AtomicU64::new(0),
             epoch: Instant::now(),
+            turns: AtomicU64::new(0),
+            ready: AtomicU64::new(0),
+            max_ready: AtomicU64::new(0),
             timers: Timers::new(),
             drive: Policy::new(),
         })
@@ -232,6 +243,24 @@ impl Reactor {
         wake_all(wakers.drain(..));
     }
 
+    /// Turns of the reactor so far ([`ReactorLock::turn`] calls that
+    /// waited, blocking or not, by any thread).
+    pub fn turn_count(&self) -> u64 {
+        self.turns.load(Ordering::Relaxed)
+    }
+
+    /// Readiness events delivered to live registrations so far (the sum of
+    /// what [`ReactorLock::turn`] returned); stale events and wake-ups are
+    /// not counted.
+    pub fn ready_count(&self) -> u64 {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// The most readiness events one turn has delivered.
+    pub fn max_ready_per_turn(&self) -> u64 {
+        self.max_ready.load(Ordering::Relaxed)
+    }
+
     /// How many registrations are live (for leak checks in tests).
     #[doc(hidden)]
     pub fn registration_count(&self) -> usize {
@@ -293,6 +322,21 @@ impl ReactorLock<'_> {
             }
         }
         wake_all(wakers.drain(..));
+        // The counters: only the lock holder writes them (see the fields).
+        let n = dispatched as u64;
+        reactor.turns.store(
+            reactor.turns.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+        if n > 0 {
+            reactor.ready.store(
+                reactor.ready.load(Ordering::Relaxed).wrapping_add(n),
+                Ordering::Relaxed,
+            );
+            if n > reactor.max_ready.load(Ordering::Relaxed) {
+                reactor.max_ready.store(n, Ordering::Relaxed);
+            }
+        }
         // Timers: fire every one that is due, in batches, waking each batch
         // after the wheel lock is released (a waker may touch timers).
         let now = Instant::now();
@@ -362,6 +406,10 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         assert!(io.readiness().is_writable());
+        // Two turns, one event delivered (the stale one is not counted).
+        assert_eq!(reactor.turn_count(), 2);
+        assert_eq!(reactor.ready_count(), 1);
+        assert_eq!(reactor.max_ready_per_turn(), 1);
         reactor
             .poller
             .deregister(a.as_raw_fd(), token(index, 5))

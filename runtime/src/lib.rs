@@ -68,9 +68,11 @@
 //!   idle ones exit after a while.
 //! - **Observability** ([`metrics`]): per-worker counters in cache-padded
 //!   slots written by their own worker with plain stores
-//!   ([`Handle::metrics`]), a stall detector for polls that block a worker
-//!   ([`Builder::stall_threshold`]) and a listing of live tasks
-//!   ([`Handle::dump`]).
+//!   ([`Handle::metrics`]), an optional per-worker poll-time histogram
+//!   ([`Builder::enable_metrics_poll_time_histogram`]), the process
+//!   reactor's event, turn and timer counts, a stall detector for polls
+//!   that block a worker ([`Builder::stall_threshold`]) and a listing of
+//!   live tasks ([`Handle::dump`]).
 //! - **Cooperative budget**: each task poll (and each poll of a `block_on`
 //!   future) may complete 128 operations (socket I/O, elapsed sleeps,
 //!   [`io::empty`]/[`io::repeat`]/[`io::sink`],
@@ -104,6 +106,9 @@ pub mod time;
 
 pub use crate::runtime::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 pub use blocking::spawn_blocking;
+pub use metrics::{
+    HistogramConfiguration, InvalidHistogramConfiguration, LogHistogram, LogHistogramBuilder,
+};
 pub use runtime_macros::{main, test};
 pub use task::{block_in_place, spawn, JoinError, JoinHandle};
 

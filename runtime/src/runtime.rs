@@ -39,6 +39,8 @@ pub struct Builder {
     config: Config,
     stall_threshold: Option<Duration>,
     on_stall: Option<crate::metrics::StallCallback>,
+    poll_time_histogram: bool,
+    poll_time_histogram_configuration: crate::metrics::HistogramConfiguration,
 }
 
 impl fmt::Debug for Builder {
@@ -77,6 +79,8 @@ impl Builder {
             config: Config::default(),
             stall_threshold: None,
             on_stall: None,
+            poll_time_histogram: false,
+            poll_time_histogram_configuration: Default::default(),
         }
     }
 
@@ -197,6 +201,70 @@ impl Builder {
         self
     }
 
+    /// Turns on the per-worker poll-time histogram (off by default, as in
+    /// tokio): each completed poll of a task is counted in one bucket of
+    /// its worker's histogram, by how long it took. Read it with
+    /// [`RuntimeMetrics::poll_time_histogram_bucket_count`]; the layout is
+    /// [`metrics_poll_time_histogram_configuration`](Builder::metrics_poll_time_histogram_configuration)'s,
+    /// by default tokio's: 10 linear buckets of 100 µs each (the last one
+    /// open-ended). As tokio's, but without `tokio_unstable`.
+    ///
+    /// The cost is one store per poll into the worker's own buckets (see
+    /// the [`metrics`](crate::metrics) module); the clock is read once per
+    /// poll anyway.
+    ///
+    /// [`RuntimeMetrics::poll_time_histogram_bucket_count`]: crate::metrics::RuntimeMetrics::poll_time_histogram_bucket_count
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .enable_metrics_poll_time_histogram()
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(rt.handle().metrics().poll_time_histogram_enabled());
+    /// ```
+    pub fn enable_metrics_poll_time_histogram(&mut self) -> &mut Self {
+        self.poll_time_histogram = true;
+        self
+    }
+
+    /// Sets the poll-time histogram's bucket layout: linear
+    /// ([`HistogramConfiguration::linear`]) or log-scaled
+    /// ([`HistogramConfiguration::log`], with a
+    /// [`LogHistogram`](crate::LogHistogram)). Takes effect only with
+    /// [`enable_metrics_poll_time_histogram`](Builder::enable_metrics_poll_time_histogram).
+    ///
+    /// [`HistogramConfiguration::linear`]: crate::HistogramConfiguration::linear
+    /// [`HistogramConfiguration::log`]: crate::HistogramConfiguration::log
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runtime::{HistogramConfiguration, LogHistogram};
+    ///
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .enable_metrics_poll_time_histogram()
+    ///     .metrics_poll_time_histogram_configuration(HistogramConfiguration::log(
+    ///         LogHistogram::builder()
+    ///             .min_value(Duration::from_micros(1))
+    ///             .max_value(Duration::from_millis(100))
+    ///             .max_error(0.25),
+    ///     ))
+    ///     .build()
+    ///     .unwrap();
+    /// let m = rt.handle().metrics();
+    /// assert!(m.poll_time_histogram_bucket_range(0).end <= Duration::from_micros(1));
+    /// ```
+    pub fn metrics_poll_time_histogram_configuration(
+        &mut self,
+        configuration: crate::metrics::HistogramConfiguration,
+    ) -> &mut Self {
+        self.poll_time_histogram_configuration = configuration;
+        self
+    }
+
     /// Whether the runtime starts with its time paused, as if the first
     /// thing it ran were [`time::pause`](crate::time::pause) (default
     /// `false`): a current-thread runtime then has a virtual clock that
@@ -263,6 +331,9 @@ impl Builder {
         // Host-name lookups in `net` run on the blocking pool (`net` knows
         // no scheduler; this is how it reaches one).
         runtime_net::lookup_hooks::set_blocking_spawner(blocking::spawn_lookup);
+        self.config.poll_time_histogram = self
+            .poll_time_histogram
+            .then_some(self.poll_time_histogram_configuration);
         self.config.stall = self.stall_threshold.map(|threshold| crate::metrics::Stall {
             threshold,
             callback: self
@@ -284,6 +355,7 @@ impl Builder {
                     self.worker_driven_reactor,
                     self.start_paused,
                     self.config.stall.clone(),
+                    self.config.poll_time_histogram.as_ref(),
                 );
                 let blocking = new_spawner(Some(shared.clock().clone()));
                 (Flavor::CurrentThread(shared), blocking)

@@ -20,6 +20,10 @@ mod proxy;
 #[path = "../../runtime/examples/chat.rs"]
 mod chat;
 
+#[allow(dead_code, unreachable_pub, missing_docs)]
+#[path = "../../runtime/examples/metrics.rs"]
+mod metrics;
+
 /// Datagrams of several sizes from two clients each come back whole, to
 /// their own sender.
 fn udp_echo_returns_each_datagram_to_its_sender(flavor: Flavor) {
@@ -110,6 +114,43 @@ fn chat_relays_lines_to_the_others(flavor: Flavor) {
         assert_eq!(line, format!("{}: second\n", clients[1].0));
         serving.abort();
     });
+}
+
+/// The metrics example's own workload: every message echoed, every poll
+/// in the histogram, the blocking task reported once with its name and
+/// spawn location, and each section printed.
+#[test]
+fn metrics_example_reports_its_workload() {
+    let _watchdog = runtime_tests::Watchdog::start(runtime_tests::HANG_LIMIT);
+    let report = metrics::run(4, 20).unwrap();
+    assert_eq!(report.echoed, 4 * 20);
+    assert!(report.polls >= 4 * 20);
+    assert_eq!(report.histogram_polls, report.polls);
+    // Other polls may be reported too on a loaded machine (a preempted
+    // worker looks stalled); the blocker is reported exactly once.
+    let blocker: Vec<_> = report
+        .stalls
+        .iter()
+        .filter(|s| s.contains("\"blocks-its-worker\""))
+        .collect();
+    assert_eq!(blocker.len(), 1, "{:?}", report.stalls);
+    let stall = blocker[0];
+    assert!(stall.contains("examples/metrics.rs:"), "{stall}");
+    for section in [
+        "io_driver_ready_count",
+        "reactor_turn_count",
+        "timers_pending",
+        "poll times (",
+        "stall reports",
+        "task dump:",
+        "\"ticker\"",
+    ] {
+        assert!(
+            report.text.contains(section),
+            "{section} missing:\n{}",
+            report.text
+        );
+    }
 }
 
 flavor_tests!(

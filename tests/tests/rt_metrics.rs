@@ -1,7 +1,9 @@
 //! `Handle::metrics`: the counters move as the work they count happens
 //! (spawns, polls over real TCP, parks, steals, blocking threads, queue
-//! depths), and go back down when the work is gone. Only relations between
-//! readings are asserted, never durations against a bound.
+//! depths, the reactor's events and turns, pending timers, the poll-time
+//! histogram), and go back down when the work is gone. Only relations
+//! between readings are asserted, never durations against a bound (except
+//! that a poll that slept took at least the time slept).
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -9,8 +11,8 @@ use std::time::Duration;
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::metrics::RuntimeMetrics;
 use runtime::net::TcpStream;
-use runtime::Runtime;
-use runtime_tests::{echo_server, flavor_tests, Flavor, Watchdog, HANG_LIMIT};
+use runtime::{HistogramConfiguration, LogHistogram, Runtime};
+use runtime_tests::{echo_server, flavor_tests, serial, yield_until, Flavor, Watchdog, HANG_LIMIT};
 
 /// Waits (outside any runtime) until `done` holds; the watchdog guards it.
 fn wait_until(mut done: impl FnMut() -> bool) {
@@ -114,6 +116,8 @@ fn alive_tasks_go_back_to_zero(flavor: Flavor) {
 
 fn park_count_grows_when_idle(flavor: Flavor) {
     let _watchdog = Watchdog::start(HANG_LIMIT);
+    // Its sleeps are in the process's wheel, which `timers_pending_*` count.
+    let _serial = serial();
     let rt = flavor.build();
     let m = rt.handle().metrics();
     rt.block_on(async {
@@ -269,10 +273,295 @@ fn worker_index_out_of_range_panics() {
     rt.handle().metrics().worker_poll_count(1);
 }
 
+/// A runtime of `flavor` with the poll-time histogram on, laid out by
+/// `config` (tokio's default layout if `None`).
+fn with_histogram(flavor: Flavor, config: Option<HistogramConfiguration>) -> Runtime {
+    let mut b = match flavor {
+        Flavor::CurrentThread => runtime::Builder::new_current_thread(),
+        Flavor::MultiThread => {
+            let mut b = runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        }
+    };
+    b.enable_metrics_poll_time_histogram();
+    if let Some(c) = config {
+        b.metrics_poll_time_histogram_configuration(c);
+    }
+    b.build().unwrap()
+}
+
+fn histogram_total(m: &RuntimeMetrics) -> u64 {
+    (0..m.num_workers())
+        .flat_map(|w| (0..m.poll_time_histogram_num_buckets()).map(move |b| (w, b)))
+        .map(|(w, b)| m.poll_time_histogram_bucket_count(w, b))
+        .sum()
+}
+
+fn histogram_counts_every_poll(flavor: Flavor) {
+    const N: usize = 50;
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let rt = with_histogram(flavor, None);
+    let m = rt.handle().metrics();
+    assert!(m.poll_time_histogram_enabled());
+    assert_eq!(histogram_total(&m), 0);
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..N)
+            .map(|_| runtime::spawn(runtime::task::yield_now()))
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    // Each task was polled twice (before and after its yield). A worker
+    // records a poll just after the task's output went out, so on the
+    // multi-thread runtime the last ones may trail for a moment.
+    wait_until(|| histogram_total(&m) >= 2 * N as u64);
+    let polls = sum(&m, RuntimeMetrics::worker_poll_count);
+    assert_eq!(histogram_total(&m), polls);
+    for w in 0..m.num_workers() {
+        let per_worker: u64 = (0..m.poll_time_histogram_num_buckets())
+            .map(|b| m.poll_time_histogram_bucket_count(w, b))
+            .sum();
+        assert_eq!(per_worker, m.worker_poll_count(w), "worker {w}");
+    }
+}
+
+fn a_long_poll_lands_in_a_bucket_that_reaches_its_duration(flavor: Flavor) {
+    const SLEPT: Duration = Duration::from_millis(20);
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let configs = [
+        HistogramConfiguration::linear(Duration::from_millis(5), 10),
+        HistogramConfiguration::log(LogHistogram::default()),
+        // 20 ms is past the last boundary: the open-ended bucket.
+        HistogramConfiguration::log(
+            LogHistogram::builder()
+                .min_value(Duration::from_micros(1))
+                .max_value(Duration::from_millis(10))
+                .precision_exact(1),
+        ),
+    ];
+    for config in configs {
+        let rt = with_histogram(flavor, Some(config));
+        let m = rt.handle().metrics();
+        rt.block_on(async {
+            runtime::spawn(async { std::thread::sleep(SLEPT) })
+                .await
+                .unwrap();
+        });
+        wait_until(|| histogram_total(&m) >= 1);
+        let n = m.poll_time_histogram_num_buckets();
+        let reaching: u64 = (0..m.num_workers())
+            .flat_map(|w| (0..n).map(move |b| (w, b)))
+            .filter(|&(_, b)| m.poll_time_histogram_bucket_range(b).end > SLEPT)
+            .map(|(w, b)| m.poll_time_histogram_bucket_count(w, b))
+            .sum();
+        assert!(
+            reaching >= 1,
+            "{config:?}: no poll counted at {SLEPT:?} or more"
+        );
+        // The longest poll is counted in the bucket whose range holds it.
+        let (w, longest) = (0..m.num_workers())
+            .map(|w| (w, m.worker_max_poll_duration(w)))
+            .max_by_key(|&(_, d)| d)
+            .unwrap();
+        assert!(longest >= SLEPT, "{longest:?}");
+        let b = (0..n)
+            .find(|&b| m.poll_time_histogram_bucket_range(b).contains(&longest))
+            .unwrap_or_else(|| panic!("{config:?}: no bucket holds {longest:?}"));
+        assert!(m.poll_time_histogram_bucket_count(w, b) >= 1);
+    }
+}
+
+#[test]
+fn histogram_layouts_are_the_documented_ones() {
+    let ms = Duration::from_millis;
+    let ns = Duration::from_nanos;
+    let ranges = |config: Option<HistogramConfiguration>| {
+        let rt = with_histogram(Flavor::CurrentThread, config);
+        let m = rt.handle().metrics();
+        (0..m.poll_time_histogram_num_buckets())
+            .map(|b| m.poll_time_histogram_bucket_range(b))
+            .collect::<Vec<_>>()
+    };
+    let open = ns(u64::MAX);
+    assert_eq!(
+        ranges(Some(HistogramConfiguration::linear(ms(1), 5))),
+        [
+            ms(0)..ms(1),
+            ms(1)..ms(2),
+            ms(2)..ms(3),
+            ms(3)..ms(4),
+            ms(4)..open
+        ]
+    );
+    // tokio's default: 10 buckets of 100 µs.
+    let default = ranges(None);
+    assert_eq!(default.len(), 10);
+    for (i, r) in default.iter().enumerate() {
+        let us = |n: u64| Duration::from_micros(n);
+        let end = if i == 9 {
+            open
+        } else {
+            us(100 * (i as u64 + 1))
+        };
+        assert_eq!(*r, us(100 * i as u64)..end);
+    }
+    // Precision 0: each bucket twice as wide as the one before.
+    let doubling = LogHistogram::builder()
+        .precision_exact(0)
+        .min_value(ns(1024))
+        .max_value(ns(16384));
+    assert_eq!(
+        ranges(Some(HistogramConfiguration::log(doubling))),
+        [
+            ns(0)..ns(1024),
+            ns(1024)..ns(2048),
+            ns(2048)..ns(4096),
+            ns(4096)..ns(8192),
+            ns(8192)..ns(16384),
+            ns(16384)..open,
+        ]
+    );
+    // Precision 2: four buckets per power of two, each at most a quarter
+    // of its start wide; bucket 0 ends at or below `min_value`, the last
+    // starts at or above `max_value`.
+    let log = LogHistogram::builder()
+        .min_value(Duration::from_micros(1))
+        .max_value(ms(100))
+        .max_error(0.25);
+    let r = ranges(Some(HistogramConfiguration::log(log)));
+    assert!(r[0].end <= Duration::from_micros(1), "{:?}", r[0]);
+    assert!(r[r.len() - 1].start >= ms(100), "{:?}", r[r.len() - 1]);
+    for w in r.windows(2) {
+        assert_eq!(w[0].end, w[1].start);
+    }
+    for b in &r[1..r.len() - 1] {
+        assert!((b.end - b.start) * 4 <= b.start.max(ns(4)), "{b:?}");
+    }
+    assert!(LogHistogram::builder()
+        .precision_exact(10)
+        .max_buckets(100)
+        .is_err());
+}
+
+#[test]
+fn histogram_is_off_by_default() {
+    let rt = runtime::Builder::new_current_thread().build().unwrap();
+    let m = rt.handle().metrics();
+    rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+    assert!(!m.poll_time_histogram_enabled());
+    assert_eq!(m.poll_time_histogram_num_buckets(), 0);
+    assert_eq!(
+        m.poll_time_histogram_bucket_range(0),
+        Duration::ZERO..Duration::ZERO
+    );
+    assert_eq!(m.poll_time_histogram_bucket_count(0, 0), 0);
+    assert!(m.worker_poll_count(0) >= 1);
+}
+
+#[test]
+#[should_panic(expected = "out of range")]
+fn histogram_bucket_out_of_range_panics() {
+    let rt = with_histogram(Flavor::CurrentThread, None);
+    rt.handle().metrics().poll_time_histogram_bucket_range(10);
+}
+
+/// The reactor is the process's: its counts only grow, whatever other
+/// tests do meanwhile, so "grew" is what can be asserted.
+fn reactor_counts_grow_with_tcp_traffic(flavor: Flavor) {
+    const ROUND_TRIPS: usize = 50;
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let rt = flavor.build();
+    let m = rt.handle().metrics();
+    let (ready, turns) = (m.io_driver_ready_count(), m.reactor_turn_count());
+    rt.block_on(async {
+        let (addr, _) = echo_server().await.unwrap();
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0u8; 8];
+        for i in 0..ROUND_TRIPS {
+            let msg = (i as u64).to_le_bytes();
+            s.write_all(&msg).await.unwrap();
+            s.read_exact(&mut buf).await.unwrap();
+            assert_eq!(buf, msg);
+        }
+    });
+    // A connect, an accept, and reads that found nothing until the peer
+    // wrote: each waited for an event from a turn of the reactor.
+    assert!(m.io_driver_ready_count() > ready);
+    assert!(m.reactor_turn_count() > turns);
+    let max = m.reactor_max_ready_per_turn();
+    assert!(max >= 1);
+    // No turn delivered more than all turns together (read in that order).
+    assert!(m.io_driver_ready_count() >= max);
+}
+
+#[test]
+fn timers_pending_counts_sleeps_until_dropped() {
+    const N: usize = 20;
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    // The wheel is the process's: the other tests that use timers in this
+    // file take the same lock.
+    let _serial = serial();
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let m = rt.handle().metrics();
+    let before = m.timers_pending();
+    let sleeps: Vec<_> = (0..N)
+        .map(|_| rt.spawn(runtime::time::sleep(Duration::from_secs(3600))))
+        .collect();
+    // Registered by each task's first poll.
+    wait_until(|| m.timers_pending() >= before + N);
+    assert_eq!(m.timers_pending(), before + N);
+    for s in &sleeps {
+        s.abort();
+    }
+    rt.block_on(async {
+        for s in sleeps {
+            assert!(s.await.unwrap_err().is_cancelled());
+        }
+    });
+    // A cancelled task's future (and its timer) is dropped by its worker,
+    // which may trail the `JoinHandle` by a moment.
+    wait_until(|| m.timers_pending() == before);
+}
+
+#[test]
+fn timers_pending_counts_a_paused_clocks_timers() {
+    const N: usize = 5;
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let _serial = serial();
+    let rt = runtime::Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let m = rt.handle().metrics();
+    let before = m.timers_pending();
+    rt.block_on(async {
+        let sleeps: Vec<_> = (0..N)
+            .map(|_| runtime::spawn(runtime::time::sleep(Duration::from_secs(3600))))
+            .collect();
+        // While this future keeps yielding the runtime is never idle, so
+        // the paused clock does not jump to the deadlines.
+        yield_until(|| m.timers_pending() >= before + N).await;
+        assert_eq!(m.timers_pending(), before + N);
+        for s in sleeps {
+            s.abort();
+            assert!(s.await.unwrap_err().is_cancelled());
+        }
+        assert_eq!(m.timers_pending(), before);
+    });
+}
+
 flavor_tests!(
     counts_follow_tcp_echo_work,
     alive_tasks_go_back_to_zero,
     park_count_grows_when_idle,
     queue_depths_count_waiting_tasks,
     blocking_thread_counts,
+    histogram_counts_every_poll,
+    a_long_poll_lands_in_a_bucket_that_reaches_its_duration,
+    reactor_counts_grow_with_tcp_traffic,
 );

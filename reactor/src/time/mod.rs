@@ -457,9 +457,9 @@ fn round_up_to_millis(d: Duration) -> Duration {
 }
 
 impl Reactor {
-    /// How many timers are registered and not yet fired (for leak checks in
-    /// tests).
-    #[doc(hidden)]
+    /// How many timers are registered and not yet fired (or cancelled):
+    /// every pending `sleep` of the process that was polled at least once.
+    /// Takes the wheel's lock for a moment.
     pub fn timer_count(&self) -> usize {
         self.timers.len()
     }

@@ -102,6 +102,7 @@ impl Shared {
         worker_driven: bool,
         start_paused: bool,
         stall: Option<metrics::Stall>,
+        histogram: Option<&metrics::HistogramConfiguration>,
     ) -> Arc<Shared> {
         // Looked up once: the thread in `block_on` drives it, and wakes from
         // other threads interrupt it, without a lookup each time.
@@ -123,7 +124,7 @@ impl Shared {
             }))),
             reactor,
             clock,
-            counters: Counters::new(1, stall),
+            counters: Counters::new(1, stall, histogram),
             stall_watcher: Mutex::new(None),
         });
         let weak = Arc::downgrade(&shared);

@@ -34,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) on_thread_stop: Option<Callback>,
     /// The stall detector's threshold and report, if enabled.
     pub(crate) stall: Option<crate::metrics::Stall>,
+    /// The poll-time histogram's layout, if enabled.
+    pub(crate) poll_time_histogram: Option<crate::metrics::HistogramConfiguration>,
 }
 
 impl fmt::Debug for Config {
@@ -42,6 +44,7 @@ impl fmt::Debug for Config {
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
             .field("stall", &self.stall)
+            .field("poll_time_histogram", &self.poll_time_histogram)
             .finish()
     }
 }

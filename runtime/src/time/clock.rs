@@ -172,6 +172,14 @@ impl Clock {
         clock
     }
 
+    /// How many virtual timers are registered (for the metrics).
+    pub(crate) fn timer_count(&self) -> usize {
+        if !self.is_virtual() {
+            return 0;
+        }
+        self.state.lock().timers.len()
+    }
+
     /// Whether this clock is its runtime's time (it was paused once).
     pub(crate) fn is_virtual(&self) -> bool {
         self.is_virtual.load(Ordering::Acquire)

@@ -269,7 +269,11 @@ impl Shared {
                 parker,
             }));
         }
-        let counters = Counters::new(workers, config.stall.clone());
+        let counters = Counters::new(
+            workers,
+            config.stall.clone(),
+            config.poll_time_histogram.as_ref(),
+        );
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
             inject: SegQueue::new(),

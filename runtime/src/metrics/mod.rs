@@ -7,18 +7,43 @@
 //! Every worker owns one slot of counters, aligned to 128 bytes so that no two
 //! workers' counters share a cache line. Only the worker that holds the
 //! slot's core writes it, with a `Relaxed` load and a `Relaxed` store (no
-//! read-modify-write); any thread may read it. Per poll of a task a worker
-//! reads the clock once (`Instant::now`: the end of one poll is the start
-//! of the next) and makes five stores to its slot (task id, spawn location,
-//! poll start, its reset, poll count), a sixth when the longest poll grew;
-//! it hands the clock reading to the task through a thread-local, and the
-//! task header gets two `Relaxed` stores (its poll count and last poll
-//! start, made by the holder of the task's `RUNNING` bit, read by
-//! [`Dump`]). Per run of tasks between parks there is one more store (busy
-//! time), per park one (park count, and the no-op count when it grew), per
-//! steal one. Spawning counts with one `Relaxed` `fetch_add` on a
+//! read-modify-write); any thread may read it.
+//!
+//! Per poll of a task, always:
+//!
+//! - **one clock read**, `clock_gettime(CLOCK_MONOTONIC)` (a vDSO call on
+//!   Linux, about 20 ns), made straight into nanoseconds without `Instant`
+//!   arithmetic; the end of one poll is the start of the next, so a run
+//!   of polls costs one reading per poll plus one;
+//! - two stores to the slot (poll count; the longest poll, when it grew);
+//! - two thread-local accesses handing the reading to the task, and two
+//!   `Relaxed` stores to the task header (its poll count and last poll
+//!   start, made by the holder of the task's `RUNNING` bit, read by
+//!   [`Dump`]).
+//!
+//! With [`Builder::stall_threshold`] set, four more stores per poll publish
+//! what the worker is polling (task id, spawn location, poll start, its
+//! reset) for the watcher; without it they are skipped. With
+//! [`Builder::enable_metrics_poll_time_histogram`], one more store into
+//! the worker's own buckets, after a division (linear layout) or a
+//! leading-zeros count and two shifts (log layout); without it the only
+//! cost is a test of a pointer that is null.
+//!
+//! The clock read is kept even with neither of them on: the longest poll
+//! ([`RuntimeMetrics::worker_max_poll_duration`]) and the dump's time
+//! since a task's last poll need it, and they are always on. Busy time does
+//! not: it is one store per run of tasks between parks, from the readings
+//! at the run's two ends. A coarse clock (`CLOCK_MONOTONIC_COARSE`, a few
+//! ns) was not taken: its 1 to 4 ms tick would show every ordinary poll as
+//! 0 and the longest one to within a tick only.
+//!
+//! Elsewhere: one store per park (park count, and the no-op count when it
+//! grew), one per steal, and one `Relaxed` `fetch_add` per spawn on a
 //! runtime-wide counter. Tasks polled outside the workers (a `LocalSet`'s,
-//! the blocking pool's) read the clock themselves for their header.
+//! the blocking pool's) read the clock themselves for their header. The
+//! reactor counts its turns with three `Relaxed` loads and up to three
+//! stores per turn, made by the holder of the reactor lock (one turn at a
+//! time), whatever the number of events.
 //!
 //! # The stall detector
 //!
@@ -35,26 +60,52 @@
 //! future is not, and a `LocalSet` polled inside a task counts as that
 //! task's poll.
 //!
+//! # Process-wide figures
+//!
+//! One reactor serves every runtime of the process, so what it counts
+//! ([`RuntimeMetrics::io_driver_ready_count`],
+//! [`RuntimeMetrics::reactor_turn_count`],
+//! [`RuntimeMetrics::reactor_max_ready_per_turn`], and the wheel's part of
+//! [`RuntimeMetrics::timers_pending`]) is the same for every runtime's
+//! metrics: it counts the whole process, not the runtime asked.
+//!
 //! [`Builder::stall_threshold`]: crate::Builder::stall_threshold
+//! [`Builder::enable_metrics_poll_time_histogram`]: crate::Builder::enable_metrics_poll_time_histogram
+
+mod histogram;
+
+pub use histogram::{
+    HistogramConfiguration, InvalidHistogramConfiguration, LogHistogram, LogHistogramBuilder,
+};
 
 use std::fmt;
+use std::ops::Range;
 use std::panic::Location;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::scheduler::{self, Flavor};
 use crate::shim::{fence, AtomicPtr, AtomicU64, Ordering};
 use crate::task::Id;
 
-/// The process-wide epoch of the nanosecond timestamps below.
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// Nanoseconds since [`epoch`]; never 0 (0 means "not polling").
+/// The monotonic clock in nanoseconds (from an arbitrary start, the same
+/// for every thread); never 0 (0 means "not polling").
+///
+/// One `clock_gettime(CLOCK_MONOTONIC)`, which is what `Instant::now`
+/// reads too, without `Instant`'s normalising arithmetic: this runs once
+/// per task poll.
 pub(crate) fn now_ns() -> u64 {
-    (epoch().elapsed().as_nanos() as u64).max(1)
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable `timespec`; CLOCK_MONOTONIC exists
+    // on every supported target, so the call cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+        .max(1)
 }
 
 thread_local! {
@@ -97,6 +148,11 @@ pub(crate) struct WorkerSlot {
     location: AtomicPtr<Location<'static>>,
     /// The `poll_start` the stall watcher last reported (watcher only).
     reported: AtomicU64,
+    /// Whether a stall watcher reads `poll_start`, `task_id` and
+    /// `location`: if not, they are not written.
+    watched: bool,
+    /// The poll-time histogram, if enabled.
+    histogram: Option<Box<histogram::Buckets>>,
 }
 
 /// Adds one to a counter only its owner writes: a load and a store, no RMW.
@@ -105,7 +161,7 @@ fn bump(a: &AtomicU64, n: u64) {
 }
 
 impl WorkerSlot {
-    fn new() -> WorkerSlot {
+    fn new(watched: bool, histogram: Option<&HistogramConfiguration>) -> WorkerSlot {
         WorkerSlot {
             park_count: AtomicU64::new(0),
             noop_count: AtomicU64::new(0),
@@ -118,6 +174,8 @@ impl WorkerSlot {
             task_id: AtomicU64::new(0),
             location: AtomicPtr::new(std::ptr::null_mut()),
             reported: AtomicU64::new(0),
+            watched,
+            histogram: histogram.map(|h| Box::new(histogram::Buckets::new(h.shape))),
         }
     }
 
@@ -139,6 +197,9 @@ impl WorkerSlot {
 
     /// A poll of `task` begins at `now` (from [`now_ns`]).
     pub(crate) fn poll_start(&self, now: u64, id: Id, location: &'static Location<'static>) {
+        if !self.watched {
+            return;
+        }
         self.task_id.store(id.as_u64(), Ordering::Relaxed);
         self.location.store(
             location as *const Location<'static> as *mut Location<'static>,
@@ -150,18 +211,25 @@ impl WorkerSlot {
 
     /// The poll that began at `start` ended at `now`.
     pub(crate) fn poll_end(&self, start: u64, now: u64) {
-        self.poll_start.store(0, Ordering::Release);
+        if self.watched {
+            self.poll_start.store(0, Ordering::Release);
+        }
         bump(&self.poll_count, 1);
         let took = now.saturating_sub(start);
         if took > self.max_poll_ns.load(Ordering::Relaxed) {
             self.max_poll_ns.store(took, Ordering::Relaxed);
+        }
+        if let Some(h) = &self.histogram {
+            h.record(took);
         }
     }
 
     /// The poll in progress is handed to another thread (`block_in_place`):
     /// it no longer holds this worker.
     pub(crate) fn poll_abandoned(&self) {
-        self.poll_start.store(0, Ordering::Release);
+        if self.watched {
+            self.poll_start.store(0, Ordering::Release);
+        }
     }
 
     /// A run of tasks between `start` and `now`.
@@ -178,9 +246,15 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn new(workers: usize, stall: Option<Stall>) -> Arc<Counters> {
+    pub(crate) fn new(
+        workers: usize,
+        stall: Option<Stall>,
+        histogram: Option<&HistogramConfiguration>,
+    ) -> Arc<Counters> {
         Arc::new(Counters {
-            workers: (0..workers).map(|_| WorkerSlot::new()).collect(),
+            workers: (0..workers)
+                .map(|_| WorkerSlot::new(stall.is_some(), histogram))
+                .collect(),
             spawned: AtomicU64::new(0),
             stall,
         })
@@ -512,6 +586,172 @@ impl RuntimeMetrics {
             }
         }
     }
+
+    /// Whether the poll-time histogram is on
+    /// ([`Builder::enable_metrics_poll_time_histogram`]; off by default,
+    /// as in tokio).
+    ///
+    /// [`Builder::enable_metrics_poll_time_histogram`]: crate::Builder::enable_metrics_poll_time_histogram
+    pub fn poll_time_histogram_enabled(&self) -> bool {
+        self.histogram_shape().is_some()
+    }
+
+    fn histogram_shape(&self) -> Option<&histogram::Shape> {
+        self.counters().workers[0]
+            .histogram
+            .as_deref()
+            .map(histogram::Buckets::shape)
+    }
+
+    /// The number of buckets of the poll-time histogram (0 when it is off).
+    pub fn poll_time_histogram_num_buckets(&self) -> usize {
+        self.histogram_shape()
+            .map_or(0, histogram::Shape::num_buckets)
+    }
+
+    /// The poll durations that `bucket` of the poll-time histogram holds:
+    /// from `start` (included) to `end` (excluded). The last bucket ends at
+    /// `u64::MAX` nanoseconds. When the histogram is off, `0..0`, as in
+    /// tokio.
+    ///
+    /// # Panics
+    ///
+    /// If the histogram is on and `bucket >= poll_time_histogram_num_buckets()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .enable_metrics_poll_time_histogram()
+    ///     .build()
+    ///     .unwrap();
+    /// let m = rt.handle().metrics();
+    /// // tokio's default layout: 10 buckets of 100 µs.
+    /// assert_eq!(m.poll_time_histogram_num_buckets(), 10);
+    /// assert_eq!(
+    ///     m.poll_time_histogram_bucket_range(0),
+    ///     Duration::ZERO..Duration::from_micros(100)
+    /// );
+    /// ```
+    #[track_caller]
+    pub fn poll_time_histogram_bucket_range(&self, bucket: usize) -> Range<Duration> {
+        match self.histogram_shape() {
+            None => Duration::ZERO..Duration::ZERO,
+            Some(shape) => {
+                let r = shape.range(bucket);
+                Duration::from_nanos(r.start)..Duration::from_nanos(r.end)
+            }
+        }
+    }
+
+    /// How many of `worker`'s polls took a time in `bucket`'s range
+    /// ([`poll_time_histogram_bucket_range`](Self::poll_time_histogram_bucket_range));
+    /// 0 when the histogram is off. Summed over the buckets, this is
+    /// [`worker_poll_count`](Self::worker_poll_count).
+    ///
+    /// # Panics
+    ///
+    /// If `worker >= num_workers()`, or the histogram is on and `bucket`
+    /// is out of range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .enable_metrics_poll_time_histogram()
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+    /// let m = rt.handle().metrics();
+    /// let polls: u64 = (0..m.poll_time_histogram_num_buckets())
+    ///     .map(|b| m.poll_time_histogram_bucket_count(0, b))
+    ///     .sum();
+    /// assert_eq!(polls, m.worker_poll_count(0));
+    /// ```
+    #[track_caller]
+    pub fn poll_time_histogram_bucket_count(&self, worker: usize, bucket: usize) -> u64 {
+        self.slot(worker)
+            .histogram
+            .as_ref()
+            .map_or(0, |h| h.count(bucket))
+    }
+
+    /// I/O readiness events the reactor has delivered to registered
+    /// sockets (and other sources), counted at the end of each turn.
+    ///
+    /// **Process-wide**: one reactor serves every runtime of the process,
+    /// so this counts the events of all of them (and of sockets polled
+    /// outside any runtime); tokio counts its runtime's I/O driver only.
+    /// Wake-ups of the reactor itself are not counted.
+    pub fn io_driver_ready_count(&self) -> u64 {
+        reactor().map_or(0, runtime_reactor::Reactor::ready_count)
+    }
+
+    /// Turns of the process's reactor so far: each wait for events,
+    /// blocking or not, by any thread (the reactor thread, an idle worker
+    /// of any runtime, a `block_on` thread). Process-wide, as
+    /// [`io_driver_ready_count`](Self::io_driver_ready_count), which
+    /// divided by this is the mean number of events per turn. Not in
+    /// tokio.
+    pub fn reactor_turn_count(&self) -> u64 {
+        reactor().map_or(0, runtime_reactor::Reactor::turn_count)
+    }
+
+    /// The most readiness events one turn of the process's reactor has
+    /// delivered (a turn fetches at most 1024). Process-wide. Not in tokio.
+    pub fn reactor_max_ready_per_turn(&self) -> u64 {
+        reactor().map_or(0, runtime_reactor::Reactor::max_ready_per_turn)
+    }
+
+    /// Timers registered and not yet fired or dropped: every pending
+    /// [`sleep`](crate::time::sleep) (and so `timeout` and `interval`)
+    /// that has been polled at least once.
+    ///
+    /// The timers of the process's reactor are shared by every runtime and
+    /// counted for the **whole process**; to them this adds the timers of
+    /// this runtime's paused clock ([`time::pause`](crate::time::pause)),
+    /// which only this runtime has. Reading takes the timer wheel's lock
+    /// for a moment. Not in tokio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .start_paused(true)
+    ///     .build()
+    ///     .unwrap();
+    /// let m = rt.handle().metrics();
+    /// rt.block_on(async move {
+    ///     let before = m.timers_pending();
+    ///     let task = runtime::spawn(runtime::time::sleep(Duration::from_secs(60)));
+    ///     // Registered by the task's first poll (and not fired: the paused
+    ///     // clock moves only when the runtime is idle).
+    ///     while m.timers_pending() == before {
+    ///         runtime::task::yield_now().await;
+    ///     }
+    ///     assert_eq!(m.timers_pending(), before + 1);
+    ///     task.abort();
+    ///     let _ = task.await;
+    ///     assert_eq!(m.timers_pending(), before);
+    /// });
+    /// ```
+    pub fn timers_pending(&self) -> usize {
+        let wheel = reactor().map_or(0, runtime_reactor::Reactor::timer_count);
+        let paused = match &self.handle.flavor {
+            Flavor::CurrentThread(s) => s.clock().timer_count(),
+            Flavor::MultiThread(_) => 0,
+        };
+        wheel + paused
+    }
+}
+
+/// The process's reactor; it exists once a runtime was built.
+fn reactor() -> Option<&'static runtime_reactor::Reactor> {
+    runtime_reactor::Reactor::get().ok()
 }
 
 /// What a listed task is doing, from its state word (read once, so a task
