@@ -205,7 +205,7 @@ impl RawTask {
     {
         let id = Id::next();
         #[cfg(feature = "tracing")]
-        let span = super::trace::spawn_span(&meta, meta.kind(), id);
+        let span = super::trace::spawn_span(&meta, meta.kind(), id, std::mem::size_of::<F>());
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(),

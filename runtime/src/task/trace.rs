@@ -7,7 +7,8 @@
 //!   `runtime::task`, level `TRACE`, no parent: a task outlives whatever
 //!   span spawned it) with the fields `kind` (`task`, `local` or
 //!   `blocking`), `task.name` (empty when unnamed), `task.id` (the task's
-//!   [`Id`]) and `loc.file`/`loc.line`/`loc.col` (the `#[track_caller]`
+//!   [`Id`]), `size.bytes` (the future's size, which the console flags when
+//!   large) and `loc.file`/`loc.line`/`loc.col` (the `#[track_caller]`
 //!   spawn location). console-subscriber recognises a spawn span by its
 //!   name alone, and reads `loc.*` as the task's location and the other
 //!   fields as its attributes.
@@ -70,7 +71,7 @@ impl Kind {
 
 /// The span of a new task. `Span::none()` (no allocation) when no
 /// subscriber is interested.
-pub(super) fn spawn_span(meta: &Meta, kind: Kind, id: Id) -> tracing::Span {
+pub(super) fn spawn_span(meta: &Meta, kind: Kind, id: Id, size: usize) -> tracing::Span {
     let loc: &'static Location<'static> = meta.location();
     tracing::trace_span!(
         target: SPAN_TARGET,
@@ -79,6 +80,7 @@ pub(super) fn spawn_span(meta: &Meta, kind: Kind, id: Id) -> tracing::Span {
         kind = kind.as_str(),
         task.name = meta.name().unwrap_or_default(),
         task.id = id.as_u64(),
+        size.bytes = size,
         loc.file = loc.file(),
         loc.line = loc.line(),
         loc.col = loc.column(),
