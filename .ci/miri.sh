@@ -15,6 +15,9 @@ fi
 export CARGO_TARGET_DIR=target/miri
 cargo +nightly miri setup
 cargo +nightly miri test -p runtime --lib -- task:: scheduler::multi_thread::queue
+# The task code with its `tracing` instrumentation compiled in (spans in the
+# cell, waker events): the unit tests that drive it through a subscriber.
+cargo +nightly miri test -p runtime --lib --features tracing -- task::tests::trace
 cargo +nightly miri test -p runtime-reactor --lib -- scheduled_io time::wheel time::tests::register time::tests::reset \
     time::tests::a_new time::tests::many time::tests::ticks
 for target in x86_64-unknown-freebsd x86_64-apple-darwin; do

@@ -146,8 +146,12 @@ impl Spawner {
         if let Some(clock) = &self.inner.clock {
             clock.inhibit_auto_advance();
         }
-        let (notified, join) =
-            task::new_task(&self.inner.owned, BlockingTask(Some(f)), self.clone(), meta);
+        let (notified, join) = task::new_task(
+            &self.inner.owned,
+            BlockingTask(Some(f)),
+            self.clone(),
+            meta.blocking(),
+        );
         if let Some(n) = notified {
             if let Err(NoThread { error, task }) = self.push(n) {
                 // Cancel the job on this thread, outside the pool's lock, as

@@ -72,7 +72,10 @@
 //!   ([`Builder::enable_metrics_poll_time_histogram`]), the process
 //!   reactor's event, turn and timer counts, a stall detector for polls
 //!   that block a worker ([`Builder::stall_threshold`]) and a listing of
-//!   live tasks ([`Handle::dump`]).
+//!   live tasks ([`Handle::dump`]). With the `tracing` feature each task also has a
+//!   `tracing` span, entered for its polls, and its wakers emit events, in
+//!   the shape tokio-console's `console-subscriber` reads (see
+//!   [Feature flags](#feature-flags)).
 //! - **Cooperative budget**: each task poll (and each poll of a `block_on`
 //!   future) may complete 128 operations (socket I/O, elapsed sleeps,
 //!   [`io::empty`]/[`io::repeat`]/[`io::sink`],
@@ -86,6 +89,55 @@
 //!   the expansion pins the futures in a tuple on the caller's stack and
 //!   polls them from one `poll_fn`. [`task_local!`] keys swap their value
 //!   into a thread-local around each poll of the scoped future.
+//!
+//! # Feature flags
+//!
+//! None is on by default.
+//!
+//! - `hyper`: `runtime::hyper` (hyper 1.x's `rt` traits for this runtime) and
+//!   hyper's `rt::Read`/`rt::Write` for [`net::TcpStream`] and
+//!   [`net::UnixStream`].
+//! - `tokio-io`: tokio's `AsyncRead`/`AsyncWrite` for every stream type
+//!   (the traits only; no tokio runtime is involved).
+//! - `tracing`: tasks instrumented for [tokio-console]. Each task gets a
+//!   `TRACE` span named `runtime.spawn` (target `runtime::task`, no parent)
+//!   with the fields `kind` (`task`, `local` or `blocking`), `task.name`,
+//!   `task.id` (the [`task::Id`]), `size.bytes` and
+//!   `loc.file`/`loc.line`/`loc.col` (the spawn location); it is entered
+//!   around each poll, so events inside a poll have it as their parent,
+//!   and it closes when the task completes or is cancelled. Cloning,
+//!   waking and dropping a task's waker emit a `TRACE` event with target
+//!   `runtime::waker`, `op` (`waker.clone`, `waker.wake`,
+//!   `waker.wake_by_ref`, `waker.drop`) and `task.id` (the span's id).
+//!   That is what `console-subscriber` reads; it must be built with
+//!   `RUSTFLAGS="--cfg console_without_tokio_unstable"` (it refuses to
+//!   start otherwise, a check meant for tokio's own flag). With the feature
+//!   off none of it is compiled; on, with no subscriber interested, each
+//!   spawn and waker operation costs one check of `tracing`'s interest
+//!   cache.
+//!
+//! ```ignore
+//! // Cargo.toml: runtime = { version = "0.1", features = ["tracing"] },
+//! //             console-subscriber = "0.5"
+//! // run with:   RUSTFLAGS="--cfg console_without_tokio_unstable" cargo run
+//! fn main() {
+//!     console_subscriber::init(); // serves 127.0.0.1:6669 for `tokio-console`
+//!     runtime::Runtime::new().unwrap().block_on(async {
+//!         runtime::task::Builder::new()
+//!             .name("worker")
+//!             .spawn(async { /* ... */ })
+//!             .unwrap()
+//!             .await
+//!             .unwrap();
+//!     });
+//! }
+//! ```
+//!
+//! The repository's `console/` directory has this as a complete example
+//! (`cargo run --example console` there) with an end-to-end test that
+//! reads the task list over console-subscriber's gRPC API.
+//!
+//! [tokio-console]: https://github.com/tokio-rs/console
 
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -20,6 +20,10 @@ pub(crate) struct Meta {
     /// The name given with `task::Builder::name`, if any (copied: the
     /// builder only borrows it); an unnamed task allocates nothing here.
     name: Option<Box<str>>,
+    /// What the `tracing` span calls the task (`trace.rs`): a plain task
+    /// unless [`blocking`](Meta::blocking) or a `LocalSet` says otherwise.
+    #[cfg(feature = "tracing")]
+    kind: super::trace::Kind,
 }
 
 impl Meta {
@@ -28,7 +32,34 @@ impl Meta {
         Meta {
             location,
             name: name.map(Box::from),
+            #[cfg(feature = "tracing")]
+            kind: super::trace::Kind::Task,
         }
+    }
+
+    /// Marks the meta as that of a `spawn_blocking` job: only the `tracing`
+    /// span's `kind` field tells.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn blocking(self) -> Meta {
+        self.with_kind(super::trace::Kind::Blocking)
+    }
+
+    /// Without the `tracing` feature nothing records the kind.
+    #[cfg(not(feature = "tracing"))]
+    pub(crate) fn blocking(self) -> Meta {
+        self
+    }
+
+    /// The same meta with `kind` as the span's `kind` field.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn with_kind(self, kind: super::trace::Kind) -> Meta {
+        Meta { kind, ..self }
+    }
+
+    /// What the `tracing` span calls the task.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn kind(&self) -> super::trace::Kind {
+        self.kind
     }
 
     /// Meta for an unnamed task spawned by the caller (of the chain of

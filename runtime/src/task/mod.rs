@@ -34,6 +34,8 @@ mod raw;
 pub(crate) mod state;
 mod task_local;
 mod task_tracker;
+#[cfg(feature = "tracing")]
+mod trace;
 mod yield_now;
 
 pub use crate::blocking::spawn_blocking;

@@ -64,6 +64,11 @@ pub(crate) struct Header {
     /// store each per poll; read by `Handle::dump`.
     pub(crate) polls: AtomicU64,
     pub(crate) last_poll: AtomicU64,
+    /// The id of the task's `tracing` span (`trace.rs`), `None` when no
+    /// subscriber took it: written before the task is shared, read-only
+    /// afterwards, so wakers on any thread may name the span in events.
+    #[cfg(feature = "tracing")]
+    pub(crate) span_id: Option<tracing::Id>,
 }
 
 impl std::fmt::Debug for Header {
@@ -115,6 +120,12 @@ struct Cell<F: Future, S> {
     /// when completing. Dropped with the cell (or by the handle when it is
     /// dropped early).
     join_waker: UnsafeCell<Option<Waker>>,
+    /// The task's `tracing` span (`trace.rs`). Under the stage's rule: only
+    /// the holder of `RUNNING` touches it, entering it for each poll and
+    /// replacing it with `Span::none()` (closing it) on completion;
+    /// afterwards only `dealloc` drops what is left.
+    #[cfg(feature = "tracing")]
+    span: UnsafeCell<tracing::Span>,
 }
 
 /// A copyable pointer to a task; owns nothing by itself.
@@ -179,6 +190,8 @@ impl RawTask {
         F::Output: 'static,
         S: Schedule,
     {
+        #[cfg(feature = "tracing")]
+        let meta = meta.with_kind(super::trace::Kind::Local);
         Self::allocate(future, scheduler, meta)
     }
 
@@ -190,19 +203,26 @@ impl RawTask {
         F::Output: 'static,
         S: Schedule,
     {
+        let id = Id::next();
+        #[cfg(feature = "tracing")]
+        let span = super::trace::spawn_span(&meta, meta.kind(), id, std::mem::size_of::<F>());
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(),
                 vtable: vtable::<F, S>(),
-                id: Id::next(),
+                id,
                 owned_index: AtomicUsize::new(usize::MAX),
                 meta,
                 polls: AtomicU64::new(0),
                 last_poll: AtomicU64::new(0),
+                #[cfg(feature = "tracing")]
+                span_id: span.id(),
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
             join_waker: UnsafeCell::new(None),
+            #[cfg(feature = "tracing")]
+            span: UnsafeCell::new(span),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         RawTask { ptr }
@@ -439,26 +459,28 @@ where
     // `task::id()` inside the poll (and inside the future's `Drop` if the
     // poll unwinds) names this task.
     let id_guard = CurrentIdGuard::enter(cell.header.id);
-    let res = catch_unwind(AssertUnwindSafe(|| {
-        cell.stage.with_mut(|stage| {
-            // If `poll` panics, the future is dropped by this guard while the
-            // panic unwinds, so its `Drop` sees `thread::panicking()`.
-            let unwinding = DropOnUnwind(stage);
-            // SAFETY: we hold RUNNING, so we alone touch the stage; the
-            // future never moves (it lives in the heap cell until dropped in
-            // place).
-            let res = match unsafe { &mut *stage } {
-                Stage::Running(fut) => {
-                    // SAFETY: pinned in the cell, see above.
-                    let fut = unsafe { Pin::new_unchecked(fut) };
-                    runtime_reactor::coop::budget(|| fut.poll(&mut cx))
-                }
-                _ => unreachable!("a task is polled only while its future is present"),
-            };
-            std::mem::forget(unwinding);
-            res
-        })
-    }));
+    let res = in_span(cell, || {
+        catch_unwind(AssertUnwindSafe(|| {
+            cell.stage.with_mut(|stage| {
+                // If `poll` panics, the future is dropped by this guard while the
+                // panic unwinds, so its `Drop` sees `thread::panicking()`.
+                let unwinding = DropOnUnwind(stage);
+                // SAFETY: we hold RUNNING, so we alone touch the stage; the
+                // future never moves (it lives in the heap cell until dropped in
+                // place).
+                let res = match unsafe { &mut *stage } {
+                    Stage::Running(fut) => {
+                        // SAFETY: pinned in the cell, see above.
+                        let fut = unsafe { Pin::new_unchecked(fut) };
+                        runtime_reactor::coop::budget(|| fut.poll(&mut cx))
+                    }
+                    _ => unreachable!("a task is polled only while its future is present"),
+                };
+                std::mem::forget(unwinding);
+                res
+            })
+        }))
+    });
     drop(id_guard);
     let last = match res {
         Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
@@ -494,6 +516,27 @@ where
         // used again.
         unsafe { dealloc::<F, S>(ptr) }
     }
+}
+
+/// Runs `f` (the poll) inside the task's `tracing` span: entered before,
+/// exited after, also when `f` unwinds. Called only by the holder of
+/// `RUNNING`, which keeps it until `f` has returned.
+#[cfg(feature = "tracing")]
+fn in_span<F: Future, S, R>(cell: &Cell<F, S>, f: impl FnOnce() -> R) -> R {
+    cell.span.with(|span| {
+        // SAFETY: the caller holds RUNNING, under which it alone touches the
+        // span (the rule on `Cell::span`); the shared borrow ends with this
+        // closure, before the caller gives RUNNING up.
+        let _entered = unsafe { &*span }.enter();
+        f()
+    })
+}
+
+/// Without the `tracing` feature there is no span: runs `f`.
+#[cfg(not(feature = "tracing"))]
+#[inline(always)]
+fn in_span<F: Future, S, R>(_cell: &Cell<F, S>, f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 /// Drops the future in place if `poll` unwinds, while the panic is still in
@@ -564,6 +607,17 @@ fn complete<F: Future, S: Schedule>(
     // SAFETY: RUNNING is ours until `transition_to_complete`.
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
+    // The span closes when the task ends, not when its last reference goes
+    // (a `JoinHandle` may keep the cell for long).
+    #[cfg(feature = "tracing")]
+    // SAFETY: RUNNING is ours until `transition_to_complete` (the rule on
+    // `Cell::span`), and no poll's borrow of the span is left: `in_span`
+    // has returned.
+    let span = cell
+        .span
+        .with_mut(|span| unsafe { std::mem::replace(&mut *span, tracing::Span::none()) });
+    #[cfg(feature = "tracing")]
+    drop(span);
     let prev = cell.header.state.transition_to_complete();
     if !prev.has(JOIN_INTEREST) {
         // Nobody will read the output: drop it here.
@@ -742,6 +796,8 @@ where
     // SAFETY: the caller's contract: a waker's data pointer is the task
     // pointer `run` built it from, kept alive by this waker's reference.
     let header = unsafe { &*ptr.cast::<Header>() };
+    #[cfg(feature = "tracing")]
+    super::trace::waker_op(header, "waker.clone");
     header.state.ref_inc();
     RawWaker::new(ptr, waker_vtable::<F, S>())
 }
@@ -760,6 +816,8 @@ unsafe fn wake_by_val<F: Future, S: Schedule>(ptr: *const ()) {
     // SAFETY: the caller's contract: the waker's reference keeps the header
     // alive until this function gives it up below.
     let header = unsafe { ptr.as_ref() };
+    #[cfg(feature = "tracing")]
+    super::trace::waker_op(header, "waker.wake");
     match header.state.transition_to_notified_by_val() {
         // SAFETY: the waker's reference moves to the `Notified`.
         ToNotified::Submit => unsafe { schedule::<F, S>(ptr) },
@@ -783,6 +841,8 @@ unsafe fn wake_by_ref<F: Future, S: Schedule>(ptr: *const ()) {
     // SAFETY: the caller's contract: the waker holds a reference for the
     // duration of the call, so the header is alive.
     let header = unsafe { ptr.as_ref() };
+    #[cfg(feature = "tracing")]
+    super::trace::waker_op(header, "waker.wake_by_ref");
     if header.state.transition_to_notified_by_ref() == ToNotified::Submit {
         // SAFETY: the transition took a reference for the `Notified`.
         unsafe { schedule::<F, S>(ptr) }
@@ -802,7 +862,11 @@ unsafe fn drop_waker(ptr: *const ()) {
     // from, a `NonNull`, so it is not null; the waker's reference (the
     // caller's contract) is the one `drop_reference` gives up.
     let ptr = unsafe { NonNull::new_unchecked(ptr as *mut Header) };
-    RawTask { ptr }.drop_reference();
+    let raw = RawTask { ptr };
+    // Before the reference goes: it keeps the header alive for the event.
+    #[cfg(feature = "tracing")]
+    super::trace::waker_op(raw.header(), "waker.drop");
+    raw.drop_reference();
 }
 
 // The cast from `NonNull<Header>` to `NonNull<Cell<..>>` relies on this.

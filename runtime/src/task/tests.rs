@@ -396,3 +396,159 @@ mod loom_models {
         });
     }
 }
+
+/// Feature `tracing`, single-threaded and under miri: the span's life and
+/// the waker events around the raw task code, seen by a minimal
+/// `Subscriber` that logs each call.
+#[cfg(all(feature = "tracing", not(runtime_loom)))]
+mod trace {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    /// Logs span creation, enter, exit, close and waker events, in order.
+    #[derive(Default)]
+    struct Log {
+        next_id: AtomicU64,
+        lines: std::sync::Mutex<Vec<String>>,
+    }
+
+    struct Op(Option<String>, Option<u64>);
+
+    impl Visit for Op {
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "op" {
+                self.0 = Some(value.to_owned());
+            }
+        }
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            if field.name() == "task.id" {
+                self.1 = Some(value);
+            }
+        }
+    }
+
+    /// The subscriber: a handle on the shared log.
+    struct Sub(Arc<Log>);
+
+    impl Subscriber for Sub {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, attrs: &Attributes<'_>) -> Id {
+            let id = self.0.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+            self.0.push(format!("new {} {id}", attrs.metadata().name()));
+            Id::from_u64(id)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut op = Op(None, None);
+            event.record(&mut op);
+            let target = event.metadata().target();
+            self.0.push(format!("{target} {} {}", op.0.unwrap(), op.1.unwrap()));
+        }
+        fn enter(&self, id: &Id) {
+            self.0.push(format!("enter {}", id.into_u64()));
+        }
+        fn exit(&self, id: &Id) {
+            self.0.push(format!("exit {}", id.into_u64()));
+        }
+        fn try_close(&self, id: Id) -> bool {
+            self.0.push(format!("close {}", id.into_u64()));
+            true
+        }
+    }
+
+    impl Log {
+        fn push(&self, line: String) {
+            self.lines.lock().unwrap().push(line);
+        }
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.lines.lock().unwrap())
+        }
+    }
+
+    #[test]
+    fn span_per_poll_waker_events_and_close_at_completion() {
+        let log = Arc::new(Log::default());
+        tracing::subscriber::with_default(Sub(log.clone()), || {
+            let s = TestSched::new();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let (fut, slot) = two_polls(&drops);
+            let mut join = TestSched::spawn(&s, fut);
+            assert_eq!(log.take(), ["new runtime.spawn 1"]);
+            s.run_all();
+            // The poll stored a clone of its waker.
+            assert_eq!(
+                log.take(),
+                ["enter 1", "runtime::waker waker.clone 1", "exit 1"]
+            );
+            let w = slot.lock().take().unwrap();
+            w.wake_by_ref();
+            drop(w.clone());
+            let late = w.clone();
+            w.wake();
+            assert_eq!(
+                log.take(),
+                [
+                    "runtime::waker waker.wake_by_ref 1",
+                    "runtime::waker waker.clone 1",
+                    "runtime::waker waker.drop 1",
+                    "runtime::waker waker.clone 1",
+                    "runtime::waker waker.wake 1",
+                ]
+            );
+            s.run_all();
+            // Completed: the span is closed, though the handle and a waker
+            // still hold the task.
+            assert_eq!(log.take(), ["enter 1", "exit 1", "close 1"]);
+            late.wake_by_ref();
+            drop(late);
+            assert!(matches!(poll_join(&mut join), Poll::Ready(Ok(_))));
+            drop(join);
+            assert_eq!(log.take(), Vec::<String>::new());
+            s.shutdown();
+        });
+    }
+
+    #[test]
+    fn a_task_cancelled_at_shutdown_closes_its_span_once() {
+        let log = Arc::new(Log::default());
+        tracing::subscriber::with_default(Sub(log.clone()), || {
+            let s = TestSched::new();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let (fut, slot) = two_polls(&drops);
+            let join = TestSched::spawn(&s, fut);
+            s.run_all();
+            log.take();
+            s.shutdown();
+            assert_eq!(log.take(), ["close 1"]);
+            // The stored waker outlived the task: it names nothing now.
+            drop(slot.lock().take());
+            drop(join);
+            assert_eq!(log.take(), Vec::<String>::new());
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    #[test]
+    fn without_a_subscriber_there_is_no_span_and_no_event() {
+        // No default subscriber on this thread: `Span::none()`, no id, so
+        // the wakers have nothing to name (and must not fail).
+        let s = TestSched::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, slot) = two_polls(&drops);
+        let join = TestSched::spawn(&s, fut);
+        s.run_all();
+        slot.lock().take().unwrap().wake();
+        s.run_all();
+        drop(join);
+        // The future and its output, each once.
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        s.shutdown();
+    }
+}
