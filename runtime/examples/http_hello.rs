@@ -33,7 +33,8 @@ Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\nHello, World!";
 pub const HELLO_DATE: Range<usize> = date_at(HELLO)..date_at(HELLO) + DATE_LEN;
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\
 Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n";
-const BAD_REQUEST: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\
 Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n";
 /// Where the `Date` values of the other answers lie.
 const NOT_FOUND_DATE: usize = date_at(NOT_FOUND);
@@ -243,8 +244,8 @@ pub mod date {
     pub fn format(secs: u64) -> [u8; DATE_LEN] {
         const WEEKDAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
         const MONTHS: [&[u8; 3]; 12] = [
-            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct",
-            b"Nov", b"Dec",
+            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+            b"Dec",
         ];
         /// 9999-12-31 23:59:59 UTC.
         const LAST: u64 = 253_402_300_799;

@@ -89,7 +89,10 @@ fn axum_router_served_without_tokio_runtime(flavor: Flavor) {
         assert!(answer.ends_with("\r\n\r\nHello, World!\n"), "{answer:?}");
 
         let (status, _, body) = h1(addr, get_req("/hello/ferris")).await;
-        assert_eq!((status, &body[..]), (StatusCode::OK, &b"Hello, ferris!\n"[..]));
+        assert_eq!(
+            (status, &body[..]),
+            (StatusCode::OK, &b"Hello, ferris!\n"[..])
+        );
 
         let (status, ct, body) = h1(
             addr,
@@ -122,9 +125,10 @@ fn axum_router_served_without_tokio_runtime(flavor: Flavor) {
 
         // HTTP/2 (prior knowledge) on the same port.
         let stream = TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http2::handshake(HyperExecutor::new(), stream)
-            .await
-            .unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake(HyperExecutor::new(), stream)
+                .await
+                .unwrap();
         let conn = runtime::spawn(conn);
         for name in ["a", "b", "c"] {
             let resp = sender

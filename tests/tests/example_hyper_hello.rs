@@ -284,7 +284,10 @@ fn version_is_told_from_first_bytes_in_pieces(flavor: Flavor) {
         runtime::time::sleep(Duration::from_millis(20)).await;
         client.write_all(b"\r\nSM\r\n\r\n").await.unwrap();
         // The client's own SETTINGS frame (empty).
-        client.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+        client
+            .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
+            .await
+            .unwrap();
         let mut head = [0u8; 9];
         client.read_exact(&mut head).await.unwrap();
         assert_eq!(head[3], 4, "the server's first frame is SETTINGS");

@@ -96,7 +96,10 @@ fn fixed_response_skips_only_the_unchecked_bytes() {
     let good = b"head 12345 tail";
     for split in 0..=good.len() {
         assert!(payload.matches(0, 0, 0, &good[..split]), "split at {split}");
-        assert!(payload.matches(0, 0, split, &good[split..]), "split at {split}");
+        assert!(
+            payload.matches(0, 0, split, &good[split..]),
+            "split at {split}"
+        );
     }
     for wrong in (0..5).chain(10..good.len()) {
         let mut bad = *good;
