@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime_benches::contender::http_hello::{respond, Next, HELLO};
+use runtime_benches::contender::http_hello::{date, respond, Next, DATE_LEN, HELLO, HELLO_DATE};
 use runtime_benches::contender::{Contender, Service};
 use runtime_benches::loadgen::{self, Herd, Mode, Protocol, Spec};
 
@@ -69,6 +69,7 @@ fn every_server_echoes_and_answers_http() {
     let http = Protocol::Fixed {
         request: Arc::from(&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..]),
         response: Arc::from(HELLO),
+        unchecked: HELLO_DATE,
     };
     for c in Contender::ALL {
         let echo = Server::start(c, "echo");
@@ -251,26 +252,123 @@ fn raw_epoll_only_runs_echo_sections() {
     assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
 }
 
+/// Runs `respond`, then checks every `Date` value it wrote: the current
+/// date (of a second between the call's start and end) in the standard
+/// form. Returns what it wrote with those values set to the epoch's, as in
+/// the constants.
+fn respond_undated(input: &mut Vec<u8>, out: &mut Vec<u8>) -> Next {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now();
+    let start = out.len();
+    let next = respond(input, out);
+    let after = now();
+    let epoch = date::format(0);
+    let mut at = start;
+    while let Some(found) = out[at..].windows(8).position(|w| w == b"\r\nDate: ") {
+        let value = at + found + 8;
+        let got = &out[value..value + DATE_LEN];
+        assert!(
+            (before..=after).any(|t| date::format(t) == got),
+            "Date: {:?}, not of the time of the call",
+            String::from_utf8_lossy(got)
+        );
+        out[value..value + DATE_LEN].copy_from_slice(&epoch);
+        at = value + DATE_LEN;
+    }
+    next
+}
+
 #[test]
 fn respond_answers_pipelined_requests_in_order() {
     let mut input = b"GET / HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\nGET / HT".to_vec();
     let mut out = Vec::new();
-    assert_eq!(respond(&mut input, &mut out), Next::KeepAlive);
-    let not_found = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(respond_undated(&mut input, &mut out), Next::KeepAlive);
+    let not_found =
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n";
     assert_eq!(out, [HELLO, &not_found[..]].concat());
     assert_eq!(input, b"GET / HT");
     out.clear();
     input.extend_from_slice(b"TP/1.1\r\nContent-Length: 3\r\n\r\nabc");
-    assert_eq!(respond(&mut input, &mut out), Next::KeepAlive);
+    assert_eq!(respond_undated(&mut input, &mut out), Next::KeepAlive);
     assert_eq!(out, HELLO);
     assert!(input.is_empty());
+}
+
+/// `HELLO` is the answer with a `Date` header whose value lies at
+/// `HELLO_DATE`.
+#[test]
+fn hello_has_its_date_where_said() {
+    assert_eq!(HELLO_DATE.len(), DATE_LEN);
+    assert_eq!(&HELLO[HELLO_DATE.start - 6..HELLO_DATE.start], b"Date: ");
+    assert_eq!(&HELLO[HELLO_DATE], b"Thu, 01 Jan 1970 00:00:00 GMT");
+    assert!(HELLO.ends_with(b"\r\n\r\nHello, World!"));
+}
+
+/// The date formatter against known dates and, over 1970-2200, against
+/// libc's `gmtime_r`.
+#[test]
+fn dates_are_formatted_as_http_dates() {
+    for (secs, text) in [
+        (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+        (784_111_777, "Sun, 06 Nov 1994 08:49:37 GMT"),
+        (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"),
+        (1_709_251_199, "Thu, 29 Feb 2024 23:59:59 GMT"),
+        (1_796_251_297, "Wed, 02 Dec 2026 22:41:37 GMT"),
+        (4_107_542_400, "Mon, 01 Mar 2100 00:00:00 GMT"),
+        (253_402_300_799, "Fri, 31 Dec 9999 23:59:59 GMT"),
+        (u64::MAX, "Fri, 31 Dec 9999 23:59:59 GMT"),
+    ] {
+        assert_eq!(
+            std::str::from_utf8(&date::format(secs)).unwrap(),
+            text,
+            "{secs}"
+        );
+    }
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    // Every 1000th day plus a varying time of day, and every day around
+    // the turns of 2000 and 2100 (a leap century and a plain one).
+    let days = (0..84_000u64)
+        .step_by(1000)
+        .chain(10_900..11_050)
+        .chain(47_400..47_600);
+    for (i, day) in days.enumerate() {
+        let secs = day * 86_400 + (i as u64 * 7_919) % 86_400;
+        let t = secs as libc::time_t;
+        // SAFETY: `tm` is a plain struct that `gmtime_r` fills in.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        // SAFETY: both pointers are valid for the call.
+        assert!(!unsafe { libc::gmtime_r(&t, &mut tm) }.is_null());
+        let want = format!(
+            "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+            DAYS[tm.tm_wday as usize],
+            tm.tm_mday,
+            MONTHS[tm.tm_mon as usize],
+            tm.tm_year + 1900,
+            tm.tm_hour,
+            tm.tm_min,
+            tm.tm_sec
+        );
+        assert_eq!(std::str::from_utf8(&date::format(secs)).unwrap(), want);
+    }
+    // The cached value is the current date.
+    let now = date::now();
+    assert_eq!(now.len(), DATE_LEN);
+    assert!(now.ends_with(b" GMT"));
 }
 
 #[test]
 fn respond_closes_when_asked_or_confused() {
     let mut out = Vec::new();
     let mut input = b"GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n".to_vec();
-    assert_eq!(respond(&mut input, &mut out), Next::Close);
+    assert_eq!(respond_undated(&mut input, &mut out), Next::Close);
     assert_eq!(out, HELLO, "nothing is answered after the close");
     let mut out = Vec::new();
     let mut input = b"GET / HTTP/1.0\r\n\r\n".to_vec();

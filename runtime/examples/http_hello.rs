@@ -12,18 +12,56 @@
 //! chunked request bodies get `400` and the connection is closed. The
 //! `compare` benchmark in `benches/` runs this very file as `runtime`'s HTTP
 //! server, and the same responder ([`respond`]) on tokio and smol.
+//!
+//! Every response carries a `Date` header, as HTTP requires of a server
+//! with a clock (RFC 9110, section 6.6.1). Formatting it is kept off the
+//! hot path as hyper does: each thread keeps the formatted value of the
+//! current second and formats anew only when the second changes
+//! ([`date`]).
+
+use std::ops::Range;
 
 use runtime::io::{AsyncReadExt, AsyncWriteExt};
 use runtime::net::{TcpListener, TcpStream};
 
-/// The answer to `GET /`.
-pub const HELLO: &[u8] =
-    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
-const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+/// The answer to `GET /`, with the date of the epoch: real answers have
+/// the current date at [`HELLO_DATE`] (always [`DATE_LEN`] bytes), and are
+/// otherwise these bytes exactly.
+pub const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\
+Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\nHello, World!";
+/// Where the `Date` header's value lies in [`HELLO`].
+pub const HELLO_DATE: Range<usize> = date_at(HELLO)..date_at(HELLO) + DATE_LEN;
+const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\
+Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n";
 const BAD_REQUEST: &[u8] =
-    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\
+Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n";
+/// Where the `Date` values of the other answers lie.
+const NOT_FOUND_DATE: usize = date_at(NOT_FOUND);
+const BAD_REQUEST_DATE: usize = date_at(BAD_REQUEST);
 /// The most header bytes one request may have.
 const MAX_HEAD: usize = 8 * 1024;
+
+/// The length of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub const DATE_LEN: usize = 29;
+
+/// Where the value of the `Date` header starts in `response` (run at
+/// compile time, for the constants above).
+const fn date_at(response: &[u8]) -> usize {
+    const NAME: &[u8] = b"\r\nDate: ";
+    let mut i = 0;
+    while i + NAME.len() + DATE_LEN <= response.len() {
+        let mut j = 0;
+        while j < NAME.len() && response[i + j] == NAME[j] {
+            j += 1;
+        }
+        if j == NAME.len() {
+            return i + NAME.len();
+        }
+        i += 1;
+    }
+    panic!("no Date header")
+}
 
 #[runtime::main]
 async fn main() -> std::io::Result<()> {
@@ -83,27 +121,40 @@ pub enum Next {
 /// responses to `output` in order, and removes those requests from `input`
 /// (an incomplete one stays for the next read).
 pub fn respond(input: &mut Vec<u8>, output: &mut Vec<u8>) -> Next {
+    let date = date::now();
     let mut done = 0;
     let mut next = Next::KeepAlive;
     while let Some(request) = parse(&input[done..]) {
         let Some(request) = request else {
-            output.extend_from_slice(BAD_REQUEST);
+            put(output, BAD_REQUEST, BAD_REQUEST_DATE, &date);
             next = Next::Close;
             break;
         };
         done += request.len;
-        output.extend_from_slice(if request.hello { HELLO } else { NOT_FOUND });
+        if request.hello {
+            put(output, HELLO, HELLO_DATE.start, &date);
+        } else {
+            put(output, NOT_FOUND, NOT_FOUND_DATE, &date);
+        }
         if request.close {
             next = Next::Close;
             break;
         }
     }
     if next == Next::KeepAlive && input.len() - done > MAX_HEAD {
-        output.extend_from_slice(BAD_REQUEST);
+        put(output, BAD_REQUEST, BAD_REQUEST_DATE, &date);
         next = Next::Close;
     }
     input.drain(..done);
     next
+}
+
+/// Appends `response`, whose `Date` value starts at `at`, to `output`
+/// with `date` as that value.
+fn put(output: &mut Vec<u8>, response: &[u8], at: usize, date: &[u8; DATE_LEN]) {
+    output.extend_from_slice(&response[..at]);
+    output.extend_from_slice(date);
+    output.extend_from_slice(&response[at + DATE_LEN..]);
 }
 
 /// A parsed request.
@@ -156,4 +207,85 @@ fn parse(input: &[u8]) -> Option<Option<Request>> {
         hello: method == "GET" && target == "/",
         close,
     }))
+}
+
+/// The `Date` header's value: the IMF-fixdate of RFC 9110 (section 5.6.7),
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub mod date {
+    use std::cell::Cell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::DATE_LEN;
+
+    std::thread_local! {
+        /// The second last formatted on this thread, and its text.
+        static CACHE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
+    }
+
+    /// The current date, formatted at most once a second per thread.
+    pub fn now() -> [u8; DATE_LEN] {
+        // A clock before 1970 is reported as 1970.
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        CACHE.with(|cache| {
+            let (at, text) = cache.get();
+            if at == secs {
+                return text;
+            }
+            let text = format(secs);
+            cache.set((secs, text));
+            text
+        })
+    }
+
+    /// `secs` seconds after the Unix epoch, as an HTTP date (years past
+    /// 9999 show as 9999-12-31 23:59:59).
+    pub fn format(secs: u64) -> [u8; DATE_LEN] {
+        const WEEKDAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+        const MONTHS: [&[u8; 3]; 12] = [
+            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+            b"Dec",
+        ];
+        /// 9999-12-31 23:59:59 UTC.
+        const LAST: u64 = 253_402_300_799;
+        let secs = secs.min(LAST);
+        let (days, in_day) = (secs / 86_400, secs % 86_400);
+        let (year, month, day) = civil(days);
+        let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+        out[..3].copy_from_slice(WEEKDAYS[(days % 7) as usize]);
+        two(&mut out[5..7], day);
+        out[8..11].copy_from_slice(MONTHS[month as usize - 1]);
+        two(&mut out[12..14], year / 100);
+        two(&mut out[14..16], year % 100);
+        two(&mut out[17..19], in_day / 3600);
+        two(&mut out[20..22], in_day / 60 % 60);
+        two(&mut out[23..25], in_day % 60);
+        out
+    }
+
+    /// Two decimal digits of `n` (below 100).
+    fn two(out: &mut [u8], n: u64) {
+        out[0] = b'0' + (n / 10) as u8;
+        out[1] = b'0' + (n % 10) as u8;
+    }
+
+    /// The (year, month 1-12, day 1-31) of the proleptic Gregorian calendar
+    /// `days` days after 1970-01-01: counted in 400-year eras from
+    /// 0000-03-01, so that the leap day ends each year.
+    fn civil(days: u64) -> (u64, u64, u64) {
+        // Days from 0000-03-01 to 1970-01-01.
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let day_of_era = z % 146_097;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        // Months from March: 0 is March, 11 is February.
+        let m = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * m + 2) / 5 + 1;
+        let month = if m < 10 { m + 3 } else { m - 9 };
+        let year = era * 400 + year_of_era + u64::from(month <= 2);
+        (year, month, day)
+    }
 }

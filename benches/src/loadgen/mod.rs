@@ -49,6 +49,7 @@ mod window;
 mod worker;
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,12 +68,18 @@ pub enum Protocol {
         /// Bytes per message.
         size: usize,
     },
-    /// The same request every time, answered by the same response.
+    /// The same request every time, answered by the same response (but
+    /// for the bytes in `unchecked`).
     Fixed {
         /// The bytes sent.
         request: Arc<[u8]>,
-        /// The bytes expected back, exactly.
+        /// The bytes expected back: exactly these, and as many, except at
+        /// the positions in `unchecked`.
         response: Arc<[u8]>,
+        /// Positions in `response` where any byte is accepted (the value
+        /// of a `Date` header, which changes every second but keeps its
+        /// length); empty to check every byte.
+        unchecked: Range<usize>,
     },
 }
 

@@ -1,7 +1,7 @@
 //! What travels: echo messages are slices of one fixed pseudo-random table
 //! at offsets chosen by connection and message number, so that a lost,
 //! repeated or reordered chunk is caught; fixed request/response pairs are
-//! sent and expected as given.
+//! sent and expected as given (but for the response's `unchecked` bytes).
 
 use super::Protocol;
 
@@ -55,5 +55,22 @@ impl Payload {
             Protocol::Echo { .. } => self.request(conn, seq),
             Protocol::Fixed { response, .. } => response,
         }
+    }
+
+    /// Whether `got`, found at offset `off` of message `seq`'s response,
+    /// is what that response holds there: byte for byte, except at the
+    /// positions a fixed protocol leaves unchecked. `got` must not run past
+    /// the end of the response.
+    pub(super) fn matches(&self, conn: u64, seq: u64, off: usize, got: &[u8]) -> bool {
+        let expect = &self.response(conn, seq)[off..off + got.len()];
+        let unchecked = match &self.protocol {
+            Protocol::Fixed { unchecked, .. } if !unchecked.is_empty() => unchecked,
+            _ => return got == expect,
+        };
+        // The checked parts before and after the unchecked range, in
+        // `got`'s own offsets.
+        let skip_from = unchecked.start.saturating_sub(off).min(got.len());
+        let skip_to = unchecked.end.saturating_sub(off).min(got.len());
+        got[..skip_from] == expect[..skip_from] && got[skip_to..] == expect[skip_to..]
     }
 }

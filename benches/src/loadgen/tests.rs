@@ -82,3 +82,40 @@ fn herd_connects_and_echoes() {
     assert_eq!(h.len(), 50);
     h.echo_all(16).unwrap();
 }
+
+/// A fixed response's unchecked bytes may be anything; every other byte
+/// must match, whichever pieces the response arrives in.
+#[test]
+fn fixed_response_skips_only_the_unchecked_bytes() {
+    use super::payload::Payload;
+    let payload = Payload::new(&Protocol::Fixed {
+        request: std::sync::Arc::from(&b"GET"[..]),
+        response: std::sync::Arc::from(&b"head DATE! tail"[..]),
+        unchecked: 5..10,
+    });
+    let good = b"head 12345 tail";
+    for split in 0..=good.len() {
+        assert!(payload.matches(0, 0, 0, &good[..split]), "split at {split}");
+        assert!(
+            payload.matches(0, 0, split, &good[split..]),
+            "split at {split}"
+        );
+    }
+    for wrong in (0..5).chain(10..good.len()) {
+        let mut bad = *good;
+        bad[wrong] ^= 1;
+        for split in 0..=bad.len() {
+            let whole = payload.matches(0, 0, 0, &bad[..split])
+                && payload.matches(0, 0, split, &bad[split..]);
+            assert!(!whole, "a wrong byte at {wrong}, split at {split}");
+        }
+    }
+    // With nothing unchecked, every byte counts.
+    let exact = Payload::new(&Protocol::Fixed {
+        request: std::sync::Arc::from(&b"GET"[..]),
+        response: std::sync::Arc::from(&b"head DATE! tail"[..]),
+        unchecked: 0..0,
+    });
+    assert!(exact.matches(0, 0, 0, b"head DATE! tail"));
+    assert!(!exact.matches(0, 0, 0, b"head 12345 tail"));
+}

@@ -364,9 +364,12 @@ impl<'a> Worker<'a> {
                             format!("connection {}: {} bytes nobody asked for", c.id, n - p),
                         ));
                     };
-                    let expect = self.payload.response(c.id, c.recv_seq);
-                    let take = (n - p).min(expect.len() - c.recv_off);
-                    if data[p..p + take] != expect[c.recv_off..c.recv_off + take] {
+                    let expect_len = self.payload.response(c.id, c.recv_seq).len();
+                    let take = (n - p).min(expect_len - c.recv_off);
+                    if !self
+                        .payload
+                        .matches(c.id, c.recv_seq, c.recv_off, &data[p..p + take])
+                    {
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidData,
                             format!(
@@ -377,7 +380,7 @@ impl<'a> Worker<'a> {
                     }
                     p += take;
                     c.recv_off += take;
-                    if c.recv_off == expect.len() {
+                    if c.recv_off == expect_len {
                         c.recv_off = 0;
                         c.recv_seq += 1;
                         c.inflight.pop_front();

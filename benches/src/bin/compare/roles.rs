@@ -140,6 +140,7 @@ pub(crate) fn load_alone(mut args: Args) -> Res<()> {
             Protocol::Fixed {
                 request: Arc::from(HTTP_REQUEST),
                 response: Arc::from(http_hello::HELLO),
+                unchecked: http_hello::HELLO_DATE,
             }
         } else {
             Protocol::Echo { size }

@@ -111,6 +111,7 @@ pub(crate) fn headline_section(s: &Settings, report: &mut Report) -> Res<()> {
         Protocol::Fixed {
             request: Arc::from(HTTP_REQUEST),
             response: Arc::from(http_hello::HELLO),
+            unchecked: http_hello::HELLO_DATE,
         },
         "server CPU/request",
     )?;

@@ -34,6 +34,7 @@ pub(crate) fn http_section(s: &Settings, report: &mut Report) -> Res<()> {
     let http = Protocol::Fixed {
         request: Arc::from(HTTP_REQUEST),
         response: Arc::from(http_hello::HELLO),
+        unchecked: http_hello::HELLO_DATE,
     };
     let label = format!("http keep-alive {HTTP_CONNS} conns");
     let (stats, how) = match s.http_gen {
