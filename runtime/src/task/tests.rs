@@ -449,7 +449,8 @@ mod trace {
             let mut op = Op(None, None);
             event.record(&mut op);
             let target = event.metadata().target();
-            self.0.push(format!("{target} {} {}", op.0.unwrap(), op.1.unwrap()));
+            self.0
+                .push(format!("{target} {} {}", op.0.unwrap(), op.1.unwrap()));
         }
         fn enter(&self, id: &Id) {
             self.0.push(format!("enter {}", id.into_u64()));
