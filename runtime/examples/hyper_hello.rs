@@ -116,9 +116,9 @@ pub async fn serve(listener: TcpListener, deadline: Duration) -> io::Result<Repo
                 Ok((stream, peer)) => {
                     let (stop, abort) = (stop.child_token(), abort.child_token());
                     tracker.spawn(async move {
-                        match abort.run_until_cancelled(connection(stream, stop)).await {
-                            Some(Err(e)) => eprintln!("{peer}: {e}"),
-                            Some(Ok(())) | None => {}
+                        let served = abort.run_until_cancelled(connection(stream, stop)).await;
+                        if let Some(Err(e)) = served {
+                            eprintln!("{peer}: {e}");
                         }
                     });
                 }
