@@ -77,11 +77,13 @@ fn counts_follow_tcp_echo_work(flavor: Flavor) {
         .map(|w| m.worker_total_busy_duration(w))
         .sum();
     assert!(busy > Duration::ZERO);
+    // Polls are not timed by default (no histogram, no stall detector):
+    // the longest poll is not kept.
     let longest = (0..m.num_workers())
         .map(|w| m.worker_max_poll_duration(w))
         .max()
         .unwrap();
-    assert!(longest > Duration::ZERO);
+    assert_eq!(longest, Duration::ZERO);
     // Only the accept loop is left alive.
     assert!(m.num_alive_tasks() >= 1);
 }

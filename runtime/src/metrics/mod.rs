@@ -9,33 +9,36 @@
 //! slot's core writes it, with a `Relaxed` load and a `Relaxed` store (no
 //! read-modify-write); any thread may read it.
 //!
-//! Per poll of a task, always:
+//! Per poll of a task, always: one store to the slot (the poll count),
+//! two thread-local accesses handing the task its poll stamp, and two
+//! `Relaxed` stores to the task header (its poll count and the stamp, made
+//! by the holder of the task's `RUNNING` bit, read by [`Dump`]).
 //!
-//! - **one clock read**, `clock_gettime(CLOCK_MONOTONIC)` (a vDSO call on
-//!   Linux, about 20 ns), made straight into nanoseconds without `Instant`
-//!   arithmetic; the end of one poll is the start of the next, so a run
-//!   of polls costs one reading per poll plus one;
-//! - two stores to the slot (poll count; the longest poll, when it grew);
-//! - two thread-local accesses handing the reading to the task, and two
-//!   `Relaxed` stores to the task header (its poll count and last poll
-//!   start, made by the holder of the task's `RUNNING` bit, read by
-//!   [`Dump`]).
+//! No clock is read per poll by default. A worker reads the clock when it
+//! starts a run of tasks (after a park), again every `STAMP_POLLS` (32)
+//! polls, and when it parks: busy time
+//! ([`RuntimeMetrics::worker_total_busy_duration`]) is the sum of those
+//! runs, and a task's stamp (the dump's time since its last poll) is the
+//! reading at the start of the group of at most 32 polls its poll ran in,
+//! so it errs by at most that group's length, and only upwards.
 //!
-//! With [`Builder::stall_threshold`] set, four more stores per poll publish
-//! what the worker is polling (task id, spawn location, poll start, its
-//! reset) for the watcher; without it they are skipped. With
-//! [`Builder::enable_metrics_poll_time_histogram`], one more store into
-//! the worker's own buckets, after a division (linear layout) or a
-//! leading-zeros count and two shifts (log layout); without it the only
-//! cost is a test of a pointer that is null.
+//! Timing every poll is opt-in, as in tokio: with
+//! [`Builder::enable_metrics_poll_time_histogram`] or
+//! [`Builder::stall_threshold`], a worker reads the clock at every poll's
+//! end (the end of one poll is the start of the next in a run), keeps the
+//! longest poll ([`RuntimeMetrics::worker_max_poll_duration`]) and stamps
+//! each task exactly. The histogram adds one store into the worker's own
+//! buckets, after a division (linear layout) or a leading-zeros count and
+//! two shifts (log layout). The stall detector adds four stores per poll
+//! publishing what the worker is polling (task id, spawn location, poll
+//! start, its reset) for the watcher.
 //!
-//! The clock read is kept even with neither of them on: the longest poll
-//! ([`RuntimeMetrics::worker_max_poll_duration`]) and the dump's time
-//! since a task's last poll need it, and they are always on. Busy time does
-//! not: it is one store per run of tasks between parks, from the readings
-//! at the run's two ends. A coarse clock (`CLOCK_MONOTONIC_COARSE`, a few
-//! ns) was not taken: its 1 to 4 ms tick would show every ordinary poll as
-//! 0 and the longest one to within a tick only.
+//! Why: `clock_gettime(CLOCK_MONOTONIC)` is a vDSO call of 20 to 25 ns
+//! here, as long as a whole poll of a task that only yields; read at every
+//! poll it made `yield_many` 2.7 times and `spawn_many` 2.2 times slower
+//! (`benches/results/metrics_cost.md` has the figures and the command). A
+//! coarse clock (`CLOCK_MONOTONIC_COARSE`, 6 ns) was not taken either: its
+//! 1 to 4 ms tick would show every ordinary poll as 0.
 //!
 //! Elsewhere: one store per park (park count, and the no-op count when it
 //! grew), one per steal, and one `Relaxed` `fetch_add` per spawn on a
@@ -108,6 +111,61 @@ pub(crate) fn now_ns() -> u64 {
         .max(1)
 }
 
+/// Polls stamped with one clock reading when polls are not timed.
+const STAMP_POLLS: u32 = 32;
+
+/// A worker's reading of the clock: when its current run of tasks (from
+/// an unpark to the next park) began, and the stamp its polls get.
+pub(crate) struct RunClock {
+    /// Start of the open run; 0 when none is open.
+    busy_since: u64,
+    stamp: u64,
+    /// Polls left to stamp with `stamp` before reading the clock again.
+    left: u32,
+}
+
+impl RunClock {
+    pub(crate) const fn new() -> RunClock {
+        RunClock {
+            busy_since: 0,
+            stamp: 0,
+            left: 0,
+        }
+    }
+
+    /// An untimed poll is about to start: its stamp, opening a run if none
+    /// is open and reading the clock once per `STAMP_POLLS` polls.
+    #[inline]
+    pub(crate) fn stamp(&mut self) -> u64 {
+        if self.left == 0 {
+            self.read();
+        }
+        self.left -= 1;
+        self.stamp
+    }
+
+    /// Reads the clock (for a timed poll's start, or a new group of
+    /// stamps), opening a run if none is open.
+    pub(crate) fn read(&mut self) -> u64 {
+        let now = now_ns();
+        if self.busy_since == 0 {
+            self.busy_since = now;
+        }
+        self.stamp = now;
+        self.left = STAMP_POLLS;
+        now
+    }
+
+    /// The worker parks (or stops): the open run, if any, counts as busy.
+    pub(crate) fn end_run(&mut self, slot: &WorkerSlot) {
+        if self.busy_since != 0 {
+            slot.busy(self.busy_since, now_ns());
+            self.busy_since = 0;
+            self.left = 0;
+        }
+    }
+}
+
 thread_local! {
     /// The poll start a scheduler read just before running a task, for the
     /// task's header (so the clock is read once per poll).
@@ -151,6 +209,8 @@ pub(crate) struct WorkerSlot {
     /// Whether a stall watcher reads `poll_start`, `task_id` and
     /// `location`: if not, they are not written.
     watched: bool,
+    /// Whether every poll is timed (stall detector or histogram on).
+    pub(crate) timed: bool,
     /// The poll-time histogram, if enabled.
     histogram: Option<Box<histogram::Buckets>>,
 }
@@ -175,6 +235,7 @@ impl WorkerSlot {
             location: AtomicPtr::new(std::ptr::null_mut()),
             reported: AtomicU64::new(0),
             watched,
+            timed: watched || histogram.is_some(),
             histogram: histogram.map(|h| Box::new(histogram::Buckets::new(h.shape))),
         }
     }
@@ -209,7 +270,7 @@ impl WorkerSlot {
         self.poll_start.store(now, Ordering::Release);
     }
 
-    /// The poll that began at `start` ended at `now`.
+    /// The timed poll that began at `start` ended at `now`.
     pub(crate) fn poll_end(&self, start: u64, now: u64) {
         if self.watched {
             self.poll_start.store(0, Ordering::Release);
@@ -222,6 +283,12 @@ impl WorkerSlot {
         if let Some(h) = &self.histogram {
             h.record(took);
         }
+    }
+
+    /// An untimed poll ended.
+    #[inline]
+    pub(crate) fn polled(&self) {
+        bump(&self.poll_count, 1);
     }
 
     /// The poll in progress is handed to another thread (`block_in_place`):
@@ -562,13 +629,23 @@ impl RuntimeMetrics {
         self.slot(worker).poll_count.load(Ordering::Relaxed)
     }
 
-    /// Time `worker` has spent running tasks, counted at the end of each
-    /// run of tasks between parks.
+    /// Time `worker` has spent running tasks (and driving the reactor
+    /// between them), from each unpark that found work to the next park,
+    /// counted at the park.
     pub fn worker_total_busy_duration(&self, worker: usize) -> Duration {
         Duration::from_nanos(self.slot(worker).busy_ns.load(Ordering::Relaxed))
     }
 
     /// The longest single poll `worker` has completed. Not in tokio.
+    ///
+    /// Kept only while polls are timed, that is with the poll-time
+    /// histogram ([`Builder::enable_metrics_poll_time_histogram`]) or the
+    /// stall detector ([`Builder::stall_threshold`]) on; otherwise always
+    /// zero, since timing every poll costs a clock read per poll (see the
+    /// [module docs](crate::metrics#what-the-counters-cost)).
+    ///
+    /// [`Builder::enable_metrics_poll_time_histogram`]: crate::Builder::enable_metrics_poll_time_histogram
+    /// [`Builder::stall_threshold`]: crate::Builder::stall_threshold
     pub fn worker_max_poll_duration(&self, worker: usize) -> Duration {
         Duration::from_nanos(self.slot(worker).max_poll_ns.load(Ordering::Relaxed))
     }

@@ -196,12 +196,17 @@ impl Shared {
         let mut main_deferred = false;
         // Woken from a park and no task run since (for the no-op count).
         let mut unparked_idle = false;
+        let slot = &self.counters.workers[0];
+        // Busy time and poll stamps (metrics); the run ends at each park
+        // and when `block_on` returns.
+        let mut clock = metrics::RunClock::new();
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
                 YIELDING.set(false);
                 if let Poll::Ready(v) =
                     runtime_reactor::coop::budget(|| future.as_mut().poll(&mut cx))
                 {
+                    clock.end_run(slot);
                     return v;
                 }
                 if YIELDING.replace(false) && main.woken.swap(false, Ordering::AcqRel) {
@@ -211,9 +216,8 @@ impl Shared {
             let mut ran = 0;
             // Whether the queues ran dry (rather than the batch ending).
             let mut drained = false;
-            let slot = &self.counters.workers[0];
-            let batch_start = metrics::now_ns();
-            let mut poll_start = batch_start;
+            // Timed polls chain: the end of one is the start of the next.
+            let mut poll_start = 0;
             while ran < MAX_TASKS_PER_TICK {
                 let next = if core.injector_interval.look_due() {
                     self.injector
@@ -230,12 +234,21 @@ impl Shared {
                 };
                 core.injector_interval.polled();
                 YIELDING.set(false);
-                slot.poll_start(poll_start, task.0.id(), task.0.meta().location());
-                metrics::set_poll_now(poll_start);
-                task.run();
-                let now = metrics::now_ns();
-                slot.poll_end(poll_start, now);
-                poll_start = now;
+                if slot.timed {
+                    if poll_start == 0 {
+                        poll_start = clock.read();
+                    }
+                    slot.poll_start(poll_start, task.0.id(), task.0.meta().location());
+                    metrics::set_poll_now(poll_start);
+                    task.run();
+                    let now = clock.read();
+                    slot.poll_end(poll_start, now);
+                    poll_start = now;
+                } else {
+                    metrics::set_poll_now(clock.stamp());
+                    task.run();
+                    slot.polled();
+                }
                 YIELDING.set(false);
                 ran += 1;
                 if main.woken.load(Ordering::Acquire) {
@@ -244,7 +257,6 @@ impl Shared {
             }
             if ran > 0 {
                 unparked_idle = false;
-                slot.busy(batch_start, poll_start);
                 slot.set_queue_depth(LOCAL.with(|l| l.borrow().len()));
             }
             let deferred = main_deferred || DEFERRED.with(|d| !d.borrow().is_empty());
@@ -276,6 +288,7 @@ impl Shared {
             match &driver {
                 Some(_) if idle => {
                     core.injector_interval.parked();
+                    clock.end_run(slot);
                     slot.parked();
                     if std::mem::replace(&mut unparked_idle, true) {
                         slot.noop();
@@ -285,6 +298,7 @@ impl Shared {
                 Some(driver) if ran == MAX_TASKS_PER_TICK || wake_deferred => driver.poll(),
                 None if idle => {
                     core.injector_interval.parked();
+                    clock.end_run(slot);
                     slot.parked();
                     if std::mem::replace(&mut unparked_idle, true) {
                         slot.noop();

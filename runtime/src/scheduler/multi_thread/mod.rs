@@ -177,6 +177,8 @@ struct Core {
     lifo_watch: Vec<(usize, u32)>,
     /// Woken from a park and no task run since (for the no-op count).
     unparked_idle: bool,
+    /// Busy time and poll stamps (metrics).
+    clock: metrics::RunClock,
     parker: Parker,
 }
 
@@ -266,6 +268,7 @@ impl Shared {
                 driving: false,
                 lifo_watch: Vec::with_capacity(workers),
                 unparked_idle: false,
+                clock: metrics::RunClock::new(),
                 parker,
             }));
         }
@@ -598,6 +601,7 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     // futures ran; then drop what is still queued here. `Shared::shutdown`
     // repeats the cancellation for anything left (a worker stuck in user
     // code past a shutdown timeout).
+    core.clock.end_run(&shared.counters.workers[core.index]);
     shared.owned.close_and_shutdown();
     drop(shared.remotes[core.index].lifo.take());
     while core.run_queue.pop().is_some() {}
@@ -678,23 +682,30 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     core.lifo_polls = 0;
     core.unparked_idle = false;
     let slot = &shared.counters.workers[core.index];
-    let run_start = metrics::now_ns();
-    let mut poll_start = run_start;
+    // Timed polls chain: the end of one is the start of the next.
+    let mut poll_start = if slot.timed { core.clock.read() } else { 0 };
     let mut task = task;
     loop {
         core.injector_interval.polled();
         core.yielding = false;
-        let meta = task.0.meta();
-        slot.poll_start(poll_start, task.0.id(), meta.location());
-        metrics::set_poll_now(poll_start);
+        if slot.timed {
+            slot.poll_start(poll_start, task.0.id(), task.0.meta().location());
+            metrics::set_poll_now(poll_start);
+        } else {
+            metrics::set_poll_now(core.clock.stamp());
+        }
         *ctx.core.borrow_mut() = Some(core);
         task.run();
         // No core: the task called `block_in_place`, and another thread
         // carries on as this worker.
         core = ctx.core.borrow_mut().take()?;
-        let now = metrics::now_ns();
-        slot.poll_end(poll_start, now);
-        poll_start = now;
+        if slot.timed {
+            let now = core.clock.read();
+            slot.poll_end(poll_start, now);
+            poll_start = now;
+        } else {
+            slot.polled();
+        }
         core.yielding = false;
         shared.remotes[core.index]
             .progress
@@ -702,17 +713,14 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
         if core.injector_interval.is_due() && !shared.inject.is_empty() {
             // The injector's turn (polls are long enough that its interval
             // is shorter than a LIFO run): the LIFO task waits in its slot.
-            slot.busy(run_start, now);
             return Some(core);
         }
         let Some(next) = shared.remotes[core.index].lifo.take() else {
-            slot.busy(run_start, now);
             return Some(core);
         };
         if core.lifo_polls >= MAX_LIFO_POLLS {
             core.run_queue.push_back(next, shared);
             shared.notify_parked();
-            slot.busy(run_start, now);
             return Some(core);
         }
         core.lifo_polls += 1;
@@ -776,6 +784,7 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
     core.injector_interval.parked();
     let shared = &*ctx.shared;
     let slot = &shared.counters.workers[core.index];
+    core.clock.end_run(slot);
     if std::mem::replace(&mut core.unparked_idle, true) {
         slot.noop();
     }
