@@ -165,6 +165,10 @@ impl Builder {
     /// `threshold` and about `1.25 * threshold` after the poll began (later
     /// on a loaded machine).
     ///
+    /// It times every poll (one clock read per poll, and four stores that
+    /// publish what each worker polls), which also keeps
+    /// [`RuntimeMetrics::worker_max_poll_duration`](crate::metrics::RuntimeMetrics::worker_max_poll_duration).
+    ///
     /// # Examples
     ///
     /// ```
@@ -209,9 +213,11 @@ impl Builder {
     /// by default tokio's: 10 linear buckets of 100 µs each (the last one
     /// open-ended). As tokio's, but without `tokio_unstable`.
     ///
-    /// The cost is one store per poll into the worker's own buckets (see
-    /// the [`metrics`](crate::metrics) module); the clock is read once per
-    /// poll anyway.
+    /// It times every poll: one clock read per poll (about as long as the
+    /// poll of a task that only yields), plus one store into the worker's
+    /// own buckets (see the [`metrics`](crate::metrics) module). Timed
+    /// polls also keep
+    /// [`RuntimeMetrics::worker_max_poll_duration`](crate::metrics::RuntimeMetrics::worker_max_poll_duration).
     ///
     /// [`RuntimeMetrics::poll_time_histogram_bucket_count`]: crate::metrics::RuntimeMetrics::poll_time_histogram_bucket_count
     ///
