@@ -18,6 +18,12 @@
 //! example `runtime/examples/http_hello.rs` — for `runtime` that very file,
 //! for tokio and smol its [`respond`](http_hello::respond) function inside
 //! a connection loop of the same shape.
+//!
+//! Two more services, on `runtime` and tokio set-ups only (not smol, not
+//! raw-epoll): hyper 1.x's HTTP/1.1 server with one handler on both
+//! ([`hyper_hello`](crate::hyper_hello)), and a TCP proxy to an upstream
+//! address joined by each runtime's `copy_bidirectional`
+//! ([`proxy`](crate::proxy)).
 
 use std::fmt;
 use std::io::{self, Read};
@@ -67,16 +73,42 @@ pub enum Service {
     Echo,
     /// HTTP/1.1 hello world.
     Http,
+    /// HTTP/1.1 hello world from hyper 1.x ([`hyper_hello`](crate::hyper_hello)).
+    Hyper,
+    /// A TCP proxy to `upstream` ([`proxy`](crate::proxy)).
+    Proxy {
+        /// Where each accepted connection is joined to.
+        upstream: SocketAddr,
+    },
 }
 
-impl FromStr for Service {
-    type Err = String;
+impl Service {
+    /// The service named `case` (`echo`, `http`, `hyper` or `proxy`, the
+    /// last with its `upstream`), as `compare --serve ... --case` names it.
+    ///
+    /// # Errors
+    ///
+    /// An unknown name, or `proxy` without an upstream.
+    pub fn from_case(case: &str, upstream: Option<SocketAddr>) -> Result<Service, String> {
+        match (case, upstream) {
+            ("echo", _) => Ok(Service::Echo),
+            ("http", _) => Ok(Service::Http),
+            ("hyper", _) => Ok(Service::Hyper),
+            ("proxy", Some(upstream)) => Ok(Service::Proxy { upstream }),
+            ("proxy", None) => Err("case proxy needs --upstream ADDR".into()),
+            _ => Err(format!(
+                "unknown case {case:?} (echo, http, hyper or proxy)"
+            )),
+        }
+    }
 
-    fn from_str(s: &str) -> Result<Service, String> {
-        match s {
-            "echo" => Ok(Service::Echo),
-            "http" => Ok(Service::Http),
-            _ => Err(format!("unknown case {s:?} (echo or http)")),
+    /// The name [`from_case`](Service::from_case) takes.
+    pub fn case(self) -> &'static str {
+        match self {
+            Service::Echo => "echo",
+            Service::Http => "http",
+            Service::Hyper => "hyper",
+            Service::Proxy { .. } => "proxy",
         }
     }
 }
@@ -108,18 +140,32 @@ impl Contender {
 
     /// Whether this set-up takes part in `compare`'s section `section`
     /// (`echo`, `echo-rate`, `http`, `sched`, ...): a runtime takes part in
-    /// all of them, `raw-epoll` only in those that measure echo servers
-    /// (`echo`, `echo-rate`, `scale`), having no tasks, timers or HTTP.
+    /// all of them but `hyper` and `proxy`, which are for `runtime` and
+    /// tokio set-ups only (see [`serves`](Contender::serves)); `raw-epoll`
+    /// only in those that measure echo servers (`echo`, `echo-rate`,
+    /// `scale`), having no tasks, timers or HTTP.
     pub fn in_section(self, section: &str) -> bool {
-        match self {
-            Contender::RawEpoll => matches!(section, "echo" | "echo-rate" | "scale"),
+        match (self, section) {
+            (Contender::RawEpoll, s) => matches!(s, "echo" | "echo-rate" | "scale"),
+            (_, "hyper") => self.serves(Service::Hyper),
+            (_, "proxy") => self.serves(Service::Proxy {
+                upstream: SocketAddr::from(([127, 0, 0, 1], 0)),
+            }),
             _ => true,
         }
     }
 
-    /// Whether this set-up has a server for `service`.
+    /// Whether this set-up has a server for `service`: every runtime serves
+    /// echo and HTTP, `raw-epoll` echo only; hyper and the proxy run on the
+    /// `runtime` and tokio set-ups, not on smol.
     pub fn serves(self, service: Service) -> bool {
-        self != Contender::RawEpoll || service == Service::Echo
+        match (self, service) {
+            (_, Service::Echo) => true,
+            (Contender::RawEpoll, _) => false,
+            (Contender::Smol, Service::Http) => true,
+            (Contender::Smol, _) => false,
+            _ => true,
+        }
     }
 
     /// One line on how it is set up.
@@ -179,6 +225,12 @@ impl Contender {
         listener: std::net::TcpListener,
         service: Service,
     ) -> io::Result<()> {
+        if !self.serves(service) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{self} has no {} server", service.case()),
+            ));
+        }
         match self {
             Contender::Runtime | Contender::RuntimeThread => {
                 let ours = if self == Contender::Runtime {
@@ -192,6 +244,10 @@ impl Contender {
                 match service {
                     Service::Echo => drop(rt.spawn(ours::accept(listener))),
                     Service::Http => drop(rt.spawn(http_hello::serve(listener))),
+                    Service::Hyper => drop(rt.spawn(crate::hyper_hello::ours::accept(listener))),
+                    Service::Proxy { upstream } => {
+                        drop(rt.spawn(crate::proxy::ours::accept(listener, upstream)))
+                    }
                 }
                 wait_for_eof();
             }
@@ -200,7 +256,7 @@ impl Contender {
                 let rt = tokio.inner();
                 let listener =
                     rt.block_on(async { tokio::net::TcpListener::from_std(listener) })?;
-                drop(rt.spawn(tokio_server::accept(listener, service)));
+                drop(rt.spawn(tokio_server::serve(listener, service)));
                 wait_for_eof();
             }
             Contender::RuntimeCt => {
@@ -219,6 +275,10 @@ impl Contender {
                 match service {
                     Service::Echo => rt.block_on(ours::accept(listener)),
                     Service::Http => rt.block_on(http_hello::serve(listener))?,
+                    Service::Hyper => rt.block_on(crate::hyper_hello::ours::accept(listener)),
+                    Service::Proxy { upstream } => {
+                        rt.block_on(crate::proxy::ours::accept(listener, upstream))
+                    }
                 }
             }
             Contender::TokioCt => {
@@ -227,7 +287,7 @@ impl Contender {
                     rt.block_on(async { tokio::net::TcpListener::from_std(listener) })?;
                 std::thread::Builder::new()
                     .name("bench-tokio-ct".into())
-                    .spawn(move || rt.block_on(tokio_server::accept(listener, service)))?;
+                    .spawn(move || rt.block_on(tokio_server::serve(listener, service)))?;
                 wait_for_eof();
             }
             Contender::Smol => {
@@ -235,17 +295,11 @@ impl Contender {
                 let listener = smol::net::TcpListener::try_from(listener)?;
                 let ex = smol.executor().clone();
                 smol.executor()
-                    .spawn(smol_server::accept(ex, listener, service))
+                    .spawn(smol_server::accept(ex, listener, service == Service::Http))
                     .detach();
                 wait_for_eof();
             }
             Contender::RawEpoll => {
-                if !self.serves(service) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::Unsupported,
-                        "raw-epoll serves the echo case only",
-                    ));
-                }
                 let server = crate::raw_epoll::EchoServer::new(listener)?;
                 std::thread::Builder::new()
                     .name("bench-raw-epoll".into())
@@ -414,7 +468,8 @@ impl Visit for TaskMemory {
 /// Counts accept errors so that a flood of them is reported once.
 static ACCEPT_ERRORS: AtomicUsize = AtomicUsize::new(0);
 
-fn accept_error(e: &io::Error) {
+/// Reports an accept error (the first three only).
+pub(crate) fn accept_error(e: &io::Error) {
     if ACCEPT_ERRORS.fetch_add(1, Ordering::Relaxed) < 3 {
         eprintln!("accept: {e}");
     }
@@ -458,13 +513,22 @@ mod tokio_server {
     use super::http_hello::{respond, Next};
     use super::Service;
 
-    pub(super) async fn accept(listener: TcpListener, service: Service) {
+    /// Serves `service` on `listener` (hyper and the proxy have accept
+    /// loops of their own).
+    pub(super) async fn serve(listener: TcpListener, service: Service) {
+        match service {
+            Service::Echo => accept(listener, false).await,
+            Service::Http => accept(listener, true).await,
+            Service::Hyper => crate::hyper_hello::on_tokio::accept(listener).await,
+            Service::Proxy { upstream } => crate::proxy::on_tokio::accept(listener, upstream).await,
+        }
+    }
+
+    async fn accept(listener: TcpListener, http: bool) {
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => match service {
-                    Service::Echo => drop(tokio::spawn(echo(stream))),
-                    Service::Http => drop(tokio::spawn(http(stream))),
-                },
+                Ok((stream, _)) if http => drop(tokio::spawn(self::http(stream))),
+                Ok((stream, _)) => drop(tokio::spawn(echo(stream))),
                 Err(e) => {
                     super::accept_error(&e);
                     tokio::task::yield_now().await;
@@ -517,19 +581,13 @@ mod smol_server {
     use smol::Executor;
 
     use super::http_hello::{respond, Next};
-    use super::Service;
 
-    pub(super) async fn accept(
-        ex: Arc<Executor<'static>>,
-        listener: TcpListener,
-        service: Service,
-    ) {
+    /// Serves echo, or HTTP if `http` (smol serves nothing else).
+    pub(super) async fn accept(ex: Arc<Executor<'static>>, listener: TcpListener, http: bool) {
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => match service {
-                    Service::Echo => ex.spawn(echo(stream)).detach(),
-                    Service::Http => ex.spawn(http(stream)).detach(),
-                },
+                Ok((stream, _)) if http => ex.spawn(self::http(stream)).detach(),
+                Ok((stream, _)) => ex.spawn(echo(stream)).detach(),
                 Err(e) => {
                     super::accept_error(&e);
                     smol::future::yield_now().await;

@@ -20,10 +20,13 @@
 //!   `tokio::sync`);
 //! - [`micro`]: what those two case sets share, and the in-process driver
 //!   of the `sched` and `timers` binaries;
-//! - for `compare`: [`contender`] (the five runtime set-ups and their echo
+//! - for `compare`: [`contender`] (the runtime set-ups and their echo
 //!   and HTTP servers), [`raw_epoll`] (the echo server with no runtime at
-//!   all, the limit every runtime is measured against), [`loadgen`] (the load generator, which belongs to no
-//!   runtime under test), [`hist`] (a latency histogram), [`procfs`] (CPU
+//!   all, the limit every runtime is measured against), [`hyper_hello`]
+//!   (hyper 1.x's server, one handler on `runtime` and on tokio),
+//!   [`proxy`] (a TCP proxy on each runtime's `copy_bidirectional`),
+//!   [`loadgen`] (the load generator, which belongs to no runtime under
+//!   test), [`hist`] (a latency histogram), [`procfs`] (CPU
 //!   and memory of a server process) and [`svg`] (the ratio chart).
 //!
 //! Absolute figures on shared machines are noise; the binaries therefore run
@@ -34,9 +37,11 @@ pub mod args;
 pub mod chan;
 pub mod contender;
 pub mod hist;
+pub mod hyper_hello;
 pub mod loadgen;
 pub mod micro;
 pub mod procfs;
+pub mod proxy;
 pub mod raw_epoll;
 pub mod report;
 pub mod rt;

@@ -56,6 +56,7 @@ use std::time::Duration;
 use crate::hist::Histogram;
 
 pub use herd::{Herd, HERD_MESSAGE};
+pub use payload::{date_value, HTTP_DATE_LEN};
 pub use socket::connect;
 pub(crate) use socket::with_sockaddr;
 pub use window::{run, run_observed, Edge};
@@ -81,6 +82,20 @@ pub enum Protocol {
         /// length); empty to check every byte.
         unchecked: Range<usize>,
     },
+}
+
+impl Protocol {
+    /// A fixed HTTP exchange: `request` sent, `response` expected back, but
+    /// for the value of its `Date` header (found by [`date_value`]), which
+    /// may be any date of the same length; every byte is checked when the
+    /// response has none.
+    pub fn http(request: &[u8], response: &[u8]) -> Protocol {
+        Protocol::Fixed {
+            request: Arc::from(request),
+            response: Arc::from(response),
+            unchecked: date_value(response).unwrap_or(0..0),
+        }
+    }
 }
 
 /// How messages are sent.

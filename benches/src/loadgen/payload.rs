@@ -1,9 +1,59 @@
 //! What travels: echo messages are slices of one fixed pseudo-random table
 //! at offsets chosen by connection and message number, so that a lost,
 //! repeated or reordered chunk is caught; fixed request/response pairs are
-//! sent and expected as given (but for the response's `unchecked` bytes).
+//! sent and expected as given (but for the response's `unchecked` bytes,
+//! such as the value of an HTTP `Date` header: [`date_value`] finds it).
+
+use std::ops::Range;
 
 use super::Protocol;
+
+/// The length of an HTTP date: the IMF-fixdate of RFC 9110, section 5.6.7
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form a server may send.
+pub const HTTP_DATE_LEN: usize = 29;
+
+/// Where the value of the `Date` header lies in the HTTP response
+/// `response`, for [`Protocol::Fixed`]'s `unchecked`: the header name in
+/// any case (hyper writes `date`, others `Date`), the value after the
+/// colon and optional white space, [`HTTP_DATE_LEN`] bytes up to the end
+/// of the line. `None` if the head has no such header (one in the body
+/// does not count).
+///
+/// # Examples
+///
+/// ```
+/// use runtime_benches::loadgen::date_value;
+///
+/// let r = b"HTTP/1.1 200 OK\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n";
+/// assert_eq!(&r[date_value(r).unwrap()], b"Sun, 06 Nov 1994 08:49:37 GMT");
+/// assert_eq!(date_value(b"HTTP/1.1 200 OK\r\n\r\n"), None);
+/// ```
+pub fn date_value(response: &[u8]) -> Option<Range<usize>> {
+    let head_end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(response.len());
+    let head = &response[..head_end];
+    // Each header line starts after a CRLF (the first line is the status).
+    let mut at = 0;
+    while let Some(i) = head[at..].windows(2).position(|w| w == b"\r\n") {
+        let start = at + i + 2;
+        let end = head[start..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map_or(head.len(), |j| start + j);
+        let line = &head[start..end];
+        if line.len() > 5 && line[..5].eq_ignore_ascii_case(b"date:") {
+            let ows = |b: &u8| *b == b' ' || *b == b'\t';
+            let lead = line[5..].iter().take_while(|b| ows(b)).count();
+            let trail = line.iter().rev().take_while(|b| ows(b)).count();
+            let value = start + 5 + lead..end - trail;
+            return (value.len() == HTTP_DATE_LEN).then_some(value);
+        }
+        at = start;
+    }
+    None
+}
 
 /// The echo payload table: messages are slices of it.
 #[derive(Debug)]

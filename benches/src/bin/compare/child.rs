@@ -111,12 +111,11 @@ impl Server {
             "--addr".into(),
             "127.0.0.1:0".into(),
             "--case".into(),
-            match service {
-                Service::Echo => "echo",
-                Service::Http => "http",
-            }
-            .into(),
+            service.case().into(),
         ];
+        if let Service::Proxy { upstream } = service {
+            args.extend(["--upstream".into(), upstream.to_string()]);
+        }
         if let Some(cpus) = cpus {
             args.extend(["--cpus".into(), procfs::format_cpus(cpus)]);
         }

@@ -23,6 +23,11 @@
 //!   CPU 0); the report opens with their server CPU per message;
 //! - `echo`, `echo-rate`: TCP echo, closed loop and at a fixed offered rate;
 //! - `http`: HTTP/1.1 hello world, keep-alive and pipelined;
+//! - `hyper`: hyper 1.x's HTTP/1.1 server on `runtime` and on tokio, one
+//!   handler, keep-alive (`runtime` and tokio set-ups only);
+//! - `proxy`: a TCP proxy to an echo backend on each runtime's
+//!   `copy_bidirectional`, 64 KiB messages, CPU per GiB forwarded
+//!   (`runtime` and tokio set-ups only);
 //! - `sched`: the scheduler micro-benchmarks
 //!   ([`runtime_benches::sched`]);
 //! - `timers`: the timer benchmarks ([`runtime_benches::timers`]: spread
@@ -83,7 +88,9 @@ use runtime_benches::procfs;
 use crate::cases::echo::echo_section;
 use crate::cases::headline::headline_section;
 use crate::cases::http::http_section;
+use crate::cases::hyper::hyper_section;
 use crate::cases::memory::memory_section;
+use crate::cases::proxy::proxy_section;
 use crate::cases::scale::scale_section;
 use crate::cases::scaling::scaling_section;
 use crate::cases::sched::sched_section;
@@ -107,8 +114,8 @@ usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
                    runtime-ct, tokio, tokio-ct, smol (default all; ratios
                    need tokio)
   --only L         run only these sections: headline, echo, echo-rate, http,
-                   sched, timers, sync, memory, scale, scaling (default
-                   all but scaling)
+                   hyper, proxy, sched, timers, sync, memory, scale, scaling
+                   (default all but scaling)
   --scaling        also run the echo case with 1, 2, 4, 8 and 16 workers
                    (meant for many-core machines)
   --gen-threads N  load generator threads (default: 1 on fewer than 4 CPUs,
@@ -127,15 +134,18 @@ usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
   --out DIR        where the report goes (default benches/results)
 
 The load generator alone, against any server (e.g. to profile one):
-  compare --load --addr A [--conns 100] [--size 64 | --http] [--depth 1]
-                 [--rate R] [--secs 5] [--threads 1] [--pid SERVER_PID]";
+  compare --load --addr A [--conns 100] [--size 64 | --http | --hyper]
+                 [--depth 1] [--rate R] [--secs 5] [--threads 1]
+                 [--pid SERVER_PID]";
 
 /// Sections of the run, in order.
-pub(crate) const SECTIONS: [&str; 10] = [
+pub(crate) const SECTIONS: [&str; 12] = [
     "headline",
     "echo",
     "echo-rate",
     "http",
+    "hyper",
+    "proxy",
     "sched",
     "timers",
     "sync",
@@ -220,6 +230,12 @@ fn run(s: Settings) -> Res<()> {
     }
     if let Some(sub) = part("http") {
         http_section(&sub, &mut report)?;
+    }
+    if let Some(sub) = part("hyper") {
+        hyper_section(&sub, &mut report)?;
+    }
+    if let Some(sub) = part("proxy") {
+        proxy_section(&sub, &mut report)?;
     }
     if let Some(sub) = part("sched") {
         sched_section(&sub, &mut report)?;

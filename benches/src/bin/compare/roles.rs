@@ -22,14 +22,20 @@ use crate::cases::http::HTTP_REQUEST;
 use crate::figures::{fmt_rate, fmt_us, opt};
 use crate::Res;
 
-/// `--serve <runtime> --workers N --addr A --case echo|http [--cpus L]`:
-/// prints `listening <addr>` and serves until standard input closes.
+/// `--serve <runtime> --workers N --addr A --case echo|http|hyper|proxy
+/// [--upstream A] [--cpus L]`: prints `listening <addr>` and serves until
+/// standard input closes (`proxy` joins each connection to `--upstream`).
 pub(crate) fn child_serve(c: Contender, mut args: Args) -> Res<()> {
     let workers = args.value("--workers")?.unwrap_or(2);
     let addr: SocketAddr = args
         .value("--addr")?
         .unwrap_or_else(|| "127.0.0.1:0".parse().unwrap());
-    let service: Service = args.value("--case")?.unwrap_or(Service::Echo);
+    let case = args.value::<String>("--case")?;
+    let upstream: Option<SocketAddr> = args.value("--upstream")?;
+    let service = Service::from_case(case.as_deref().unwrap_or("echo"), upstream)?;
+    if !c.serves(service) {
+        return Err(format!("{c} has no {} server", service.case()).into());
+    }
     let cpus = args.value::<String>("--cpus")?;
     args.finish()?;
     if let Some(cpus) = cpus.as_deref().and_then(procfs::parse_cpus) {
@@ -122,12 +128,14 @@ pub(crate) fn child_herd(mut args: Args) -> Res<()> {
     std::process::exit(0);
 }
 
-/// `--load --addr A [--conns 100] [--size 64 | --http] [--depth 1]
-/// [--rate R] [--secs 5] [--threads 1] [--pid P]`: the load generator on
-/// its own, against any server (for profiling one runtime by hand).
+/// `--load --addr A [--conns 100] [--size 64 | --http | --hyper]
+/// [--depth 1] [--rate R] [--secs 5] [--threads 1] [--pid P]`: the load
+/// generator on its own, against any server (for profiling one runtime by
+/// hand); `--hyper` expects the `hyper` case's answers.
 pub(crate) fn load_alone(mut args: Args) -> Res<()> {
     let addr: SocketAddr = args.value("--addr")?.ok_or("--load needs --addr")?;
     let http = args.flag("--http");
+    let hyper = args.flag("--hyper");
     let size: usize = args.value("--size")?.unwrap_or(64);
     let depth: usize = args.value("--depth")?.unwrap_or(1);
     let rate: Option<f64> = args.value("--rate")?;
@@ -136,7 +144,9 @@ pub(crate) fn load_alone(mut args: Args) -> Res<()> {
         addr,
         conns: args.value("--conns")?.unwrap_or(100),
         threads: args.value("--threads")?.unwrap_or(1),
-        protocol: if http {
+        protocol: if hyper {
+            runtime_benches::hyper_hello::protocol()
+        } else if http {
             Protocol::Fixed {
                 request: Arc::from(HTTP_REQUEST),
                 response: Arc::from(http_hello::HELLO),

@@ -6,6 +6,7 @@
 //! - load families, whose servers are `--serve` children and whose load
 //!   comes from [`runtime_benches::loadgen`] (run by [`crate::rounds`]):
 //!   [`headline`], [`echo`] (`echo` and `echo-rate`), [`http`],
+//!   [`hyper`], [`proxy`] (whose echo backend is one more child),
 //!   [`scaling`];
 //! - in-process families, run in `--micro` children by [`micro`]:
 //!   [`sched`], [`timers`];
@@ -25,8 +26,10 @@ pub(crate) mod echo;
 pub(crate) mod headline;
 pub(crate) mod herd;
 pub(crate) mod http;
+pub(crate) mod hyper;
 pub(crate) mod memory;
 pub(crate) mod micro;
+pub(crate) mod proxy;
 pub(crate) mod scale;
 pub(crate) mod scaling;
 pub(crate) mod sched;
