@@ -1,6 +1,7 @@
 //! The servers `compare` measures, each in its own process as `compare`
 //! runs them, checked with the load generator: every runtime's echo and
 //! HTTP server answers correctly (every byte, pipelined HTTP in order).
+//! So do hyper's servers and the proxies, on the set-ups that have them.
 //! Also the HTTP responder on its own, and the raw epoll server's edge
 //! cases (backpressure, end of stream, resets, descriptors given back).
 
@@ -20,8 +21,14 @@ struct Server(Child, SocketAddr);
 
 impl Server {
     fn start(c: Contender, case: &str) -> Server {
+        Server::start_with(c, case, &[])
+    }
+
+    /// With more arguments (`--upstream A`).
+    fn start_with(c: Contender, case: &str, more: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_compare"))
             .args(["--serve", c.name(), "--workers", "2", "--case", case])
+            .args(more)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -237,6 +244,91 @@ fn raw_epoll_echoes_every_byte_through_backpressure_eof_and_resets() {
     assert_eq!(wait_for_fds(pid, idle), idle, "no descriptor leaked");
 }
 
+/// hyper on every `runtime` and tokio set-up answers keep-alive and
+/// pipelined requests as the `hyper` case expects (but for the date).
+#[test]
+fn hyper_servers_answer_as_expected() {
+    let mut served = 0;
+    for c in Contender::ALL {
+        if !c.serves(Service::Hyper) {
+            continue;
+        }
+        served += 1;
+        let server = Server::start(c, "hyper");
+        for depth in [1, 4] {
+            let out = loadgen::run(&spec(
+                server.1,
+                runtime_benches::hyper_hello::protocol(),
+                Mode::Closed { depth },
+                server.0.id(),
+            ))
+            .unwrap_or_else(|e| panic!("{c} hyper depth {depth}: {e}"));
+            assert!(out.completed > 0, "{c} hyper depth {depth}");
+        }
+    }
+    assert_eq!(
+        served, 5,
+        "runtime, runtime-thread, runtime-ct, tokio, tokio-ct"
+    );
+}
+
+/// Every proxy passes echo through to the backend and back, every byte,
+/// for small messages and for the `proxy` case's 64 KiB ones.
+#[test]
+fn proxies_carry_every_byte_both_ways() {
+    let backend = Server::start(Contender::RawEpoll, "echo");
+    let upstream = backend.1.to_string();
+    for c in Contender::ALL {
+        let service = Service::Proxy {
+            upstream: backend.1,
+        };
+        if !c.serves(service) {
+            continue;
+        }
+        let proxy = Server::start_with(c, "proxy", &["--upstream", &upstream]);
+        for size in [100, 64 * 1024] {
+            let out = loadgen::run(&spec(
+                proxy.1,
+                Protocol::Echo { size },
+                Mode::Closed { depth: 2 },
+                proxy.0.id(),
+            ))
+            .unwrap_or_else(|e| panic!("{c} proxy {size}: {e}"));
+            assert!(out.completed > 0, "{c} proxy {size}");
+        }
+        // A half-close travels through: the backend closes after echoing
+        // everything, and so does the proxy.
+        let mut s = connect(proxy.1);
+        s.write_all(b"last words").unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        s.read_to_end(&mut back).unwrap();
+        assert_eq!(back, b"last words", "{c}");
+    }
+}
+
+/// A set-up without a server for a case says so and exits, before it
+/// listens.
+#[test]
+fn a_missing_server_is_an_error() {
+    for (c, case, more) in [
+        (Contender::Smol, "hyper", &[][..]),
+        (Contender::Smol, "proxy", &["--upstream", "127.0.0.1:9"][..]),
+        (Contender::RawEpoll, "hyper", &[][..]),
+        (Contender::Tokio, "proxy", &[][..]),
+        (Contender::Tokio, "gopher", &[][..]),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_compare"))
+            .args(["--serve", c.name(), "--case", case])
+            .args(more)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{c} {case}");
+        assert!(out.stdout.is_empty(), "{c} {case}: listened");
+    }
+}
+
 #[test]
 fn raw_epoll_only_runs_echo_sections() {
     let c = Contender::RawEpoll;
@@ -244,7 +336,9 @@ fn raw_epoll_only_runs_echo_sections() {
     for s in ["echo", "echo-rate", "scale"] {
         assert!(c.in_section(s), "{s}");
     }
-    for s in ["http", "sched", "timers", "memory", "scaling"] {
+    for s in [
+        "http", "hyper", "proxy", "sched", "timers", "memory", "scaling",
+    ] {
         assert!(!c.in_section(s), "{s}");
     }
     assert_eq!("raw-epoll".parse::<Contender>(), Ok(c));

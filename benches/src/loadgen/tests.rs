@@ -119,3 +119,150 @@ fn fixed_response_skips_only_the_unchecked_bytes() {
     assert!(exact.matches(0, 0, 0, b"head DATE! tail"));
     assert!(!exact.matches(0, 0, 0, b"head 12345 tail"));
 }
+
+/// The `Date` value is found whatever the header name's case and the
+/// white space around the value, only in the head, and only when it is an
+/// HTTP date's length.
+#[test]
+fn date_value_is_found_in_the_head_in_any_case() {
+    use super::{date_value, HTTP_DATE_LEN};
+    use crate::contender::http_hello::{HELLO, HELLO_DATE};
+    use crate::hyper_hello::RESPONSE;
+
+    let epoch: &[u8] = b"Thu, 01 Jan 1970 00:00:00 GMT";
+    // hyper writes `date: `, http_hello `Date: `.
+    let hyper = date_value(RESPONSE).expect("hyper's date");
+    assert_eq!(&RESPONSE[hyper.clone()], epoch);
+    assert_eq!(&RESPONSE[hyper.start - 8..hyper.start], b"\r\ndate: ");
+    assert_eq!(date_value(HELLO), Some(HELLO_DATE));
+    for head in [
+        &b"HTTP/1.1 200 OK\r\nDATE:Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n"[..],
+        b"HTTP/1.1 200 OK\r\nServer: x\r\nDaTe: \t Thu, 01 Jan 1970 00:00:00 GMT \r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT",
+    ] {
+        let r = date_value(head).unwrap_or_else(|| panic!("{:?}", String::from_utf8_lossy(head)));
+        assert_eq!(r.len(), HTTP_DATE_LEN);
+        assert_eq!(&head[r], epoch);
+    }
+    for none in [
+        &b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\n\r\nHello, World!"[..],
+        // In the body, not the head.
+        b"HTTP/1.1 200 OK\r\n\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
+        // Other headers that end or start like it.
+        b"HTTP/1.1 200 OK\r\nx-date: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ndates: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
+        // Not an HTTP date's length.
+        b"HTTP/1.1 200 OK\r\ndate: Thu, 1 Jan 1970 00:00:00 GMT\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ndate:    \r\n\r\n",
+        b"",
+    ] {
+        assert_eq!(
+            date_value(none),
+            None,
+            "{:?}",
+            String::from_utf8_lossy(none)
+        );
+    }
+}
+
+/// hyper's answer with any date is accepted, in whatever pieces it
+/// arrives; a wrong byte anywhere else is caught.
+#[test]
+fn hyper_response_matches_with_any_date() {
+    use super::payload::Payload;
+    use crate::hyper_hello::{protocol, RESPONSE};
+
+    let payload = Payload::new(&protocol());
+    let mut real = RESPONSE.to_vec();
+    let date = super::date_value(RESPONSE).unwrap();
+    real[date.clone()].copy_from_slice(b"Wed, 02 Dec 2026 22:41:37 GMT");
+    for split in 0..=real.len() {
+        assert!(
+            payload.matches(0, 0, 0, &real[..split])
+                && payload.matches(0, 0, split, &real[split..]),
+            "split at {split}"
+        );
+    }
+    for wrong in (0..real.len()).filter(|i| !date.contains(i)) {
+        let mut bad = real.clone();
+        bad[wrong] = bad[wrong].wrapping_add(1);
+        assert!(!payload.matches(0, 0, 0, &bad), "a wrong byte at {wrong}");
+    }
+}
+
+/// A blocking server that answers each `request` it reads (they may come
+/// pipelined) with `response`, the bytes at `date` replaced by a value that
+/// changes from one answer to the next; from answer `corrupt_after` on (if
+/// any), the byte after the date is wrong too.
+fn dated_server(
+    request: &'static [u8],
+    response: &'static [u8],
+    date: std::ops::Range<usize>,
+    corrupt_after: Option<u64>,
+) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let mut s = s.unwrap();
+            let date = date.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut pending = 0usize;
+                let mut answered = 0u64;
+                loop {
+                    let n = match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    pending += n;
+                    let mut out = Vec::new();
+                    while pending >= request.len() {
+                        pending -= request.len();
+                        let mut r = response.to_vec();
+                        let sec = answered % 60;
+                        let value =
+                            format!("Thu, 01 Jan 1970 00:{:02}:{sec:02} GMT", answered / 60 % 60);
+                        r[date.clone()].copy_from_slice(value.as_bytes());
+                        if corrupt_after.is_some_and(|k| answered >= k) {
+                            r[date.end] ^= 1;
+                        }
+                        out.extend_from_slice(&r);
+                        answered += 1;
+                    }
+                    if s.write_all(&out).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The generator over real sockets: hyper's answers with a date that
+/// changes on every answer count, closed loop and pipelined.
+#[test]
+fn the_generator_accepts_a_changing_date() {
+    use crate::hyper_hello::{protocol, REQUEST, RESPONSE};
+    let date = super::date_value(RESPONSE).unwrap();
+    let addr = dated_server(REQUEST, RESPONSE, date, None);
+    for depth in [1, 4] {
+        let mut spec = spec(addr, Mode::Closed { depth });
+        spec.protocol = protocol();
+        let out = run(&spec).unwrap_or_else(|e| panic!("depth {depth}: {e}"));
+        assert!(out.completed > 0, "depth {depth}: {out:?}");
+    }
+}
+
+/// ... but a wrong byte outside the date still fails the run.
+#[test]
+fn a_wrong_byte_beside_a_changing_date_fails_the_run() {
+    use crate::hyper_hello::{protocol, REQUEST, RESPONSE};
+    let date = super::date_value(RESPONSE).unwrap();
+    let addr = dated_server(REQUEST, RESPONSE, date, Some(50));
+    let mut spec = spec(addr, Mode::Closed { depth: 1 });
+    spec.protocol = protocol();
+    let err = run(&spec).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+}
