@@ -20,8 +20,11 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// processes) keeps the current capacity.
 pub(crate) fn set_pipe_size(pipe: &OwnedFd, size: usize) -> io::Result<usize> {
     let fd = pipe.as_raw_fd();
+    let now = syscall!(fcntl(fd, libc::F_GETPIPE_SZ))?;
     if let Ok(size) = libc::c_int::try_from(size) {
-        let _ = syscall!(fcntl(fd, libc::F_SETPIPE_SZ, size));
+        if size > now {
+            let _ = syscall!(fcntl(fd, libc::F_SETPIPE_SZ, size));
+        }
     }
     let cap = syscall!(fcntl(fd, libc::F_GETPIPE_SZ))?;
     Ok(cap.max(0) as usize)
@@ -74,4 +77,19 @@ pub(crate) fn is_refusal(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asking_for_less_than_the_capacity_never_shrinks_the_pipe() {
+        let (_read, write) = pipe().unwrap();
+        let before = syscall!(fcntl(write.as_raw_fd(), libc::F_GETPIPE_SZ)).unwrap() as usize;
+        assert_eq!(set_pipe_size(&write, 4096).unwrap(), before);
+        assert_eq!(set_pipe_size(&write, before / 2).unwrap(), before);
+        // A larger request grows it where the kernel allows, never shrinks it.
+        assert!(set_pipe_size(&write, before * 2).unwrap() >= before);
+    }
 }
