@@ -253,7 +253,7 @@ where
 /// cooperative budget. On the thread inside a multi-thread runtime's
 /// [`Runtime::block_on`](crate::Runtime::block_on) (not a worker: there are
 /// no tasks to hand on) it does the same. Outside any runtime `f` simply
-/// runs. Prefer [`spawn_blocking`](crate::spawn_blocking) where `f` does not
+/// runs. Prefer [`spawn_blocking`] where `f` does not
 /// need to borrow from the caller.
 ///
 /// # Panics
