@@ -593,14 +593,14 @@ fn block_in_place_in_a_local_set_on_the_block_on_thread_panics() {
     assert_eq!(rt.block_on(async { task::block_in_place(|| 7) }), 7);
 
     // A future dropped with the set, inside `block_on`.
-    let h = rt.block_on(async {
+    let msg = rt.block_on(async {
         let local = LocalSet::new();
         let h = local.spawn_local(BlockInPlaceOnDrop);
         local.run_until(yield_now()).await;
         drop(local);
-        h
+        local_panic(h.await)
     });
-    assert!(local_panic(rt.block_on(h)).contains(IN_LOCAL_SET));
+    assert!(msg.contains(IN_LOCAL_SET), "{msg}");
 }
 
 /// On a current-thread runtime, `block_in_place` in a `LocalSet` panics as
