@@ -36,8 +36,10 @@ use std::sync::Arc;
 use crate::chan::Latch;
 use crate::rt::{BenchRuntime, Ours, Smol, Spawner, Tokio, Visit};
 
-/// `runtime`'s HTTP example, compiled into this crate so that the server
-/// measured is the example itself.
+// `runtime`'s HTTP example, compiled into this crate so that the server
+// measured is the example itself. (A plain comment: with an outer doc
+// comment here, rustdoc resolves the links of the file's own `//!` docs in
+// this module instead of that one.)
 #[allow(dead_code, unreachable_pub, missing_docs)]
 #[path = "../../runtime/examples/http_hello.rs"]
 pub mod http_hello;

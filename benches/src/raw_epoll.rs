@@ -5,7 +5,7 @@
 //! One thread, one epoll instance, every socket non-blocking and registered
 //! once, edge-triggered, for both directions
 //! (`EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`). There are no tasks, no
-//! wakers, no queues: an event for a connection runs [`Conn::drive`] on it
+//! wakers, no queues: an event for a connection runs `Conn::drive` on it
 //! right there.
 //!
 //! # Protocol

@@ -43,9 +43,9 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 /// Resolves `host` to the socket addresses it names.
 ///
 /// A literal address is returned at once; a host name is resolved with
-/// `getaddrinfo(3)` off the calling thread (see the [module
-/// documentation](self)), so a worker keeps running its other tasks
-/// meanwhile.
+/// `getaddrinfo(3)` off the calling thread (on the current `runtime`
+/// runtime's blocking pool, else on a thread started for that lookup), so
+/// a worker keeps running its other tasks meanwhile.
 ///
 /// # Errors
 ///

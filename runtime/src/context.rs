@@ -12,9 +12,9 @@ thread_local! {
     /// remembers its depth, so one dropped out of order is caught.
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     /// Whether this thread is inside `block_on` or is a worker (blocking
-    /// here again would deadlock), and if so whether `block_in_place` may
-    /// leave that mode. `Copy` with a `const` initialiser: no destructor, so
-    /// it stays readable during TLS destruction.
+    /// here again would deadlock), and if so what `block_in_place` may do.
+    /// `Copy` with a `const` initialiser: no destructor, so it stays
+    /// readable during TLS destruction.
     static ENTERED: Cell<EnterRuntime> = const { Cell::new(EnterRuntime::NotEntered) };
 }
 
@@ -25,12 +25,26 @@ pub(crate) enum EnterRuntime {
     NotEntered,
     /// A worker, or inside `block_on`.
     Entered {
-        /// `true` on a multi-thread runtime's worker or `block_on` thread,
-        /// where `block_in_place` may block (the other tasks run on other
-        /// threads); `false` inside a current-thread runtime's `block_on`,
-        /// whose tasks would all stop.
-        allow_block_in_place: bool,
+        /// What `block_in_place` does here.
+        block_in_place: BlockInPlace,
     },
+}
+
+/// What `block_in_place` does on a thread in runtime mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockInPlace {
+    /// On a multi-thread runtime's worker (the worker's queue goes to a
+    /// new thread first) or inside a multi-thread runtime's `block_on`
+    /// (the tasks run on the workers): `f` blocks this thread.
+    Allowed,
+    /// Inside a current-thread runtime's `block_on`: refused, since every
+    /// task of the runtime would stop.
+    CurrentThread,
+    /// A `LocalSet` is being polled or dropped inside a multi-thread
+    /// runtime's `block_on`, off the worker threads
+    /// ([`disallow_block_in_place`]): refused, as in tokio, since every
+    /// task of the set would stop.
+    LocalSet,
 }
 
 /// Restores the previous handle when dropped.
@@ -126,7 +140,7 @@ impl Drop for EnterRuntimeGuard {
     }
 }
 
-/// Enters "runtime mode" on this thread; `allow_block_in_place` as in
+/// Enters "runtime mode" on this thread; `block_in_place` as in
 /// [`EnterRuntime::Entered`].
 ///
 /// # Panics
@@ -134,10 +148,8 @@ impl Drop for EnterRuntimeGuard {
 /// If the thread already drives a runtime: blocking it would stall every
 /// task on it (and could deadlock), so this is refused loudly.
 #[track_caller]
-pub(crate) fn enter_runtime(allow_block_in_place: bool) -> EnterRuntimeGuard {
-    let prev = ENTERED.replace(EnterRuntime::Entered {
-        allow_block_in_place,
-    });
+pub(crate) fn enter_runtime(block_in_place: BlockInPlace) -> EnterRuntimeGuard {
+    let prev = ENTERED.replace(EnterRuntime::Entered { block_in_place });
     if prev != EnterRuntime::NotEntered {
         ENTERED.set(prev);
         panic!(
@@ -166,4 +178,43 @@ pub(crate) fn exit_runtime<R>(f: impl FnOnce() -> R) -> R {
     }
     let _reset = Reset(ENTERED.replace(EnterRuntime::NotEntered));
     f()
+}
+
+/// Refuses `block_in_place` inside a multi-thread runtime's `block_on` on a
+/// thread that is not one of its workers, until the guard drops (a
+/// `LocalSet` holds one while it polls or drops its tasks). On a worker
+/// thread (a task's poll, or a `block_on` nested in its `block_in_place`),
+/// on a current-thread runtime and outside any runtime the mode is left as
+/// it is; this is where tokio draws the line too.
+pub(crate) fn disallow_block_in_place() -> DisallowBlockInPlaceGuard {
+    let allowed = EnterRuntime::Entered {
+        block_in_place: BlockInPlace::Allowed,
+    };
+    let flipped = ENTERED.get() == allowed && !scheduler::multi_thread::on_worker_thread();
+    if flipped {
+        ENTERED.set(EnterRuntime::Entered {
+            block_in_place: BlockInPlace::LocalSet,
+        });
+    }
+    DisallowBlockInPlaceGuard { flipped }
+}
+
+/// Made by [`disallow_block_in_place`]; allows it again when dropped.
+#[derive(Debug)]
+pub(crate) struct DisallowBlockInPlaceGuard {
+    /// Whether this guard changed the mode (not one nested in another).
+    flipped: bool,
+}
+
+impl Drop for DisallowBlockInPlaceGuard {
+    fn drop(&mut self) {
+        let refused = EnterRuntime::Entered {
+            block_in_place: BlockInPlace::LocalSet,
+        };
+        if self.flipped && ENTERED.get() == refused {
+            ENTERED.set(EnterRuntime::Entered {
+                block_in_place: BlockInPlace::Allowed,
+            });
+        }
+    }
 }

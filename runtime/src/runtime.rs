@@ -715,10 +715,10 @@ impl Handle {
     /// As [`Runtime::block_on`].
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = context::enter_runtime(matches!(
-            self.inner.flavor,
-            scheduler::Flavor::MultiThread(_)
-        ));
+        let _enter = context::enter_runtime(match self.inner.flavor {
+            scheduler::Flavor::MultiThread(_) => context::BlockInPlace::Allowed,
+            scheduler::Flavor::CurrentThread(_) => context::BlockInPlace::CurrentThread,
+        });
         let _current = context::set_current(&self.inner);
         self.inner.block_on(future)
     }

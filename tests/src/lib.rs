@@ -47,3 +47,10 @@ pub use net::{
 pub use probes::{panic_message, DropCounter, DropGuard, PollCounter, WakeCounter};
 pub use process::{child_case, run_in_child, TempDir, CHILD_CASE_ENV};
 pub use wait::{note_pending, sleep_blocking, yield_until};
+
+/// The Rust code blocks of `PORTING.md` and `README.md`, compiled as this
+/// crate's doctests so the guides' examples keep building.
+#[cfg(doctest)]
+#[doc = include_str!("../../PORTING.md")]
+#[doc = include_str!("../../README.md")]
+pub struct Guides;

@@ -363,6 +363,46 @@ fn join_next_spends_the_coop_budget(flavor: Flavor) {
     });
 }
 
+/// The spawn location a task records (read back from `Handle::dump`) is
+/// the documented one: the caller's line for `JoinSet::extend` and
+/// `JoinSet::spawn`, and the `FromIterator` impl's own line in
+/// `src/task/join_set.rs` for `collect` and `JoinSet::from_iter`.
+fn collect_and_extend_record_their_documented_spawn_locations(flavor: Flavor) {
+    block_on(flavor, async {
+        let futures = || (0..3).map(|_| pending::<()>());
+        let mut extended = JoinSet::new();
+        let extend_line = line!() + 1;
+        extended.extend(futures());
+        let spawn_line = line!() + 1;
+        extended.spawn(pending());
+        let collected: JoinSet<()> = futures().collect();
+        let from_iter = JoinSet::from_iter(futures());
+        assert_eq!(
+            (extended.len(), collected.len(), from_iter.len()),
+            (4, 3, 3)
+        );
+
+        let dump = runtime::Handle::current().dump();
+        let mut at: HashMap<(String, u32), usize> = HashMap::new();
+        for t in dump.tasks() {
+            let loc = t.location();
+            *at.entry((loc.file().to_owned(), loc.line())).or_default() += 1;
+        }
+        let here = file!();
+        assert_eq!(at.get(&(here.to_owned(), extend_line)), Some(&3), "{dump}");
+        assert_eq!(at.get(&(here.to_owned(), spawn_line)), Some(&1), "{dump}");
+        let elsewhere: Vec<_> = at.iter().filter(|((file, _), _)| file != here).collect();
+        assert_eq!(
+            elsewhere.len(),
+            1,
+            "collect and from_iter at one location: {dump}"
+        );
+        let ((file, _), count) = elsewhere[0];
+        assert!(file.ends_with("src/task/join_set.rs"), "{file}");
+        assert_eq!(*count, 6, "{dump}");
+    });
+}
+
 flavor_tests!(
     join_next_returns_every_result_of_a_thousand_tasks,
     join_next_is_cancel_safe,
@@ -372,4 +412,5 @@ flavor_tests!(
     detach_all_keeps_tasks_running,
     join_all_returns_outputs_and_resumes_panics,
     join_next_spends_the_coop_budget,
+    collect_and_extend_record_their_documented_spawn_locations,
 );

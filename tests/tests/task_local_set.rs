@@ -513,3 +513,204 @@ fn a_local_set_runs_on_a_worker_inside_block_in_place() {
     });
     assert!(out);
 }
+
+/// The panic message of `block_in_place` inside a `LocalSet` off the
+/// worker threads.
+const IN_LOCAL_SET: &str = "`block_in_place` cannot be used inside a `LocalSet`";
+
+/// Pending forever; calls `block_in_place` when dropped.
+struct BlockInPlaceOnDrop;
+
+impl Future for BlockInPlaceOnDrop {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for BlockInPlaceOnDrop {
+    fn drop(&mut self) {
+        task::block_in_place(|| ());
+    }
+}
+
+/// The message of a local task's panic.
+fn local_panic(h: Result<(), runtime::JoinError>) -> String {
+    let err = h.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    panic_message(&*err.into_panic()).unwrap_or_default()
+}
+
+/// As in tokio, `block_in_place` panics inside a `LocalSet` driven on a
+/// multi-thread runtime's `block_on` thread: in the future of `run_until`
+/// (`LocalSet::block_on`), in a local task of the set awaited or run
+/// with `run_until`, and in a future the set drops. The set's other tasks
+/// still run to the end, and `block_on` itself allows `block_in_place`
+/// again once the set is no longer polled.
+#[test]
+fn block_in_place_in_a_local_set_on_the_block_on_thread_panics() {
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let rt = Flavor::MultiThread.build();
+    let mut local = LocalSet::new();
+
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        local.block_on(&rt, async { task::block_in_place(|| ()) })
+    }))
+    .unwrap_err();
+    let msg = panic_message(&*err).unwrap_or_default();
+    assert!(msg.contains(IN_LOCAL_SET), "{msg}");
+
+    // A local task that blocks in place fails; a sibling that waits across
+    // the failure completes.
+    let ran = Rc::new(Cell::new(false));
+    let sibling = local.spawn_local({
+        let ran = ran.clone();
+        async move {
+            yield_now().await;
+            yield_now().await;
+            ran.set(true);
+        }
+    });
+    let bad = local.spawn_local(async { task::block_in_place(|| ()) });
+    rt.block_on(&mut local);
+    assert!(local_panic(rt.block_on(bad)).contains(IN_LOCAL_SET));
+    rt.block_on(sibling).unwrap();
+    assert!(ran.get());
+
+    // The same through `run_until` inside `Runtime::block_on`, and with
+    // the set awaited there.
+    let out = rt.block_on(async {
+        let bad = local.spawn_local(async { task::block_in_place(|| ()) });
+        let msg = local.run_until(async { local_panic(bad.await) }).await;
+        let bad = local.spawn_local(async { task::block_in_place(|| ()) });
+        (&mut local).await;
+        (msg, local_panic(bad.await))
+    });
+    assert!(out.0.contains(IN_LOCAL_SET), "{}", out.0);
+    assert!(out.1.contains(IN_LOCAL_SET), "{}", out.1);
+
+    // Outside the set's polls, the `block_on` thread may block in place.
+    assert_eq!(rt.block_on(async { task::block_in_place(|| 7) }), 7);
+
+    // A future dropped with the set, inside `block_on`.
+    let msg = rt.block_on(async {
+        let local = LocalSet::new();
+        let h = local.spawn_local(BlockInPlaceOnDrop);
+        local.run_until(yield_now()).await;
+        drop(local);
+        local_panic(h.await)
+    });
+    assert!(msg.contains(IN_LOCAL_SET), "{msg}");
+}
+
+/// On a current-thread runtime, `block_in_place` in a `LocalSet` panics as
+/// it does anywhere on that runtime.
+#[test]
+fn block_in_place_in_a_local_set_on_a_current_thread_runtime_panics() {
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let rt = Flavor::CurrentThread.build();
+    let mut local = LocalSet::new();
+    let bad = local.spawn_local(async { task::block_in_place(|| ()) });
+    rt.block_on(&mut local);
+    let msg = local_panic(rt.block_on(bad));
+    assert!(msg.contains("current-thread runtime"), "{msg}");
+}
+
+/// Off the workers there is no queue to hand on, and so no exception: a
+/// `LocalSet` in `Handle::block_on` on a blocking-pool thread refuses too.
+#[test]
+fn block_in_place_in_a_local_set_on_the_blocking_pool_panics() {
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let rt = Flavor::MultiThread.build();
+    let handle = rt.handle().clone();
+    let msg = rt
+        .block_on(rt.spawn_blocking(move || {
+            let local = LocalSet::new();
+            let bad = local.spawn_local(async { task::block_in_place(|| ()) });
+            handle.block_on(local.run_until(async { local_panic(bad.await) }))
+        }))
+        .unwrap();
+    assert!(msg.contains(IN_LOCAL_SET), "{msg}");
+}
+
+/// Runs `future` on this thread with no runtime's help: polls it, parks
+/// until woken. (An executor nested in a task, the way a `LocalSet` gets
+/// polled on a worker thread.)
+fn park_block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
+
+/// A local task's body for the worker cases: spawns a task on the runtime,
+/// then blocks in place until that task has run (which, on a one-worker
+/// runtime, needs the worker's queue handed on), then blocks in place a
+/// second time (the worker is already handed on); then it and its
+/// siblings, one spawned before it and one after, finish on this thread.
+async fn blocks_in_place_twice_with_siblings() -> bool {
+    let owner = thread::current().id();
+    let (tx, rx) = runtime::sync::oneshot::channel::<ThreadId>();
+    let before = task::spawn_local(async move { (rx.await.unwrap(), thread::current().id()) });
+    let rc = Rc::new(());
+    let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+    let in_place = task::spawn_local(async move {
+        runtime::spawn(async move { ran_tx.send(()).unwrap() });
+        let handed_on = task::block_in_place(|| ran_rx.recv_timeout(HANG_LIMIT).is_ok());
+        let again = task::block_in_place(|| 2);
+        tx.send(thread::current().id()).unwrap();
+        yield_now().await;
+        (
+            handed_on,
+            again,
+            Rc::strong_count(&rc),
+            thread::current().id(),
+        )
+    });
+    let after = task::spawn_local(async { thread::current().id() });
+    let (handed_on, again, rc_count, in_place_on) = in_place.await.unwrap();
+    let (sent_from, before_on) = before.await.unwrap();
+    let after_on = after.await.unwrap();
+    assert!(handed_on, "the worker's queue was not handed on");
+    assert_eq!((again, rc_count), (2, 1));
+    assert_eq!([in_place_on, sent_from, before_on, after_on], [owner; 4]);
+    true
+}
+
+/// As in tokio, on a worker thread `block_in_place` works inside a
+/// `LocalSet`: polled by an executor nested in a task (the worker still has
+/// its queue, which is handed on), and in `Handle::block_on` inside a
+/// `block_in_place` (handed on already). The set's other tasks stay on the
+/// thread and finish; the runtime goes on running tasks meanwhile.
+#[test]
+fn block_in_place_in_a_local_set_on_a_worker_runs_and_keeps_the_sets_tasks() {
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let nested = rt.block_on(rt.spawn(async {
+        park_block_on(LocalSet::new().run_until(blocks_in_place_twice_with_siblings()))
+    }));
+    assert!(nested.unwrap());
+    let in_block_on = rt.block_on(rt.spawn(async {
+        task::block_in_place(|| {
+            runtime::Handle::current()
+                .block_on(LocalSet::new().run_until(blocks_in_place_twice_with_siblings()))
+        })
+    }));
+    assert!(in_block_on.unwrap());
+    // The runtime still runs tasks.
+    assert_eq!(rt.block_on(rt.spawn(async { 3 })).unwrap(), 3);
+}

@@ -3,9 +3,9 @@
 //!
 //! The channel keeps the last `capacity` values (rounded up to a power of
 //! two, as tokio does). A receiver that falls further behind loses the
-//! oldest ones: its next `recv` returns [`RecvError::Lagged`](error::RecvError::Lagged)
+//! oldest ones: its next `recv` returns [`RecvError::Lagged`]
 //! with how many it missed, and the one after resumes at the oldest value
-//! still kept. `recv` returns [`RecvError::Closed`](error::RecvError::Closed)
+//! still kept. `recv` returns [`RecvError::Closed`]
 //! once every sender is gone and the receiver has seen everything. Values
 //! are cloned out to each receiver. The semantics are tokio's.
 //!

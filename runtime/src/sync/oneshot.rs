@@ -1,7 +1,7 @@
 //! A one-shot channel: one value, sent once, from one task to another.
 //!
 //! The [`Receiver`] is itself the future of the value: it completes with
-//! `Ok(value)`, or with [`RecvError`](error::RecvError) if the [`Sender`]
+//! `Ok(value)`, or with [`RecvError`] if the [`Sender`]
 //! is dropped without sending. The sender learns when the receiver goes away
 //! ([`Sender::closed`], [`Sender::is_closed`]) and can then stop computing
 //! a value nobody waits for. The semantics are tokio's.

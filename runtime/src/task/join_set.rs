@@ -613,9 +613,17 @@ impl<T> fmt::Debug for JoinSet<T> {
     }
 }
 
-/// Spawns each future on the current runtime into a new set. (`collect`
-/// is not `#[track_caller]`, so the spawn location these tasks record is
-/// this implementation's, not the caller's.)
+/// Spawns each future on the current runtime into a new set.
+///
+/// # Spawn location
+///
+/// The location these tasks record (in [`Handle::dump`], the stall
+/// detector and tokio-console) is this implementation's own, a line of
+/// `src/task/join_set.rs` in this crate, for `iter.collect()` and
+/// `JoinSet::from_iter(iter)` alike: `collect` calls `from_iter` from the
+/// standard library, which passes no caller location on, so none of the
+/// user's call sites could be recorded through it. To record your own,
+/// [`extend`](Extend::extend) a set or [`spawn`](JoinSet::spawn) into it.
 ///
 /// # Panics
 ///
@@ -625,6 +633,9 @@ where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
+    // Not `#[track_caller]`: through `collect` the location would be a
+    // line of the standard library's `iterator.rs`; this one at least
+    // names the `JoinSet`.
     fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> JoinSet<T> {
         let mut set = JoinSet::new();
         set.extend(iter);
@@ -633,6 +644,10 @@ where
 }
 
 /// Spawns each future on the current runtime into the set.
+///
+/// Each task records the location of the `extend` call as its spawn
+/// location, as [`spawn`](JoinSet::spawn) does (when `extend` is called
+/// through a generic function instead, that function's call of it).
 ///
 /// # Panics
 ///

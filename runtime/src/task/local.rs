@@ -120,6 +120,11 @@ thread_local! {
 /// budget, then wakes itself if more are ready, so a busy set does not keep
 /// its thread from other work.
 ///
+/// As in tokio, [`block_in_place`](crate::task::block_in_place) panics in
+/// the set's tasks when the set is driven on a multi-thread runtime's
+/// `block_on` thread (see its documentation); use
+/// [`spawn_blocking`](crate::task::spawn_blocking) there.
+///
 /// Dropping the set cancels its tasks: their futures are dropped there and
 /// then, on the owning thread (so an `Rc` they hold never crosses threads),
 /// and their [`JoinHandle`]s resolve to a [`JoinError`](crate::JoinError)
@@ -361,6 +366,7 @@ impl LocalSet {
         poll_fn(|cx| {
             let _enter = LocalEnterGuard::new(&self.context);
             let _polling = SetFlag::new(&self.context.polling);
+            let _no_block_in_place = crate::context::disallow_block_in_place();
             self.context.shared.register(cx.waker());
             if let Poll::Ready(out) = future.as_mut().poll(cx) {
                 return Poll::Ready(out);
@@ -417,6 +423,7 @@ impl Future for LocalSet {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let _enter = LocalEnterGuard::new(&self.context);
         let _polling = SetFlag::new(&self.context.polling);
+        let _no_block_in_place = crate::context::disallow_block_in_place();
         self.context.shared.register(cx.waker());
         if self.context.tick() {
             cx.waker().wake_by_ref();
@@ -438,6 +445,9 @@ impl Drop for LocalSet {
         // cancelled at once, and its wake-ups of sibling tasks queue locally.
         let _enter = LocalEnterGuard::new(&self.context);
         let _polling = SetFlag::new(&self.context.polling);
+        // The futures dropped here, like the tasks polled in a tick, may
+        // not `block_in_place` (see its docs).
+        let _no_block_in_place = crate::context::disallow_block_in_place();
         let shared = &self.context.shared;
         drop(shared.waker.lock().take());
         // Closed first: a wake-up from another thread from now on drops its

@@ -253,12 +253,29 @@ where
 /// cooperative budget. On the thread inside a multi-thread runtime's
 /// [`Runtime::block_on`](crate::Runtime::block_on) (not a worker: there are
 /// no tasks to hand on) it does the same. Outside any runtime `f` simply
-/// runs. Prefer [`spawn_blocking`](crate::spawn_blocking) where `f` does not
+/// runs. Prefer [`spawn_blocking`] where `f` does not
 /// need to borrow from the caller.
+///
+/// # Inside a `LocalSet`
+///
+/// As in tokio, a [`LocalSet`] driven on a multi-thread runtime's
+/// `block_on` thread ([`LocalSet::block_on`], or `run_until` or the set
+/// awaited inside [`Runtime::block_on`](crate::Runtime::block_on) or
+/// `#[runtime::main]`) refuses it: from one of the set's tasks, from the
+/// future of `run_until`, or from a future the set drops, `block_in_place`
+/// panics, since the set's thread would block and every task of the set
+/// with it. Use [`spawn_blocking`] there. Where the set is polled on a
+/// worker thread (inside a task, by an executor nested in it, or in a
+/// [`Handle::block_on`](crate::Handle::block_on) inside a `block_in_place`
+/// on a worker), `f` runs as it would outside the set (the worker's queue
+/// handed on first if it has not been); the set and its tasks stay on this
+/// thread, which goes on polling them after `f`.
 ///
 /// # Panics
 ///
-/// On a current-thread runtime (its only thread would block).
+/// On a current-thread runtime (its only thread would block), with or
+/// without a `LocalSet`; in a `LocalSet` on a multi-thread runtime's
+/// `block_on` thread (see above).
 ///
 /// # Examples
 ///
@@ -275,19 +292,14 @@ where
 /// ```
 #[track_caller]
 pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
-    use crate::context::EnterRuntime;
-    match crate::context::entered() {
+    use crate::context::{BlockInPlace, EnterRuntime};
+    let block_in_place = match crate::context::entered() {
         // Outside a runtime, or inside an enclosing `block_in_place`.
-        EnterRuntime::NotEntered => f(),
-        EnterRuntime::Entered {
-            allow_block_in_place: false,
-        } => panic!(
-            "`block_in_place` cannot be used on a current-thread runtime: its only thread would \
-             block"
-        ),
-        EnterRuntime::Entered {
-            allow_block_in_place: true,
-        } => {
+        EnterRuntime::NotEntered => return f(),
+        EnterRuntime::Entered { block_in_place } => block_in_place,
+    };
+    match block_in_place {
+        BlockInPlace::Allowed => {
             let f = move || runtime_reactor::coop::unconstrained(f);
             // A worker hands its queue on and leaves runtime mode; the
             // `block_on` thread has no queue, and only leaves the mode.
@@ -296,5 +308,14 @@ pub fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
                 Err(f) => crate::context::exit_runtime(f),
             }
         }
+        BlockInPlace::CurrentThread => panic!(
+            "`block_in_place` cannot be used on a current-thread runtime: its only thread would \
+             block"
+        ),
+        BlockInPlace::LocalSet => panic!(
+            "`block_in_place` cannot be used inside a `LocalSet` (in its tasks, the future of its \
+             `run_until` or `block_on`, or a future it drops) outside a worker thread: the set's \
+             thread would block, and every task of the set with it. Use `spawn_blocking`."
+        ),
     }
 }

@@ -542,7 +542,7 @@ impl Drop for StopGuard<'_> {
 fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     let _stopped = StopGuard(&shared);
     let _current = context::set_current(&handle);
-    let _enter = context::enter_runtime(true);
+    let _enter = context::enter_runtime(context::BlockInPlace::Allowed);
     if let Some(f) = &shared.config.on_thread_start {
         f();
     }
@@ -844,10 +844,17 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
     core
 }
 
+/// Whether this thread is a worker of a multi-thread runtime (also after
+/// its poll in progress handed the worker on with `block_in_place`, until
+/// that poll returns).
+pub(crate) fn on_worker_thread() -> bool {
+    WORKER.try_with(|w| !w.get().is_null()).unwrap_or(false)
+}
+
 /// Runs `f`, which may block, on this worker thread after handing the
 /// worker's queue to a new thread, so the other tasks keep running.
 ///
-/// Returns `None` (without running `f`) when this thread is not a worker of
+/// Gives `f` back (without running it) when this thread is not a worker of
 /// a multi-thread runtime.
 pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> Result<R, F> {
     let handed_off = WORKER.with(|w| {
@@ -858,7 +865,9 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> Result<R, F> {
         // SAFETY: see `Shared::schedule_task`.
         let ctx = unsafe { &*ctx };
         let Some(core) = ctx.core.borrow_mut().take() else {
-            // Already handed off by an enclosing `block_in_place`.
+            // Already handed off by an enclosing `block_in_place` (a
+            // `block_on` runs inside it) or an earlier one of the poll in
+            // progress.
             return true;
         };
         // The poll in progress leaves this worker, which the new thread
