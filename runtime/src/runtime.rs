@@ -509,6 +509,22 @@ impl Runtime {
         &self.handle
     }
 
+    /// This runtime's metrics: the same as
+    /// [`handle().metrics()`](Handle::metrics) (tokio's name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.metrics().num_workers(), 2);
+    /// ```
+    pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        self.handle.metrics()
+    }
+
     /// Shuts the runtime down, waiting at most `timeout` for worker threads
     /// to stop. Every task is cancelled.
     pub fn shutdown_timeout(mut self, timeout: Duration) {

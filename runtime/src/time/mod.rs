@@ -72,4 +72,7 @@ pub(crate) use clock::{Clock, Idle};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
+/// `std::time::Duration`, re-exported (as tokio does) so that
+/// `use runtime::time::Duration` works.
+pub use std::time::Duration;
 pub use timeout::{timeout, timeout_at, Timeout};
