@@ -819,8 +819,13 @@ unsafe fn wake_by_val<F: Future, S: Schedule>(ptr: *const ()) {
     #[cfg(feature = "tracing")]
     super::trace::waker_op(header, "waker.wake");
     match header.state.transition_to_notified_by_val() {
-        // SAFETY: the waker's reference moves to the `Notified`.
-        ToNotified::Submit => unsafe { schedule::<F, S>(ptr) },
+        ToNotified::Submit => {
+            // SAFETY: the transition took a reference for the `Notified`;
+            // the waker's own keeps the cell (and the scheduler handle in
+            // it) alive while `schedule` runs, and is dropped after.
+            unsafe { schedule::<F, S>(ptr) };
+            RawTask { ptr }.drop_reference();
+        }
         // SAFETY: that was the last reference.
         ToNotified::Dealloc => unsafe { dealloc::<F, S>(ptr) },
         ToNotified::DoNothing => {}

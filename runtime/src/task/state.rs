@@ -161,7 +161,12 @@ impl State {
                 };
                 (Some(next), res)
             } else {
-                (Some(cur | NOTIFIED), ToNotified::Submit)
+                // A reference for the `Notified`: the waker keeps its own
+                // until `schedule` has returned, since the moment the task
+                // is queued another thread may run it to completion and
+                // drop every other reference, while `schedule` is still
+                // reading the scheduler handle that lives in the task.
+                (Some((cur | NOTIFIED) + REF_ONE), ToNotified::Submit)
             }
         })
     }

@@ -9,18 +9,27 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{new_task, JoinHandle, Notified, OwnedTasks, Schedule, Task};
-use crate::shim::{Arc, AtomicUsize, Mutex, Ordering};
+use crate::shim::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// A scheduler that only queues: tests decide when tasks run.
 struct TestSched {
     queue: Mutex<VecDeque<Notified>>,
     owned: OwnedTasks,
+    /// Run a task inside `schedule`, as another thread may do the moment
+    /// it is queued, then read `self` again (the handle lives in the task).
+    inline: AtomicBool,
 }
 
 impl Schedule for Arc<TestSched> {
     fn schedule(&self, task: Notified) {
         if self.owned.is_closed() {
             return drop(task);
+        }
+        if self.inline.load(Ordering::SeqCst) {
+            task.run();
+            // Under miri, a use after free if the task was freed by `run`.
+            assert!(self.inline.load(Ordering::SeqCst));
+            return;
         }
         self.queue.lock().push_back(task);
     }
@@ -34,6 +43,7 @@ impl TestSched {
         Arc::new(TestSched {
             queue: Mutex::new(VecDeque::new()),
             owned: OwnedTasks::new(),
+            inline: AtomicBool::new(false),
         })
     }
 
@@ -143,6 +153,27 @@ mod plain {
         drop(out);
         assert_eq!(drops.load(Ordering::SeqCst), 2);
         drop(join);
+        s.shutdown();
+    }
+
+    /// A wake by value whose task runs to completion (and loses every
+    /// other reference) inside `schedule` keeps the task alive until
+    /// `schedule` returns: the scheduler handle it reads lives in the task.
+    /// (A use after free that only miri or a sanitizer would see.)
+    #[test]
+    fn wake_by_val_keeps_the_task_alive_while_it_is_scheduled() {
+        let s = TestSched::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (fut, slot) = two_polls(&drops);
+        let join = TestSched::spawn(&s, fut);
+        assert_eq!(s.run_all(), 1);
+        drop(join);
+        s.inline.store(true, Ordering::SeqCst);
+        slot.lock().take().unwrap().wake();
+        // The future and its unread output were both dropped, the task
+        // freed after `schedule` returned.
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        s.inline.store(false, Ordering::SeqCst);
         s.shutdown();
     }
 
