@@ -308,8 +308,23 @@ impl WorkerSlot {
 /// Runtime-wide counters and the workers' slots.
 pub(crate) struct Counters {
     pub(crate) workers: Box<[WorkerSlot]>,
-    spawned: AtomicU64,
+    /// On a line of its own: every spawn writes it, and every poll reads
+    /// `workers` beside it (sharing the line made a spawner and the
+    /// workers running its tasks bounce it between cores).
+    spawned: Padded<AtomicU64>,
     stall: Option<Stall>,
+}
+
+/// A value alone on its cache line (128 bytes: two 64-byte lines, which
+/// adjacent-line prefetchers fetch in pairs).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Counters {
@@ -322,7 +337,7 @@ impl Counters {
             workers: (0..workers)
                 .map(|_| WorkerSlot::new(stall.is_some(), histogram))
                 .collect(),
-            spawned: AtomicU64::new(0),
+            spawned: Padded(AtomicU64::new(0)),
             stall,
         })
     }
@@ -915,12 +930,18 @@ impl TaskDump {
         self.state
     }
 
-    /// Polls begun so far.
+    /// Polls begun so far (counted modulo 2^32).
     pub fn polls(&self) -> u64 {
         self.polls
     }
 
     /// Time since its last poll began; `None` if it was never polled.
+    ///
+    /// Unless polls are timed (the poll-time histogram or a stall
+    /// threshold on), a poll's start is the clock reading taken at the
+    /// start of the group of up to 32 polls its worker ran it in, so this
+    /// may exceed the exact figure by that group's length (see the
+    /// [module docs](crate::metrics#what-the-counters-cost)).
     pub fn since_last_poll(&self) -> Option<Duration> {
         self.since_last_poll
     }
@@ -1000,7 +1021,7 @@ impl Dump {
                 name: header.meta.name().map(String::from),
                 location: header.meta.location(),
                 state,
-                polls: header.polls.load(Ordering::Relaxed),
+                polls: u64::from(header.polls.load(Ordering::Relaxed)),
                 since_last_poll: (last != 0)
                     .then(|| Duration::from_nanos(now.saturating_sub(last))),
             });

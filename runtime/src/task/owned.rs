@@ -45,13 +45,17 @@ impl OwnedTasks {
         let index = shard.insert(task);
         // The index is published before any other thread can complete the
         // task: its first `Notified` is not queued yet.
-        raw.header().owned_index.store(index, Ordering::Relaxed);
+        // A shard holds far fewer than 2^32 tasks (each is a heap cell of
+        // a hundred bytes or more), so the index fits.
+        raw.header()
+            .owned_index
+            .store(index as u32, Ordering::Relaxed);
         Ok(())
     }
 
     /// Removes a completed task, returning the list's reference.
     pub(crate) fn remove(&self, task: &Task) -> Option<Task> {
-        let index = task.raw().header().owned_index.load(Ordering::Relaxed);
+        let index = task.raw().header().owned_index.load(Ordering::Relaxed) as usize;
         let mut shard = self.shard(task.id()).lock();
         match shard.get(index) {
             Some(t) if t.raw() == task.raw() => Some(shard.remove(index)),

@@ -42,10 +42,20 @@ use super::id::CurrentIdGuard;
 use super::meta::Meta;
 use super::state::{State, ToIdle, ToNotified, ToRunning, JOIN_INTEREST, JOIN_WAKER};
 use super::{Id, JoinError, Notified, Schedule, Task};
-use crate::shim::{AtomicU64, AtomicUsize, Ordering, UnsafeCell};
+use crate::shim::{AtomicU32, AtomicU64, Ordering, UnsafeCell};
 
 /// The type-erased part of every task, first in the allocation so that a
 /// `NonNull<Header>` is also a pointer to the whole `Cell`.
+///
+/// # Size
+///
+/// 56 bytes (without the `tracing` feature), checked below. Sixteen more
+/// made `spawn_many` twice as slow: the cell of a small task (header,
+/// scheduler handle, stage, join waker) then outgrows 128 bytes, glibc's
+/// largest fast bin, and every free on a worker of a cell allocated by the
+/// spawning thread takes the arena lock, which the spawner holds to
+/// allocate (`futex` calls and context switches tripled). Hence the
+/// 32-bit slot index and poll count, and the thin name pointer in `Meta`.
 pub(crate) struct Header {
     /// Lifecycle bits and reference count (see `state.rs`).
     pub(crate) state: State,
@@ -55,14 +65,16 @@ pub(crate) struct Header {
     pub(crate) id: Id,
     /// The task's slot in its scheduler's owned-task list (set once, when
     /// the task is bound, before it is shared).
-    pub(crate) owned_index: AtomicUsize,
+    pub(crate) owned_index: AtomicU32,
+    /// Polls so far (wrapping at 2^32): written only by the holder of
+    /// `RUNNING`, one `Relaxed` store per poll; read by `Handle::dump`.
+    pub(crate) polls: AtomicU32,
     /// Spawn location and name (`meta.rs`): written before the task is
     /// shared, read-only afterwards.
     pub(crate) meta: Meta,
-    /// Polls so far, and when the last one began (`metrics::now_ns`, 0:
-    /// never): written only by the holder of `RUNNING`, one `Relaxed`
-    /// store each per poll; read by `Handle::dump`.
-    pub(crate) polls: AtomicU64,
+    /// When the last poll began (`metrics::now_ns`, 0: never): written
+    /// only by the holder of `RUNNING`, one `Relaxed` store per poll; read
+    /// by `Handle::dump`.
     pub(crate) last_poll: AtomicU64,
     /// The id of the task's `tracing` span (`trace.rs`), `None` when no
     /// subscriber took it: written before the task is shared, read-only
@@ -70,6 +82,14 @@ pub(crate) struct Header {
     #[cfg(feature = "tracing")]
     pub(crate) span_id: Option<tracing::Id>,
 }
+
+// The size the note on `Header` is about (loom's atomics are larger).
+#[cfg(all(
+    not(feature = "tracing"),
+    not(runtime_loom),
+    target_pointer_width = "64"
+))]
+const _: () = assert!(std::mem::size_of::<Header>() == 56);
 
 impl std::fmt::Debug for Header {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -211,9 +231,9 @@ impl RawTask {
                 state: State::new(),
                 vtable: vtable::<F, S>(),
                 id,
-                owned_index: AtomicUsize::new(usize::MAX),
+                owned_index: AtomicU32::new(u32::MAX),
                 meta,
-                polls: AtomicU64::new(0),
+                polls: AtomicU32::new(0),
                 last_poll: AtomicU64::new(0),
                 #[cfg(feature = "tracing")]
                 span_id: span.id(),
@@ -444,9 +464,10 @@ where
     }
     // Holding RUNNING, this thread alone writes these.
     let header = &cell.header;
-    header
-        .polls
-        .store(header.polls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    header.polls.store(
+        header.polls.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
     header
         .last_poll
         .store(crate::metrics::take_poll_now(), Ordering::Relaxed);
