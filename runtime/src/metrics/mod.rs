@@ -9,10 +9,11 @@
 //! slot's core writes it, with a `Relaxed` load and a `Relaxed` store (no
 //! read-modify-write); any thread may read it.
 //!
-//! Per poll of a task, always: one store to the slot (the poll count),
-//! two thread-local accesses handing the task its poll stamp, and two
-//! `Relaxed` stores to the task header (its poll count and the stamp, made
-//! by the holder of the task's `RUNNING` bit, read by [`Dump`]).
+//! Per poll of a task, always: a count kept in the worker's own state
+//! (added to the slot's poll count every 32 polls and at each park, as
+//! tokio batches its worker metrics), and two `Relaxed` stores to the task
+//! header (its poll count and the stamp, made by the holder of the task's
+//! `RUNNING` bit, read by [`Dump`]).
 //!
 //! No clock is read per poll by default. A worker reads the clock when it
 //! starts a run of tasks (after a park), again every `STAMP_POLLS` (32)
@@ -122,6 +123,9 @@ pub(crate) struct RunClock {
     stamp: u64,
     /// Polls left to stamp with `stamp` before reading the clock again.
     left: u32,
+    /// Untimed polls not yet added to the slot's poll count (added at each
+    /// clock reading and at the end of a run).
+    polls: u32,
 }
 
 impl RunClock {
@@ -130,23 +134,27 @@ impl RunClock {
             busy_since: 0,
             stamp: 0,
             left: 0,
+            polls: 0,
         }
     }
 
     /// An untimed poll is about to start: its stamp, opening a run if none
-    /// is open and reading the clock once per `STAMP_POLLS` polls.
+    /// is open and reading the clock once per `STAMP_POLLS` polls. The poll
+    /// is counted (in the slot at the next reading or the run's end).
     #[inline]
-    pub(crate) fn stamp(&mut self) -> u64 {
+    pub(crate) fn stamp(&mut self, slot: &WorkerSlot) -> u64 {
         if self.left == 0 {
-            self.read();
+            self.read(slot);
         }
         self.left -= 1;
+        self.polls += 1;
         self.stamp
     }
 
     /// Reads the clock (for a timed poll's start, or a new group of
     /// stamps), opening a run if none is open.
-    pub(crate) fn read(&mut self) -> u64 {
+    pub(crate) fn read(&mut self, slot: &WorkerSlot) -> u64 {
+        self.flush(slot);
         let now = now_ns();
         if self.busy_since == 0 {
             self.busy_since = now;
@@ -156,33 +164,21 @@ impl RunClock {
         now
     }
 
+    fn flush(&mut self, slot: &WorkerSlot) {
+        if self.polls != 0 {
+            bump(&slot.poll_count, u64::from(self.polls));
+            self.polls = 0;
+        }
+    }
+
     /// The worker parks (or stops): the open run, if any, counts as busy.
     pub(crate) fn end_run(&mut self, slot: &WorkerSlot) {
+        self.flush(slot);
         if self.busy_since != 0 {
             slot.busy(self.busy_since, now_ns());
             self.busy_since = 0;
             self.left = 0;
         }
-    }
-}
-
-thread_local! {
-    /// The poll start a scheduler read just before running a task, for the
-    /// task's header (so the clock is read once per poll).
-    static POLL_NOW: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Records `now` as the start of the poll this thread is about to run.
-pub(crate) fn set_poll_now(now: u64) {
-    let _ = POLL_NOW.try_with(|c| c.set(now));
-}
-
-/// The start of the poll beginning on this thread: the scheduler's reading
-/// if it made one, else the clock.
-pub(crate) fn take_poll_now() -> u64 {
-    match POLL_NOW.try_with(|c| c.replace(0)) {
-        Ok(n) if n != 0 => n,
-        _ => now_ns(),
     }
 }
 
@@ -283,12 +279,6 @@ impl WorkerSlot {
         if let Some(h) = &self.histogram {
             h.record(took);
         }
-    }
-
-    /// An untimed poll ended.
-    #[inline]
-    pub(crate) fn polled(&self) {
-        bump(&self.poll_count, 1);
     }
 
     /// The poll in progress is handed to another thread (`block_in_place`):
@@ -639,7 +629,10 @@ impl RuntimeMetrics {
         self.slot(worker).steal_count.load(Ordering::Relaxed)
     }
 
-    /// Task polls `worker` has completed.
+    /// Task polls `worker` has completed. Unless polls are timed, the
+    /// worker adds its polls every 32 polls and when it parks (as tokio
+    /// batches its worker metrics), so a busy worker's count may lag by up
+    /// to 31.
     pub fn worker_poll_count(&self, worker: usize) -> u64 {
         self.slot(worker).poll_count.load(Ordering::Relaxed)
     }

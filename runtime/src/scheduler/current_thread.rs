@@ -236,18 +236,15 @@ impl Shared {
                 YIELDING.set(false);
                 if slot.timed {
                     if poll_start == 0 {
-                        poll_start = clock.read();
+                        poll_start = clock.read(slot);
                     }
                     slot.poll_start(poll_start, task.0.id(), task.0.meta().location());
-                    metrics::set_poll_now(poll_start);
-                    task.run();
-                    let now = clock.read();
+                    task.run_at(poll_start);
+                    let now = clock.read(slot);
                     slot.poll_end(poll_start, now);
                     poll_start = now;
                 } else {
-                    metrics::set_poll_now(clock.stamp());
-                    task.run();
-                    slot.polled();
+                    task.run_at(clock.stamp(slot));
                 }
                 YIELDING.set(false);
                 ran += 1;

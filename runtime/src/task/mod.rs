@@ -149,11 +149,18 @@ impl Notified {
         Notified(Task::from_raw(unsafe { RawTask::from_ptr(ptr) }))
     }
 
-    /// Polls the task (or cancels it, or drops a stale notification).
+    /// Polls the task (or cancels it, or drops a stale notification),
+    /// reading the clock for the poll's start.
     pub(crate) fn run(self) {
+        self.run_at(crate::metrics::now_ns());
+    }
+
+    /// [`run`](Notified::run) with the poll's start given: a scheduler's
+    /// reading (`metrics::RunClock`), so the clock is not read per poll.
+    pub(crate) fn run_at(self, stamp: u64) {
         let raw = self.0.into_raw();
         // SAFETY: the `Notified`'s reference is handed to `run`.
-        unsafe { raw.run() }
+        unsafe { raw.run(stamp) }
     }
 
     #[cfg(test)]

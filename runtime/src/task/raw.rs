@@ -103,7 +103,7 @@ impl std::fmt::Debug for Header {
 
 struct Vtable {
     /// Runs the task for one `Notified` (consuming its reference).
-    run: unsafe fn(NonNull<Header>),
+    run: unsafe fn(NonNull<Header>, u64),
     /// Hands a `Notified` (whose reference is already counted) to the
     /// task's scheduler.
     schedule: unsafe fn(NonNull<Header>),
@@ -271,17 +271,18 @@ impl RawTask {
     }
 
     /// Runs the task: polls it, cancels it, or drops a stale notification.
+    /// A poll records `stamp` (a `metrics::now_ns` reading) as its start.
     ///
     /// # Safety
     ///
     /// The caller holds the reference of a `Notified` for this task and
     /// gives it up: `run` consumes it (see the module's Safety vocabulary).
     /// Any thread, in any state: the state word decides what happens.
-    pub(crate) unsafe fn run(self) {
+    pub(crate) unsafe fn run(self, stamp: u64) {
         // SAFETY: the header's vtable was built for this cell's types
         // (`RawTask::new`); the caller hands over a `Notified`'s reference,
         // which the vtable's `run` requires and consumes.
-        unsafe { (self.header().vtable.run)(self.ptr) }
+        unsafe { (self.header().vtable.run)(self.ptr, stamp) }
     }
 
     /// Hands a new `Notified` for this task to its scheduler.
@@ -440,7 +441,7 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
 /// the scheduler when the task was woken while it ran), before `run`
 /// returns. Any thread; `transition_to_running` makes this call the only
 /// one touching the future.
-unsafe fn run<F, S>(ptr: NonNull<Header>)
+unsafe fn run<F, S>(ptr: NonNull<Header>, stamp: u64)
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -468,9 +469,7 @@ where
         header.polls.load(Ordering::Relaxed).wrapping_add(1),
         Ordering::Relaxed,
     );
-    header
-        .last_poll
-        .store(crate::metrics::take_poll_now(), Ordering::Relaxed);
+    header.last_poll.store(stamp, Ordering::Relaxed);
     let waker = ManuallyDrop::new(
         // SAFETY: the waker borrows the reference the poll holds; it is
         // never dropped (ManuallyDrop), only cloned, so counts stay exact.

@@ -683,28 +683,26 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     core.unparked_idle = false;
     let slot = &shared.counters.workers[core.index];
     // Timed polls chain: the end of one is the start of the next.
-    let mut poll_start = if slot.timed { core.clock.read() } else { 0 };
+    let mut poll_start = if slot.timed { core.clock.read(slot) } else { 0 };
     let mut task = task;
     loop {
         core.injector_interval.polled();
         core.yielding = false;
-        if slot.timed {
+        let stamp = if slot.timed {
             slot.poll_start(poll_start, task.0.id(), task.0.meta().location());
-            metrics::set_poll_now(poll_start);
+            poll_start
         } else {
-            metrics::set_poll_now(core.clock.stamp());
-        }
+            core.clock.stamp(slot)
+        };
         *ctx.core.borrow_mut() = Some(core);
-        task.run();
+        task.run_at(stamp);
         // No core: the task called `block_in_place`, and another thread
         // carries on as this worker.
         core = ctx.core.borrow_mut().take()?;
         if slot.timed {
-            let now = core.clock.read();
+            let now = core.clock.read(slot);
             slot.poll_end(poll_start, now);
             poll_start = now;
-        } else {
-            slot.polled();
         }
         core.yielding = false;
         shared.remotes[core.index]
