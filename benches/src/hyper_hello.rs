@@ -1,19 +1,19 @@
 //! hyper 1.x's HTTP/1.1 server on `runtime` and on tokio, the same handler
 //! on both: `compare`'s `hyper` case.
 //!
-//! Every request is answered `200 Hello, World!` by [`hello`], whatever
+//! Every request is answered `200 Hello, World!` by `hello`, whatever
 //! its method and path; hyper adds the `content-length` (the body's exact
 //! size) and the `date` header. Connections are kept alive, as hyper does
 //! by default. The builders are set up alike: each gets its runtime's
 //! timer (so hyper's default 30 s `header_read_timeout` is armed for every
 //! request head, as in a real server) and nothing else.
 //!
-//! - On `runtime` ([`ours`]) an accepted `runtime::net::TcpStream` goes
+//! - On `runtime` (`ours`) an accepted `runtime::net::TcpStream` goes
 //!   to `serve_connection` as it is: with our `hyper` feature it
 //!   implements hyper's `rt::Read`/`rt::Write` itself (`recv` straight into
 //!   hyper's uninitialised buffer). The timer is
 //!   [`runtime::hyper::HyperTimer`].
-//! - On tokio ([`on_tokio`]) the `tokio::net::TcpStream` is wrapped in
+//! - On tokio (`on_tokio`) the `tokio::net::TcpStream` is wrapped in
 //!   hyper-util's `TokioIo`, the timer is hyper-util's `TokioTimer`: the
 //!   set-up hyper's own guide shows.
 //!

@@ -7,10 +7,10 @@
 //! generator resets its connections at the end of a run) end the
 //! connection quietly.
 //!
-//! - On `runtime` ([`ours`]): `runtime::io::copy_bidirectional` between two
+//! - On `runtime` (`ours`): `runtime::io::copy_bidirectional` between two
 //!   `runtime::net::TcpStream`s, which on Linux moves the bytes with
 //!   `splice(2)` through a pipe per direction, never through user space.
-//! - On tokio ([`on_tokio`]): `tokio::io::copy_bidirectional`, which copies
+//! - On tokio (`on_tokio`): `tokio::io::copy_bidirectional`, which copies
 //!   through an 8 KiB user-space buffer each way.
 
 use std::net::SocketAddr;
