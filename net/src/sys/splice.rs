@@ -21,13 +21,15 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 pub(crate) fn set_pipe_size(pipe: &OwnedFd, size: usize) -> io::Result<usize> {
     let fd = pipe.as_raw_fd();
     let now = syscall!(fcntl(fd, libc::F_GETPIPE_SZ))?;
-    if let Ok(size) = libc::c_int::try_from(size) {
-        if size > now {
+    match libc::c_int::try_from(size) {
+        // Only ever grow it: F_SETPIPE_SZ would shrink it to `size`.
+        Ok(size) if size > now => {
             let _ = syscall!(fcntl(fd, libc::F_SETPIPE_SZ, size));
+            let cap = syscall!(fcntl(fd, libc::F_GETPIPE_SZ))?;
+            Ok(cap.max(0) as usize)
         }
+        _ => Ok(now.max(0) as usize),
     }
-    let cap = syscall!(fcntl(fd, libc::F_GETPIPE_SZ))?;
-    Ok(cap.max(0) as usize)
 }
 
 /// Moves up to `len` bytes from `from` to `to` (one of them a pipe) without
