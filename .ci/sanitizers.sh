@@ -78,6 +78,9 @@ SUPP
         cargo +nightly test -Zbuild-std --target "$HOST" --no-fail-fast \
         -p runtime -p runtime-reactor -p runtime-net -p runtime-tests --tests \
         -- --skip macros_compile_fail
+    # The instrumented std and test binaries take GiBs; nothing after this
+    # step reuses them.
+    rm -rf target/asan
 
     step "ThreadSanitizer: scheduler and reactor"
     tsan() {
@@ -89,6 +92,7 @@ SUPP
     timed tsan -p runtime-tests --test rt_scheduler --test rt_tasks --test tcp_fd_reuse \
         --test adv_deregister --test adv_panics --test adv_shutdown --test time_sleep \
         --test net_shared_waiters
+    rm -rf target/tsan
 fi
 
 step "valgrind: hello_tcp"
