@@ -123,9 +123,9 @@ pub(crate) struct RunClock {
     stamp: u64,
     /// Polls left to stamp with `stamp` before reading the clock again.
     left: u32,
-    /// Untimed polls not yet added to the slot's poll count (added at each
-    /// clock reading and at the end of a run).
-    polls: u32,
+    /// `left` as of the last time the polls were added to the slot's
+    /// count: the untimed polls not yet added are `counted - left`.
+    counted: u32,
 }
 
 impl RunClock {
@@ -134,20 +134,21 @@ impl RunClock {
             busy_since: 0,
             stamp: 0,
             left: 0,
-            polls: 0,
+            counted: 0,
         }
     }
 
     /// An untimed poll is about to start: its stamp, opening a run if none
     /// is open and reading the clock once per `STAMP_POLLS` polls. The poll
     /// is counted (in the slot at the next reading or the run's end).
+    /// `slot` is called only then, so the hot path does not index the
+    /// worker slots.
     #[inline]
-    pub(crate) fn stamp(&mut self, slot: &WorkerSlot) -> u64 {
+    pub(crate) fn stamp<'a>(&mut self, slot: impl FnOnce() -> &'a WorkerSlot) -> u64 {
         if self.left == 0 {
-            self.read(slot);
+            self.read(slot());
         }
         self.left -= 1;
-        self.polls += 1;
         self.stamp
     }
 
@@ -161,13 +162,15 @@ impl RunClock {
         }
         self.stamp = now;
         self.left = STAMP_POLLS;
+        self.counted = STAMP_POLLS;
         now
     }
 
     fn flush(&mut self, slot: &WorkerSlot) {
-        if self.polls != 0 {
-            bump(&slot.poll_count, u64::from(self.polls));
-            self.polls = 0;
+        let polls = self.counted - self.left;
+        if polls != 0 {
+            bump(&slot.poll_count, u64::from(polls));
+            self.counted = self.left;
         }
     }
 
@@ -178,6 +181,7 @@ impl RunClock {
             slot.busy(self.busy_since, now_ns());
             self.busy_since = 0;
             self.left = 0;
+            self.counted = 0;
         }
     }
 }

@@ -244,7 +244,7 @@ impl Shared {
                     slot.poll_end(poll_start, now);
                     poll_start = now;
                 } else {
-                    task.run_at(clock.stamp(slot));
+                    task.run_at(clock.stamp(|| slot));
                 }
                 YIELDING.set(false);
                 ran += 1;

@@ -179,6 +179,9 @@ struct Core {
     unparked_idle: bool,
     /// Busy time and poll stamps (metrics).
     clock: metrics::RunClock,
+    /// Whether every poll is timed (`WorkerSlot::timed`, the same for all
+    /// workers), kept here so the poll loop need not read the slot.
+    timed: bool,
     parker: Parker,
 }
 
@@ -269,6 +272,7 @@ impl Shared {
                 lifo_watch: Vec::with_capacity(workers),
                 unparked_idle: false,
                 clock: metrics::RunClock::new(),
+                timed: false,
                 parker,
             }));
         }
@@ -277,6 +281,9 @@ impl Shared {
             config.stall.clone(),
             config.poll_time_histogram.as_ref(),
         );
+        for core in &mut cores {
+            core.timed = counters.workers[core.index].timed;
+        }
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
             inject: SegQueue::new(),
@@ -681,15 +688,34 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
     }
     core.lifo_polls = 0;
     core.unparked_idle = false;
-    let slot = &shared.counters.workers[core.index];
+    // Two copies of the loop, so that untimed polls (the default) test
+    // nothing per poll for the timing they do not do.
+    if core.timed {
+        run_tasks::<true>(ctx, core, task)
+    } else {
+        run_tasks::<false>(ctx, core, task)
+    }
+}
+
+/// `run_task`'s loop: `task`, then the LIFO slot's tasks while it is this
+/// worker's turn. `TIMED`: whether each poll is timed (`Core::timed`).
+#[inline(always)]
+fn run_tasks<const TIMED: bool>(
+    ctx: &WorkerCtx,
+    mut core: Box<Core>,
+    task: Notified,
+) -> Option<Box<Core>> {
+    let shared = &*ctx.shared;
+    let index = core.index;
+    let slot = || &shared.counters.workers[index];
     // Timed polls chain: the end of one is the start of the next.
-    let mut poll_start = if slot.timed { core.clock.read(slot) } else { 0 };
+    let mut poll_start = if TIMED { core.clock.read(slot()) } else { 0 };
     let mut task = task;
     loop {
         core.injector_interval.polled();
         core.yielding = false;
-        let stamp = if slot.timed {
-            slot.poll_start(poll_start, task.0.id(), task.0.meta().location());
+        let stamp = if TIMED {
+            slot().poll_start(poll_start, task.0.id(), task.0.meta().location());
             poll_start
         } else {
             core.clock.stamp(slot)
@@ -699,13 +725,13 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
         // No core: the task called `block_in_place`, and another thread
         // carries on as this worker.
         core = ctx.core.borrow_mut().take()?;
-        if slot.timed {
-            let now = core.clock.read(slot);
-            slot.poll_end(poll_start, now);
+        if TIMED {
+            let now = core.clock.read(slot());
+            slot().poll_end(poll_start, now);
             poll_start = now;
         }
         core.yielding = false;
-        shared.remotes[core.index]
+        shared.remotes[index]
             .progress
             .fetch_add(1, Ordering::Relaxed);
         if core.injector_interval.is_due() && !shared.inject.is_empty() {
@@ -713,7 +739,7 @@ fn run_task(ctx: &WorkerCtx, mut core: Box<Core>, task: Notified) -> Option<Box<
             // is shorter than a LIFO run): the LIFO task waits in its slot.
             return Some(core);
         }
-        let Some(next) = shared.remotes[core.index].lifo.take() else {
+        let Some(next) = shared.remotes[index].lifo.take() else {
             return Some(core);
         };
         if core.lifo_polls >= MAX_LIFO_POLLS {
