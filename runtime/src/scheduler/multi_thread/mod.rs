@@ -246,6 +246,11 @@ impl Shared {
         // turn and wakers interrupt it on every unpark of a driving worker.
         let reactor = runtime_reactor::Reactor::get().ok();
         let driven = reactor.filter(|_| spec.worker_driven_reactor);
+        let counters = Counters::new(
+            workers,
+            config.stall.clone(),
+            config.poll_time_histogram.as_ref(),
+        );
         let mut cores = Vec::with_capacity(workers);
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {
@@ -272,17 +277,9 @@ impl Shared {
                 lifo_watch: Vec::with_capacity(workers),
                 unparked_idle: false,
                 clock: metrics::RunClock::new(),
-                timed: false,
+                timed: counters.workers[index].timed,
                 parker,
             }));
-        }
-        let counters = Counters::new(
-            workers,
-            config.stall.clone(),
-            config.poll_time_histogram.as_ref(),
-        );
-        for core in &mut cores {
-            core.timed = counters.workers[core.index].timed;
         }
         let shared = Arc::new(Shared {
             remotes: remotes.into_boxed_slice(),
