@@ -14,7 +14,7 @@ if ! cargo +nightly miri --version >/dev/null 2>&1; then
 fi
 export CARGO_TARGET_DIR=target/miri
 cargo +nightly miri setup
-cargo +nightly miri test -p runtime --lib -- task:: scheduler::multi_thread::queue
+cargo +nightly miri test -p runtime --lib -- task:: scheduler::multi_thread::queue sync::batch_semaphore::tests
 # The task code with its `tracing` instrumentation compiled in (spans in the
 # cell, waker events): the unit tests that drive it through a subscriber.
 cargo +nightly miri test -p runtime --lib --features tracing -- task::tests::trace

@@ -40,6 +40,7 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomPinned;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{ready, Context, Poll, Waker};
@@ -65,22 +66,30 @@ pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 const WAKE_BATCH: usize = 32;
 
 /// A fixed-capacity batch of wakers, woken once the lock is released.
+///
+/// The slots are uninitialised until pushed: a new batch writes nothing
+/// and dropping an empty one reads nothing (an array of `Option<Waker>`
+/// costs a store and a test per slot each time, on every contended
+/// release).
 pub(crate) struct WakeList {
-    wakers: [Option<Waker>; WAKE_BATCH],
+    /// `wakers[next..len]` are initialised and not yet woken.
+    wakers: [MaybeUninit<Waker>; WAKE_BATCH],
+    next: usize,
     len: usize,
 }
 
 impl WakeList {
     pub(crate) fn new() -> WakeList {
         WakeList {
-            wakers: [const { None }; WAKE_BATCH],
+            wakers: [const { MaybeUninit::uninit() }; WAKE_BATCH],
+            next: 0,
             len: 0,
         }
     }
 
     pub(crate) fn push(&mut self, waker: Waker) {
-        debug_assert!(self.len < WAKE_BATCH);
-        self.wakers[self.len] = Some(waker);
+        assert!(self.len < WAKE_BATCH, "a full WakeList was pushed to");
+        self.wakers[self.len].write(waker);
         self.len += 1;
     }
 
@@ -88,13 +97,29 @@ impl WakeList {
         self.len == WAKE_BATCH
     }
 
+    /// Wakes the batch in push order and empties it. A waker that panics
+    /// leaves the rest to `Drop`.
     pub(crate) fn wake_all(&mut self) {
-        for slot in &mut self.wakers[..self.len] {
-            if let Some(w) = slot.take() {
-                w.wake();
-            }
+        while self.next < self.len {
+            let i = self.next;
+            self.next += 1;
+            // SAFETY: slots in `next..len` are initialised (`push`), and
+            // `next` moved past `i` first, so this slot is read only once.
+            let waker = unsafe { self.wakers[i].assume_init_read() };
+            waker.wake();
         }
+        self.next = 0;
         self.len = 0;
+    }
+}
+
+impl Drop for WakeList {
+    fn drop(&mut self) {
+        for slot in &mut self.wakers[self.next..self.len] {
+            // SAFETY: slots in `next..len` are initialised and not yet
+            // read (`wake_all` moves `next` past each slot it reads).
+            unsafe { slot.assume_init_drop() };
+        }
     }
 }
 
@@ -577,6 +602,105 @@ impl Drop for Acquire<'_> {
 impl fmt::Debug for Acquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acquire").field("num", &self.num).finish()
+    }
+}
+
+#[cfg(all(test, not(runtime_loom)))]
+mod tests {
+    use super::{WakeList, WAKE_BATCH};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Wake, Waker};
+
+    /// Records its number in a shared log when woken; counts drops.
+    struct Probe {
+        id: usize,
+        log: Arc<Mutex<Vec<usize>>>,
+        drops: Arc<AtomicUsize>,
+        panics: bool,
+    }
+
+    impl Wake for Probe {
+        fn wake(self: Arc<Self>) {
+            self.log.lock().unwrap().push(self.id);
+            assert!(!self.panics, "probe {} panics on wake", self.id);
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn probes(
+        n: usize,
+        panic_at: Option<usize>,
+    ) -> (Vec<Waker>, Arc<Mutex<Vec<usize>>>, Arc<AtomicUsize>) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let wakers = (0..n)
+            .map(|id| {
+                Waker::from(Arc::new(Probe {
+                    id,
+                    log: log.clone(),
+                    drops: drops.clone(),
+                    panics: panic_at == Some(id),
+                }))
+            })
+            .collect();
+        (wakers, log, drops)
+    }
+
+    #[test]
+    fn wake_list_wakes_in_push_order_and_is_reusable() {
+        let (wakers, log, drops) = probes(WAKE_BATCH, None);
+        let mut list = WakeList::new();
+        for w in wakers {
+            assert!(!list.is_full());
+            list.push(w);
+        }
+        assert!(list.is_full());
+        list.wake_all();
+        assert_eq!(*log.lock().unwrap(), (0..WAKE_BATCH).collect::<Vec<_>>());
+        assert_eq!(drops.load(Ordering::SeqCst), WAKE_BATCH);
+        // Empty again: it takes a second batch.
+        let (wakers, log2, drops2) = probes(2, None);
+        assert!(!list.is_full());
+        for w in wakers {
+            list.push(w);
+        }
+        list.wake_all();
+        assert_eq!(*log2.lock().unwrap(), vec![0, 1]);
+        assert_eq!(drops2.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn wake_list_drops_what_it_did_not_wake() {
+        let (wakers, log, drops) = probes(3, None);
+        let mut list = WakeList::new();
+        for w in wakers {
+            list.push(w);
+        }
+        drop(list);
+        assert!(log.lock().unwrap().is_empty());
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn wake_list_panicking_waker_leaves_the_rest_to_drop() {
+        let (wakers, log, drops) = probes(4, Some(1));
+        let mut list = WakeList::new();
+        for w in wakers {
+            list.push(w);
+        }
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| list.wake_all()));
+        assert!(r.is_err());
+        assert_eq!(*log.lock().unwrap(), vec![0, 1]);
+        // Probes 0 and 1 were consumed by their wake; 2 and 3 by the drop.
+        drop(list);
+        assert_eq!(drops.load(Ordering::SeqCst), 4);
+        assert_eq!(*log.lock().unwrap(), vec![0, 1]);
     }
 }
 

@@ -37,7 +37,16 @@
 //!
 //! The LIFO slot is bounded: after [`MAX_LIFO_POLLS`] tasks run from it in
 //! a row, the next one goes to the back of the queue, so two tasks that wake
-//! each other forever cannot starve the rest.
+//! each other forever cannot starve the rest. That push wakes a peer only
+//! if the queue then holds more than that one task: alone, it is what this
+//! worker runs next, and a peer woken for it finds nothing (it is gone
+//! before the steal) or takes it and splits a chain of hand-offs across two
+//! cores. Measured with 8 tasks contending one `sync::Mutex` (each unlock
+//! wakes the next waiter, so every poll ends a LIFO chain link): waking on
+//! every cap made each worker park 200,000 times a second, 87 % of them for
+//! nothing, for 0.9 x tokio's lock rate; waking only for a second task
+//! runs the chain on one worker at 2.0 x tokio's rate, and `chained_spawn`
+//! takes half the CPU (`benches/results/lifo_cap_notify.md`).
 //!
 //! # Who drives the reactor (measured)
 //!
@@ -741,7 +750,9 @@ fn run_tasks<const TIMED: bool>(
         };
         if core.lifo_polls >= MAX_LIFO_POLLS {
             core.run_queue.push_back(next, shared);
-            shared.notify_parked();
+            if core.run_queue.len() > 1 {
+                shared.notify_parked();
+            }
             return Some(core);
         }
         core.lifo_polls += 1;
