@@ -22,33 +22,40 @@
 //! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`],
 //! [`OnceCell`] and [`SetOnce`] (built on `Notify`).
 //!
-//! # Shutdown
-//!
-//! [`CancellationToken`] (tokio-util's name and semantics): a signal shared
-//! by clones and passed down to child tokens, the usual way to tell every
-//! connection task of a server to stop. The locks are all built on one fair semaphore
-//! (`batch_semaphore.rs`): an atomic permit count for the uncontended paths
-//! (one compare-and-swap to lock, one to unlock, where tokio's unlock always
-//! takes the waiter lock) and an intrusive FIFO queue of waiters living
-//! inside the waiting futures (no allocation per wait). A dropped wait
-//! unlinks itself and passes on what it was assigned, so every acquisition
-//! is cancel safe and first come, first served, and takes part in the task's
-//! cooperative budget. [`Notify`] has its own waiter list of the same kind
-//! (`notify.rs`, with its protocol).
+//! The locks are all built on one fair semaphore (`batch_semaphore.rs`): an
+//! atomic permit count for the uncontended paths (one compare-and-swap to
+//! lock, one to unlock, where tokio's unlock always takes the waiter lock)
+//! and an intrusive FIFO queue of waiters living inside the waiting futures
+//! (no allocation per wait). A dropped wait unlinks itself and passes on
+//! what it was assigned, so every acquisition is cancel safe and first
+//! come, first served, and takes part in the task's cooperative budget.
+//! [`Notify`] has its own waiter list of the same kind (`notify.rs`, with
+//! its protocol).
 //!
 //! Written here rather than on `async-lock`/`event-listener`: those do not
 //! promise FIFO order (a newcomer may take the permits a woken waiter was
 //! woken for, so a large `acquire_many` can starve), which tokio's
-//! semantics rule out. Measured
-//! with `cargo run --release -p runtime-benches --bin sync_locks` (2 workers
-//! each, operations per second, two runs on a loaded 2-core machine, in
-//! `benches/results/sync_locks.md`): contended mutex (8 tasks) 6.8 to 10.0 M
-//! here vs tokio 2.7 to 4.4 M, async-lock 13 to 28 M; uncontended mutex 17.5
-//! to 22.9 M vs 11.7 to 12.0 M, 22 M; contended semaphore (8 tasks, 2
-//! permits) 23 to 25 M vs 2.9 to 3.2 M, 23 to 24 M; `Notify` ping-pong 3.2 to
-//! 3.6 M vs 1.9 to 2.2 M round trips (async-lock has no `Notify`).
-//! async-lock's lead on the contended mutex is its unfairness (a newcomer
-//! takes the lock ahead of woken waiters, saving hand-offs).
+//! semantics rule out. Measured with `cargo run --release -p
+//! runtime-benches --bin sync_locks -- --rounds 5 --ms 300` (2 workers
+//! each, operations per second, a quiet 2-core machine; tables in
+//! `benches/results/sync_locks.md`):
+//!
+//! | case | here | tokio on tokio | async-lock on `runtime` |
+//! |---|---:|---:|---:|
+//! | contended mutex (8 tasks) | 15 M | 7.4 M | 14 M |
+//! | uncontended mutex | 52 M | 24 M | 76 M |
+//! | contended semaphore (8 tasks, 2 permits) | 45 M | 2.5 M | 12 M |
+//! | `Notify` ping-pong (round trips) | 9.4 M | 5.1 M | - |
+//!
+//! async-lock's mutex is unfair (a newcomer takes the lock ahead of woken
+//! waiters, saving hand-offs), which is what it gains on some runs of the
+//! contended case.
+//!
+//! # Shutdown
+//!
+//! [`CancellationToken`] (tokio-util's name and semantics): a signal shared
+//! by clones and passed down to child tokens, the usual way to tell every
+//! connection task of a server to stop.
 
 mod barrier;
 mod batch_semaphore;

@@ -211,7 +211,9 @@ pub(crate) fn write_report(
         let tokio = m.values.get(&Contender::Tokio).copied();
         let abs = |v: f64| -> String {
             match m.metric {
-                "messages/s" | "requests/s" | "accept rate" => format!("{}/s", fmt_rate(v)),
+                "messages/s" | "requests/s" | "accept rate" | "ops/s" => {
+                    format!("{}/s", fmt_rate(v))
+                }
                 "GiB/s" => format!("{v:.2} GiB/s"),
                 "RSS per connection" | "RSS per task" => fmt_bytes(v),
                 "syscalls/msg" => format!("{v:.2}"),
