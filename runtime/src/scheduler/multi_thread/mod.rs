@@ -60,8 +60,9 @@
 //! and the server CPU per message by about 13 %. The pinned and open-loop
 //! echo cells went from 0.90 to 0.97 of tokio's CPU advantage to 1.05 to
 //! 1.13. Closed-loop throughput did not change beyond noise. Waking only
-//! for a fourth saved a little more CPU, but the open-loop p99 got worse
-//! in three of five cells (`benches/results/driving_notify.md`).
+//! for a fourth saved a little more CPU, but in three of four open-loop
+//! cells its p99 was worse than both runs of the chosen setting
+//! (`benches/results/driving_notify.md`).
 //!
 //! # Who drives the reactor (measured)
 //!
