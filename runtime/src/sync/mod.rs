@@ -19,8 +19,9 @@
 //!
 //! # Locks and signals
 //!
-//! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`],
-//! [`OnceCell`] and [`SetOnce`] (built on `Notify`).
+//! [`Semaphore`], [`Mutex`], [`RwLock`], [`Notify`], [`Barrier`] (built on
+//! `Notify`), [`OnceCell`] (on the semaphore below: one initialiser at a
+//! time) and [`SetOnce`] (on `Notify`).
 //!
 //! The locks are all built on one fair semaphore (`batch_semaphore.rs`): an
 //! atomic permit count for the uncontended paths (one compare-and-swap to
