@@ -54,10 +54,10 @@
 //! own LIFO slot and queue. It wakes a parked peer only once a third task
 //! is runnable (the LIFO slot and two queued), not for the second. At a
 //! fixed 20 k messages/s over 100 echo connections, waking for the second
-//! made a fifth to a quarter of all parks no-ops (the peer woke to find the task
-//! already run) and cost 1.27 context switches per message. Waking for the
-//! third cut that to 0.75, near the 0.70 of a single-threaded epoll loop,
-//! and the server CPU per message by about 13 %. The pinned and open-loop
+//! made a fifth to a quarter of all parks no-ops (the peer woke to find
+//! the task already run) and cost 1.27 context switches per message. Waking
+//! for the third cut that to 0.75, near the 0.70 of a single-threaded epoll
+//! loop, and the server CPU per message by about 13 %. The pinned and open-loop
 //! echo cells went from 0.90 to 0.97 of tokio's CPU advantage to 1.05 to
 //! 1.13. Closed-loop throughput did not change beyond noise. Waking only
 //! for a fourth saved a little more CPU, but in three of four open-loop
@@ -424,12 +424,25 @@ impl Shared {
         } else {
             false
         };
-        // While this worker dispatches I/O events from inside the reactor
-        // it is still listed as parked: wake somebody else, but only for a
-        // third runnable task (LIFO slot and two queued). Two it runs
-        // itself: a peer woken for the second costs a wake-up and a context
-        // switch, and usually finds it gone (module docs, "Waking peers").
-        if pushed_to_queue && (!core.driving || core.run_queue.len() > 1) {
+        if !pushed_to_queue {
+            return;
+        }
+        if core.driving {
+            // Dispatching a reactor turn: a third runnable task (LIFO slot
+            // and two queued) is the first a peer can help with; the
+            // second this worker runs itself (module docs, "Waking peers").
+            self.notify_for_surplus(core);
+        } else {
+            self.notify_parked();
+        }
+    }
+
+    /// Wakes a parked peer if `core`'s queue holds more than the one task
+    /// the worker runs next (a peer woken for that one finds it gone). While
+    /// the worker dispatches I/O events from inside the reactor it is still
+    /// listed as parked, so it is not the one woken.
+    fn notify_for_surplus(&self, core: &Core) {
+        if core.run_queue.len() > 1 {
             self.notify_parked_except(core.driving.then_some(core.index));
         }
     }
@@ -769,9 +782,7 @@ fn run_tasks<const TIMED: bool>(
         };
         if core.lifo_polls >= MAX_LIFO_POLLS {
             core.run_queue.push_back(next, shared);
-            if core.run_queue.len() > 1 {
-                shared.notify_parked();
-            }
+            shared.notify_for_surplus(&core);
             return Some(core);
         }
         core.lifo_polls += 1;
@@ -803,10 +814,7 @@ fn wake_deferred(shared: &Shared, core: &mut Core) {
     for task in core.deferred.drain(..) {
         core.run_queue.push_back(task, shared);
     }
-    if core.run_queue.len() > 1 {
-        // More than this worker's next task: a peer may help.
-        shared.notify_parked();
-    }
+    shared.notify_for_surplus(core);
 }
 
 /// Called by `yield_now` on any thread: if this thread is a worker running
