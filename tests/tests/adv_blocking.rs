@@ -88,3 +88,50 @@ fn a_task_woken_just_before_its_worker_blocks_runs_on_another_worker() {
          blocked worker's LIFO slot"
     );
 }
+
+/// Two tasks sleep until the same instant, so one reactor turn on a worker
+/// parked in the reactor wakes both: one into the worker's LIFO slot, the
+/// other into its queue, and a second runnable task alone does not wake a
+/// peer. The first to run then blocks its worker thread until the other
+/// has run. The other worker is parked, so the task left in the blocked
+/// worker's queue must be stolen by it once the reactor thread sees the
+/// worker stuck; if nobody tells the parked worker, the blocked task gives
+/// up after [`BLOCK_GUARD`] and the test fails. No `block_on` thread takes
+/// part (it could drive the reactor itself and wake the tasks through the
+/// injector instead).
+#[test]
+fn a_task_queued_behind_one_that_blocks_its_worker_runs_on_another_worker() {
+    let _w = Watchdog::start(HANG_LIMIT);
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for round in 0..3 {
+        let deadline = runtime::time::Instant::now() + Duration::from_millis(50);
+        let (ran_tx, ran_rx) = mpsc::channel::<()>();
+        let ran_rx = Arc::new(Mutex::new(Some(ran_rx)));
+        let first = Arc::new(AtomicBool::new(false));
+        let (done_tx, done_rx) = mpsc::channel::<bool>();
+        for _ in 0..2 {
+            let (ran_tx, ran_rx, first, done_tx) =
+                (ran_tx.clone(), ran_rx.clone(), first.clone(), done_tx.clone());
+            rt.spawn(async move {
+                runtime::time::sleep_until(deadline).await;
+                if !first.swap(true, Ordering::SeqCst) {
+                    let rx = ran_rx.lock().take().expect("taken once");
+                    // Blocking user code on this worker thread.
+                    let _ = done_tx.send(rx.recv_timeout(BLOCK_GUARD).is_ok());
+                } else {
+                    let _ = ran_tx.send(());
+                }
+            });
+        }
+        drop(done_tx);
+        let ran_while_blocked = done_rx.recv().expect("the blocking task reports");
+        assert!(
+            ran_while_blocked,
+            "round {round}: a task queued on a worker that then blocked did not run until \
+             the block ended ({BLOCK_GUARD:?}), although the other worker was parked"
+        );
+    }
+}

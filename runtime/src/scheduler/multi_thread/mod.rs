@@ -48,6 +48,14 @@
 //! runs the chain on one worker at 2.0 x tokio's rate, and `chained_spawn`
 //! takes half the CPU (`benches/results/lifo_cap_notify.md`).
 //!
+//! A task left in the queue unannounced (by the cap, or as a reactor
+//! turn's second task, below) waits if the task the worker runs instead
+//! blocks the thread. The reactor thread's watcher covers that: every
+//! `STALL_GUARD` it wakes a parked peer to steal from any worker whose
+//! queue is not empty and that finished no poll since its last look
+//! (`Shared::rescue_stuck_lifo`; test
+//! `adv_blocking::a_task_queued_behind_one_that_blocks_its_worker_runs_on_another_worker`).
+//!
 //! # Waking peers from a reactor turn (measured)
 //!
 //! A worker parked in the reactor dispatches each turn's events into its
@@ -460,11 +468,18 @@ impl Shared {
         self.notify_parked();
     }
 
-    /// Run by the reactor thread every `STALL_GUARD`: a worker whose LIFO
-    /// slot is occupied and that ran no task since the last look is stuck
-    /// in one task (blocking user code); its LIFO task goes to the injector
-    /// for another worker. Parked workers do the same on their own (see
-    /// `park`); this catches the case where all of them sleep untimed.
+    /// Run by the reactor thread every `STALL_GUARD`: a worker that ran no
+    /// task since the last look is stuck in one task (blocking user code),
+    /// or parked. Its LIFO task, if any, goes to the injector for another
+    /// worker (parked workers do the same on their own, see `park`; this
+    /// catches the case where all of them sleep untimed). If its queue is
+    /// not empty, a parked peer is woken to steal from it: the rules that
+    /// spare a wake-up for the one task a worker runs next (the LIFO cap,
+    /// a reactor turn's second task) leave that task there unannounced,
+    /// and a stuck worker will not run it. (A parked worker's queue is
+    /// empty, except while it dispatches a reactor turn: then the wake-up
+    /// is at worst early.) Deferred `yield_now` tasks are not in a
+    /// stealable queue and wait for the stuck task.
     fn rescue_stuck_lifo(&self) {
         for r in self.remotes.iter() {
             let now = r.progress.load(Ordering::Relaxed);
@@ -472,6 +487,9 @@ impl Shared {
             if now == before {
                 if let Some(task) = r.lifo.take() {
                     self.push_remote(task);
+                }
+                if !r.steal.is_empty() {
+                    self.notify_parked();
                 }
             }
         }
