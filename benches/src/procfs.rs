@@ -6,6 +6,7 @@
 //!
 //! Linux only (`/proc`); elsewhere the readers return `None`.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::time::Duration;
 
@@ -173,42 +174,190 @@ pub fn load_average() -> Option<f64> {
         .ok()
 }
 
-/// A tool that counts another process's system calls by name (`strace`)
-/// or in total (`perf`, the `raw_syscalls:sys_enter` tracepoint).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyscallTool {
-    /// `strace -f -c -p PID`: counts and errors per system call.
-    Strace,
-    /// `perf stat -e raw_syscalls:sys_enter -p PID`: the total only.
-    Perf,
+/// Whether `cmd args` runs and succeeds (its output discarded).
+fn runs(cmd: &str, args: &[&str]) -> bool {
+    std::process::Command::new(cmd)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
+/// A tool that counts another process's system calls: `perf` on the
+/// kernel's tracepoints, in total and for the calls in [`PERF_NAMES`] by
+/// name, or `strace`, by name.
+///
+/// `perf` is preferred: the kernel counts as the calls happen, so the
+/// traced process runs at nearly its own speed and batches as it does
+/// untraced. `strace` stops the process at every call (a server traced by
+/// it runs several times slower), which changes what a call finds: with
+/// `strace`, a `recv` after a full read often finds the next message
+/// already there instead of failing with `EAGAIN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyscallTool {
+    /// `perf stat -e raw_syscalls:sys_enter -p PID`, plus, for each call in
+    /// [`PERF_NAMES`] whose bit is set in `named` (the kernel has its
+    /// tracepoints), `syscalls:sys_enter_NAME` and `syscalls:sys_exit_NAME`
+    /// filtered to `ret < 0` (calls that failed). `named == 0`: the total
+    /// only.
+    Perf {
+        /// Bits over [`PERF_NAMES`].
+        named: u64,
+    },
+    /// `strace -f -c -p PID`: counts and errors per system call.
+    Strace,
+}
+
+/// The system calls `perf` counts by name where the kernel has their
+/// tracepoints (the others count in the total only): what a network
+/// server calls per message or per wake-up.
+pub const PERF_NAMES: &[&str] = &[
+    "recvfrom",
+    "sendto",
+    "recvmsg",
+    "sendmsg",
+    "recvmmsg",
+    "sendmmsg",
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "splice",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "epoll_ctl",
+    "futex",
+    "accept",
+    "accept4",
+    "close",
+    "shutdown",
+    "sched_yield",
+    "nanosleep",
+    "clock_nanosleep",
+    "timerfd_settime",
+    "poll",
+    "ppoll",
+    "ioctl",
+    "getsockopt",
+    "setsockopt",
+    "io_uring_enter",
+    "madvise",
+    "mmap",
+    "munmap",
+    "mprotect",
+    "brk",
+    "rt_sigprocmask",
+];
+
+/// Where the kernel lists its system-call tracepoints.
+const TRACEPOINT_DIRS: [&str; 2] = [
+    "/sys/kernel/tracing/events/syscalls",
+    "/sys/kernel/debug/tracing/events/syscalls",
+];
+
 impl SyscallTool {
-    /// The first of `strace` and `perf` that runs here, if any.
+    /// `perf` where it can count system-call tracepoints by name here,
+    /// else `strace` where it runs, else `perf` for the total only, else
+    /// `None`.
     pub fn detect() -> Option<SyscallTool> {
-        let runs = |cmd: &str, arg: &str| {
-            std::process::Command::new(cmd)
-                .arg(arg)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if runs("strace", "-V") {
-            Some(SyscallTool::Strace)
-        } else if runs("perf", "--version") {
-            Some(SyscallTool::Perf)
-        } else {
-            None
+        match SyscallTool::perf() {
+            Some(SyscallTool::Perf { named: 0 }) => {
+                SyscallTool::strace().or(Some(SyscallTool::Perf { named: 0 }))
+            }
+            Some(perf) => Some(perf),
+            None => SyscallTool::strace(),
         }
     }
 
-    /// The command as a report should name it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            SyscallTool::Strace => "`strace -f -c -p PID`",
-            SyscallTool::Perf => "`perf stat -e raw_syscalls:sys_enter -p PID`",
+    /// `strace`, if it runs here.
+    pub fn strace() -> Option<SyscallTool> {
+        runs("strace", &["-V"]).then_some(SyscallTool::Strace)
+    }
+
+    /// `perf`, if it can count the `raw_syscalls:sys_enter` tracepoint
+    /// here, with the calls of [`PERF_NAMES`] whose tracepoints it can
+    /// count too.
+    pub fn perf() -> Option<SyscallTool> {
+        let perf_counts = |events: &[&str]| {
+            let mut args = vec!["stat", "-x", ","];
+            for e in events {
+                args.extend(["-e", e]);
+            }
+            args.extend(["--", "true"]);
+            runs("perf", &args)
+        };
+        if !perf_counts(&["raw_syscalls:sys_enter"]) {
+            return None;
         }
+        let named = TRACEPOINT_DIRS
+            .iter()
+            .map(|dir| {
+                PERF_NAMES.iter().enumerate().fold(0u64, |bits, (i, name)| {
+                    let has = |kind: &str| {
+                        std::path::Path::new(&format!("{dir}/sys_{kind}_{name}")).exists()
+                    };
+                    if has("enter") && has("exit") {
+                        bits | 1 << i
+                    } else {
+                        bits
+                    }
+                })
+            })
+            .max()
+            .unwrap_or(0);
+        // One named tracepoint, to see that perf may open them.
+        if named != 0 {
+            let name = PERF_NAMES[named.trailing_zeros() as usize];
+            if perf_counts(&[
+                "raw_syscalls:sys_enter",
+                &format!("syscalls:sys_enter_{name}"),
+            ]) {
+                return Some(SyscallTool::Perf { named });
+            }
+        }
+        Some(SyscallTool::Perf { named: 0 })
+    }
+
+    /// The command as a report should name it.
+    pub fn describe(self) -> String {
+        match self {
+            SyscallTool::Strace => "`strace -f -c -p PID`".into(),
+            SyscallTool::Perf { named: 0 } => {
+                "`perf stat -e raw_syscalls:sys_enter -p PID` (the total only)".into()
+            }
+            SyscallTool::Perf { named } => format!(
+                "`perf stat -p PID` on the tracepoints `raw_syscalls:sys_enter` (every call) and \
+                 `syscalls:sys_enter_NAME` / `syscalls:sys_exit_NAME` with `ret < 0` (failed \
+                 calls) for {} calls by name",
+                named.count_ones()
+            ),
+        }
+    }
+
+    /// Whether the traced process runs at nearly its own speed (the kernel
+    /// counts) rather than stopped at every call.
+    pub fn in_kernel(self) -> bool {
+        matches!(self, SyscallTool::Perf { .. })
+    }
+
+    /// `perf stat`'s event arguments.
+    fn perf_events(named: u64) -> Vec<String> {
+        let mut args = vec!["-e".to_owned(), "raw_syscalls:sys_enter".to_owned()];
+        for (i, name) in PERF_NAMES.iter().enumerate() {
+            if named & 1 << i != 0 {
+                args.extend([
+                    "-e".into(),
+                    format!("syscalls:sys_enter_{name}"),
+                    "-e".into(),
+                    format!("syscalls:sys_exit_{name}"),
+                    "--filter".into(),
+                    "ret < 0".into(),
+                ]);
+            }
+        }
+        args
     }
 
     /// Starts counting the system calls of every thread of process `pid`
@@ -233,19 +382,10 @@ impl SyscallTool {
                 c.args(["-f", "-c", "-o", &out_s, "-p", &pid_s]);
                 c
             }
-            SyscallTool::Perf => {
+            SyscallTool::Perf { named } => {
                 let mut c = std::process::Command::new("perf");
-                c.args([
-                    "stat",
-                    "-e",
-                    "raw_syscalls:sys_enter",
-                    "-x",
-                    ",",
-                    "-o",
-                    &out_s,
-                    "-p",
-                    &pid_s,
-                ]);
+                c.args(["stat", "-x", ",", "-o", &out_s, "-p", &pid_s]);
+                c.args(SyscallTool::perf_events(named));
                 c
             }
         };
@@ -274,7 +414,7 @@ impl SyscallTool {
                     said.push_str(&line);
                 }
             }
-            SyscallTool::Perf => {
+            SyscallTool::Perf { .. } => {
                 // perf says nothing on attaching; it opens its counters
                 // within milliseconds unless it fails at once.
                 std::thread::sleep(std::time::Duration::from_millis(100));
@@ -346,7 +486,7 @@ impl SyscallTrace {
         let text = text.map_err(|e| io::Error::other(format!("{e}: {}", said.trim())))?;
         let counts = match self.tool {
             SyscallTool::Strace => SyscallCounts::parse_strace(&text),
-            SyscallTool::Perf => SyscallCounts::parse_perf(&text),
+            SyscallTool::Perf { .. } => SyscallCounts::parse_perf(&text),
         };
         counts.ok_or_else(|| io::Error::other(format!("cannot parse the tracer's summary: {text}")))
     }
@@ -410,24 +550,55 @@ impl SyscallCounts {
         (!by_name.is_empty()).then_some(SyscallCounts { total, by_name })
     }
 
-    /// Reads the CSV output of `perf stat -x ,` for `raw_syscalls:sys_enter`.
+    /// Reads the CSV output of `perf stat -x ,`: the total from
+    /// `raw_syscalls:sys_enter`, and per call the count of
+    /// `syscalls:sys_enter_NAME` and the failures `syscalls:sys_exit_NAME`
+    /// counted (filtered to `ret < 0`); calls counted 0 times are left out.
     ///
     /// # Examples
     ///
     /// ```
     /// use runtime_benches::procfs::SyscallCounts;
     ///
-    /// let text = "# started on Mon\n\n564,,raw_syscalls:sys_enter,8176417,100.00,,\n";
-    /// assert_eq!(SyscallCounts::parse_perf(text).unwrap().total, 564);
+    /// let text = "# started on Mon\n\n\
+    ///     564,,raw_syscalls:sys_enter,8176417,100.00,,\n\
+    ///     200,,syscalls:sys_enter_recvfrom,8176417,100.00,,\n\
+    ///     100,,syscalls:sys_exit_recvfrom,8176417,100.00,,\n\
+    ///     300,,syscalls:sys_enter_sendto,8176417,100.00,,\n\
+    ///     0,,syscalls:sys_exit_sendto,8176417,100.00,,\n\
+    ///     0,,syscalls:sys_enter_futex,8176417,100.00,,\n\
+    ///     0,,syscalls:sys_exit_futex,8176417,100.00,,\n";
+    /// let c = SyscallCounts::parse_perf(text).unwrap();
+    /// assert_eq!(c.total, 564);
+    /// assert_eq!(c.by_name, [("sendto".to_owned(), 300, 0), ("recvfrom".to_owned(), 200, 100)]);
     /// ```
     pub fn parse_perf(text: &str) -> Option<SyscallCounts> {
-        let line = text
-            .lines()
-            .find(|l| l.contains("raw_syscalls:sys_enter"))?;
-        let total = line.split(',').next()?.trim().parse().ok()?;
+        let mut total = None;
+        let mut calls: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for line in text.lines() {
+            let mut f = line.split(',');
+            let (Some(value), Some(_unit), Some(event)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            // "<not counted>" and the like count as nothing.
+            let value: u64 = value.trim().parse().unwrap_or(0);
+            if event == "raw_syscalls:sys_enter" {
+                total = Some(value);
+            } else if let Some(name) = event.strip_prefix("syscalls:sys_enter_") {
+                calls.entry(name).or_default().0 += value;
+            } else if let Some(name) = event.strip_prefix("syscalls:sys_exit_") {
+                calls.entry(name).or_default().1 += value;
+            }
+        }
+        let mut by_name: Vec<(String, u64, u64)> = calls
+            .into_iter()
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|(name, (n, failed))| (name.to_owned(), n, failed))
+            .collect();
+        by_name.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Some(SyscallCounts {
-            total,
-            by_name: Vec::new(),
+            total: total?,
+            by_name,
         })
     }
 }

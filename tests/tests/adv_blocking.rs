@@ -113,8 +113,12 @@ fn a_task_queued_behind_one_that_blocks_its_worker_runs_on_another_worker() {
         let first = Arc::new(AtomicBool::new(false));
         let (done_tx, done_rx) = mpsc::channel::<bool>();
         for _ in 0..2 {
-            let (ran_tx, ran_rx, first, done_tx) =
-                (ran_tx.clone(), ran_rx.clone(), first.clone(), done_tx.clone());
+            let (ran_tx, ran_rx, first, done_tx) = (
+                ran_tx.clone(),
+                ran_rx.clone(),
+                first.clone(),
+                done_tx.clone(),
+            );
             rt.spawn(async move {
                 runtime::time::sleep_until(deadline).await;
                 if !first.swap(true, Ordering::SeqCst) {

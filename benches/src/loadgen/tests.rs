@@ -5,15 +5,25 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use super::{run, Herd, Mode, Protocol, Spec};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::{run, run_observed, Edge, Herd, Mode, Protocol, Spec};
 
 /// A blocking echo server on a thread per connection.
 fn echo_server(corrupt: bool) -> SocketAddr {
+    echo_server_counting(corrupt, Arc::default())
+}
+
+/// [`echo_server`], adding every byte it reads to `read` before it
+/// echoes it.
+fn echo_server_counting(corrupt: bool, read: Arc<AtomicU64>) -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
         for s in l.incoming() {
             let mut s = s.unwrap();
+            let read = read.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let mut total = 0usize;
@@ -23,6 +33,7 @@ fn echo_server(corrupt: bool) -> SocketAddr {
                         Ok(n) => n,
                     };
                     total += n;
+                    read.fetch_add(n as u64, Ordering::SeqCst);
                     if corrupt && total > 1000 {
                         buf[0] ^= 1;
                     }
@@ -57,6 +68,32 @@ fn closed_loop_counts_and_verifies() {
     assert!(out.completed > 100, "{out:?}");
     assert_eq!(out.latency.count(), out.completed);
     assert!(out.server_cpu.is_some());
+}
+
+/// A closed-loop window observed with `run_observed` holds whole
+/// exchanges: between the `Start` and `End` calls the server reads exactly
+/// the bytes of the messages counted as observed, none of a message sent
+/// before the window or still unanswered after it (8 connections, 2 in
+/// flight each, so an edge that is not held is off by up to 16 messages).
+#[test]
+fn observed_closed_loop_window_holds_whole_exchanges() {
+    let read = Arc::new(AtomicU64::new(0));
+    let addr = echo_server_counting(false, read.clone());
+    let sp = spec(addr, Mode::Closed { depth: 2 });
+    let (mut at_start, mut at_end) = (None, None);
+    let out = run_observed(&sp, &mut |edge| {
+        let now = Some(read.load(Ordering::SeqCst));
+        match edge {
+            Edge::Start => at_start = now,
+            Edge::End => at_end = now,
+        }
+    })
+    .unwrap();
+    let (a, b) = (at_start.unwrap(), at_end.unwrap());
+    assert!(out.observed > 100, "{out:?}");
+    assert_eq!(b - a, out.observed * 100, "{out:?}");
+    // The load ran on after the window's start: the held messages left.
+    assert!(out.completed > 0, "{out:?}");
 }
 
 #[test]

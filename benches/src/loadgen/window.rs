@@ -9,7 +9,7 @@ use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::payload::Payload;
-use super::worker::{Conn, Worker};
+use super::worker::{Conn, Hold, Worker};
 use super::{Mode, Outcome, Spec};
 use crate::hist::Histogram;
 use crate::procfs;
@@ -32,7 +32,7 @@ pub(super) struct Times {
 /// that differs from what was expected fails the whole run (the error says
 /// which connection and message).
 pub fn run(spec: &Spec) -> io::Result<Outcome> {
-    run_observed(spec, &mut |_| {})
+    run_with(spec, &mut |_| {}, false)
 }
 
 /// An edge of the measurement window, as [`run_observed`] reports it.
@@ -47,16 +47,52 @@ pub enum Edge {
 /// [`run`], calling `observe` from the timing thread as the window opens
 /// and as it closes (e.g. to attach a tracer to the server over the window
 /// only). The server's CPU time is sampled after the `Start` call and
-/// before the `End` call, so a slow `observe` shortens neither;
-/// [`Outcome::observed`] counts the messages completed from the return of
-/// the `Start` call to the window's end, the interval a tracer attached in
-/// that call sees (give or take one message per connection in flight at
-/// each edge).
+/// before the `End` call, so a slow `observe` shortens neither.
+///
+/// In the closed loop both edges are held: before each call the generator
+/// sends nothing new until every message in flight has come back (the
+/// held messages go out as soon as the `Start` call returns). So
+/// [`Outcome::observed`] counts exactly the messages whose whole exchange,
+/// request to response, lies between the two calls, and the server
+/// handles no other message meanwhile. (Without the hold, a tracer
+/// attached while 1,000 connections each have a message in flight missed
+/// the server's reads of up to 1,000 messages it was then charged for.)
+/// In the open loop the schedule cannot be held: `observed` counts the
+/// messages completed from the return of the `Start` call to the window's
+/// end, give or take one message per connection in flight at each edge.
 ///
 /// # Errors
 ///
-/// As [`run`].
+/// As [`run`]; also if the messages in flight at an edge do not all come
+/// back within 10 s.
 pub fn run_observed(spec: &Spec, observe: &mut dyn FnMut(Edge)) -> io::Result<Outcome> {
+    run_with(spec, observe, true)
+}
+
+/// How long a held edge waits for the messages in flight.
+const HOLD_LIMIT: Duration = Duration::from_secs(10);
+
+/// Holds the load and waits until each of `threads` has nothing in flight
+/// (or one has failed, or [`HOLD_LIMIT`] passed).
+fn hold_until_quiet(hold: &Hold, threads: usize, failed: &AtomicBool) -> io::Result<()> {
+    hold.hold();
+    let limit = Instant::now() + HOLD_LIMIT;
+    while hold.quiet() < threads {
+        if failed.load(Ordering::SeqCst) {
+            return Err(io::Error::other("a generator thread failed"));
+        }
+        if Instant::now() >= limit {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("messages in flight did not all come back within {HOLD_LIMIT:?}"),
+            ));
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    Ok(())
+}
+
+fn run_with(spec: &Spec, observe: &mut dyn FnMut(Edge), held: bool) -> io::Result<Outcome> {
     let threads = spec.threads.clamp(1, spec.conns.max(1));
     let payload = Payload::new(&spec.protocol);
     let barrier = Barrier::new(threads + 1);
@@ -65,6 +101,8 @@ pub fn run_observed(spec: &Spec, observe: &mut dyn FnMut(Edge)) -> io::Result<Ou
     let closed = Gate::default();
     let done: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(0)).collect();
     let done_now = || done.iter().map(|d| d.load(Ordering::Relaxed)).sum::<u64>();
+    let hold = (held && matches!(spec.mode, Mode::Closed { .. })).then(Hold::default);
+    let hold = hold.as_ref();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
@@ -107,8 +145,12 @@ pub fn run_observed(spec: &Spec, observe: &mut dyn FnMut(Edge)) -> io::Result<Ou
                             times,
                             rate,
                             &done[t],
+                            hold,
                         )?;
                         let part = worker.run();
+                        if part.is_err() {
+                            failed.store(true, Ordering::SeqCst);
+                        }
                         // The connections stay open until the window has
                         // been observed closed, so that their closing is
                         // not part of it.
@@ -137,7 +179,28 @@ pub fn run_observed(spec: &Spec, observe: &mut dyn FnMut(Edge)) -> io::Result<Ou
         barrier.wait();
         let mut server_cpu = None;
         let mut observed = 0;
-        if !failed.load(Ordering::SeqCst) {
+        let mut edge_err = None;
+        if let (Some(hold), false) = (hold, failed.load(Ordering::SeqCst)) {
+            sleep_until(window_start);
+            let mut edges = || -> io::Result<()> {
+                hold_until_quiet(hold, threads, &failed)?;
+                observe(Edge::Start);
+                let first = done_now();
+                let before = spec.server_pid.and_then(procfs::cpu_of);
+                hold.run();
+                std::thread::sleep(spec.window);
+                // `End` answers `Start` even if the hold fails (a tracer
+                // is detached either way).
+                let quiet = hold_until_quiet(hold, threads, &failed);
+                let after = spec.server_pid.and_then(procfs::cpu_of);
+                observed = done_now() - first;
+                observe(Edge::End);
+                server_cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
+                quiet
+            };
+            edge_err = edges().err();
+            hold.stop();
+        } else if !failed.load(Ordering::SeqCst) {
             sleep_until(window_start);
             observe(Edge::Start);
             let first = done_now();
@@ -170,7 +233,7 @@ pub fn run_observed(spec: &Spec, observe: &mut dyn FnMut(Edge)) -> io::Result<Ou
                 }
             }
         }
-        match first_err {
+        match first_err.or(edge_err) {
             Some(e) => Err(e),
             None => Ok(out),
         }

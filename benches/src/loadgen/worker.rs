@@ -2,13 +2,16 @@
 //! share of the connections, sending what is due and checking every byte
 //! that comes back. The closed loop sends the next message when one
 //! completes; the open loop sends on a fixed schedule (`rate`), whatever
-//! the responses do, and charges latency from the scheduled time.
+//! the responses do, and charges latency from the scheduled time. A
+//! closed loop can also be held at the timing thread's word ([`Hold`]): it
+//! sends nothing new until every message in flight is back, so that a
+//! window opened and closed at such points contains whole exchanges only.
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::payload::Payload;
@@ -35,6 +38,8 @@ pub(super) struct Conn {
     inflight: VecDeque<Instant>,
     /// Whether `EPOLLOUT` is in the interest set.
     want_write: bool,
+    /// Closed loop, held: messages that would have been sent by now.
+    held: u64,
 }
 
 impl Conn {
@@ -51,11 +56,60 @@ impl Conn {
             recv_off: 0,
             inflight: VecDeque::new(),
             want_write: false,
+            held: 0,
         })
     }
 
     fn fd(&self) -> RawFd {
         self.stream.as_raw_fd()
+    }
+}
+
+/// The timing thread's word to closed-loop generator threads, for windows
+/// that must hold whole exchanges only (a tracer attached to the server
+/// counts the system calls of exactly the messages counted): it holds the
+/// load (each thread sends nothing new and reports once all its messages
+/// are back), lets it run again (the held messages go out at once), or
+/// stops it. Threads check it at least every [`HOLD_POLL`].
+#[derive(Debug, Default)]
+pub(super) struct Hold {
+    /// `epoch << 2 | phase`; the epoch counts holds, so a thread reports
+    /// each hold once even if it never saw the run in between.
+    state: AtomicU64,
+    /// Threads that are quiet (nothing in flight) in the current hold.
+    quiet: AtomicUsize,
+}
+
+const RUN: u64 = 0;
+const HELD: u64 = 1;
+const STOP: u64 = 2;
+
+/// How often a thread under a [`Hold`] looks at it.
+const HOLD_POLL: Duration = Duration::from_millis(1);
+
+impl Hold {
+    /// Holds the load; [`Hold::quiet`] counts from 0 the threads that
+    /// have nothing in flight since.
+    pub(super) fn hold(&self) {
+        self.quiet.store(0, Ordering::SeqCst);
+        let epoch = (self.state.load(Ordering::SeqCst) >> 2) + 1;
+        self.state.store(epoch << 2 | HELD, Ordering::SeqCst);
+    }
+
+    /// Lets the load run again.
+    pub(super) fn run(&self) {
+        let epoch = self.state.load(Ordering::SeqCst) >> 2;
+        self.state.store(epoch << 2 | RUN, Ordering::SeqCst);
+    }
+
+    /// Ends the threads' loops.
+    pub(super) fn stop(&self) {
+        self.state.fetch_or(STOP, Ordering::SeqCst);
+    }
+
+    /// Threads with nothing in flight since the last [`Hold::hold`].
+    pub(super) fn quiet(&self) -> usize {
+        self.quiet.load(Ordering::SeqCst)
     }
 }
 
@@ -78,9 +132,14 @@ pub(super) struct Worker<'a> {
     rate: Option<f64>,
     scratch: Vec<u8>,
     part: Part,
-    /// Messages completed so far, window or not (read by the timing thread
-    /// at the observed edges).
+    /// Messages completed in the window so far (every message, window or
+    /// not, under a [`Hold`]); read by the timing thread at the observed
+    /// edges.
     done: &'a AtomicU64,
+    /// Closed loop: held at the timing thread's word, and the last hold
+    /// (epoch) this thread reported quiet for.
+    hold: Option<&'a Hold>,
+    quiet_epoch: u64,
 }
 
 impl<'a> Worker<'a> {
@@ -91,6 +150,7 @@ impl<'a> Worker<'a> {
         times: Times,
         rate: Option<f64>,
         done: &'a AtomicU64,
+        hold: Option<&'a Hold>,
     ) -> io::Result<Worker<'a>> {
         // SAFETY: plain system call.
         let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -108,6 +168,8 @@ impl<'a> Worker<'a> {
             rate,
             scratch: vec![0; 64 * 1024],
             done,
+            hold,
+            quiet_epoch: 0,
             part: Part {
                 completed: 0,
                 unfinished: 0,
@@ -158,7 +220,21 @@ impl<'a> Worker<'a> {
         loop {
             let now = Instant::now();
             let mut deadline = window_end;
-            if let Some(interval) = interval {
+            if let Some(hold) = self.hold {
+                let state = hold.state.load(Ordering::SeqCst);
+                if state & STOP != 0 {
+                    break;
+                }
+                if state & HELD == 0 {
+                    self.release()?;
+                } else if state >> 2 != self.quiet_epoch
+                    && self.conns.iter().all(|c| c.inflight.is_empty())
+                {
+                    self.quiet_epoch = state >> 2;
+                    hold.quiet.fetch_add(1, Ordering::SeqCst);
+                }
+                deadline = now + HOLD_POLL;
+            } else if let Some(interval) = interval {
                 // Schedule every message due by now (at most up to the
                 // window's end), each on the next connection in turn.
                 loop {
@@ -220,6 +296,23 @@ impl<'a> Worker<'a> {
                 latency: Histogram::new(),
             },
         ))
+    }
+
+    /// Sends the messages held back, if any.
+    fn release(&mut self) -> io::Result<()> {
+        let now = Instant::now();
+        for i in 0..self.conns.len() {
+            let c = &mut self.conns[i];
+            if c.held == 0 {
+                continue;
+            }
+            for _ in 0..std::mem::take(&mut c.held) {
+                c.to_send += 1;
+                c.inflight.push_back(now);
+            }
+            self.flush(i)?;
+        }
+        Ok(())
     }
 
     fn wait(&self, events: &mut [libc::epoll_event], timeout: Duration) -> io::Result<usize> {
@@ -387,6 +480,8 @@ impl<'a> Worker<'a> {
                         let in_window = now >= ws && now < we;
                         if in_window {
                             self.part.completed += 1;
+                        }
+                        if in_window || self.hold.is_some() {
                             self.done.fetch_add(1, Ordering::Relaxed);
                         }
                         match self.mode {
@@ -403,6 +498,13 @@ impl<'a> Worker<'a> {
                             }
                         }
                     }
+                }
+                let held = self
+                    .hold
+                    .is_some_and(|h| h.state.load(Ordering::SeqCst) & HELD != 0);
+                if held {
+                    c.held += closed_loop_next;
+                    closed_loop_next = 0;
                 }
                 for _ in 0..closed_loop_next {
                     c.to_send += 1;

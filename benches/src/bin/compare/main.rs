@@ -105,7 +105,8 @@ const USAGE: &str = "\
 usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
                [--scaling] [--gen-threads N] [--http-gen wrk|builtin]
                [--idle-conns N] [--max-conns N] [--rate-fraction F]
-               [--headline-rate R] [--no-syscalls] [--out DIR]
+               [--headline-rate R] [--no-syscalls] [--syscall-tool T]
+               [--out DIR]
 
   --quick          about one minute: 1 round, short windows, fewer connections
   --workers N      worker threads of every runtime (default 2)
@@ -130,7 +131,10 @@ usage: compare [--quick] [--workers N] [--rounds N] [--runtimes L] [--only L]
   --headline-rate R  the offered rate of the pinned headline cases, messages
                    or requests per second (default 20000)
   --no-syscalls    skip the traced rounds that count system calls per
-                   message (strace, else perf; skipped when neither runs)
+                   message (skipped too when neither perf nor strace runs)
+  --syscall-tool T  count them with perf (the kernel's tracepoints; the
+                   default where perf can open them) or strace (stops the
+                   server at every call; the default otherwise)
   --out DIR        where the report goes (default benches/results)
 
 The load generator alone, against any server (e.g. to profile one):

@@ -120,11 +120,20 @@ impl Settings {
         let syscalls = if args.flag("--no-syscalls") {
             Err("not counted (--no-syscalls)".to_owned())
         } else {
-            SyscallTool::detect().ok_or_else(|| {
-                "not available: neither strace nor perf runs here \
-                 (`apt-get install -y strace` adds it)"
-                    .to_owned()
-            })
+            match args.value::<String>("--syscall-tool")?.as_deref() {
+                None => SyscallTool::detect().ok_or_else(|| {
+                    "not available: neither strace nor perf runs here \
+                     (`apt-get install -y strace` adds it)"
+                        .to_owned()
+                }),
+                Some("perf") => SyscallTool::perf()
+                    .ok_or_else(|| "not available: perf cannot count tracepoints here".to_owned()),
+                Some("strace") => SyscallTool::strace()
+                    .ok_or_else(|| "not available: strace does not run here".to_owned()),
+                Some(other) => {
+                    return Err(format!("--syscall-tool {other}: expected perf or strace").into())
+                }
+            }
         };
         let out = args
             .value::<PathBuf>("--out")?

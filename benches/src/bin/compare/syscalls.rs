@@ -141,18 +141,30 @@ pub(crate) fn syscall_section(s: &Settings, r: &Report) -> Option<(String, Strin
         format!(
             "Counted by {} attached to each server over the window of one extra \
              {} round per case and runtime (after the measured rounds, which are never \
-             traced: tracing slows the server several times over, so a traced server \
-             batches differently, and only the counts, not the rates, are meaningful). \
+             traced). {} \
              The connections are opened before the window and closed after it, so \
-             accepting and closing are not counted; messages are those completed while \
-             the tracer was attached, so the figures hold give or take one message in \
-             flight per connection at each edge (connections × depth ÷ messages traced: \
-             small for 100 connections, up to a few tenths for 1000). A message is one echo or one \
-             HTTP request; \"failed\" counts calls that returned an error (such as \
+             accepting and closing are not counted. The load is held at both edges: \
+             before the tracer attaches and again before it detaches, the generator \
+             sends nothing new until every message in flight has come back, so the \
+             messages counted are exactly those whose whole exchange the tracer saw, \
+             and the server handles no other meanwhile (what it does to go idle and \
+             wake again at the edges is counted: a few calls per round). A message is \
+             one echo or one HTTP request; \"failed\" counts calls that returned an error (such as \
              `EAGAIN` from a `recv` with nothing to read). vs tokio > 1: fewer system \
              calls than tokio.\n\n{t}",
             tool.describe(),
             fmt_duration(s.syscall_window),
+            if tool.in_kernel() {
+                "The kernel counts the calls as they happen, so the traced server runs at \
+                 nearly its own speed and makes the calls it makes untraced (calls not named \
+                 in the breakdown count in the total only)."
+            } else {
+                "strace stops the server at every call, so a traced server runs several times \
+                 slower and batches differently: a `recv` after a full read often finds the \
+                 next message already there instead of failing with `EAGAIN`, so the failed \
+                 counts are lower than untraced, and only the counts, not the rates, mean \
+                 anything."
+            },
         ),
     ))
 }
