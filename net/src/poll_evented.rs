@@ -208,13 +208,13 @@ impl<T: AsRawFd> PollEvented<T> {
             })
     }
 
-    /// Polls a read into `buf`, which need not be initialised, for the
-    /// `hyper` and `tokio` read traits (whose buffers may be uninitialised
-    /// memory, so that no byte is zeroed only to be overwritten). The same
+    /// Polls a read into `buf`, which need not be initialised (for the
+    /// `hyper` and `tokio` read traits, whose buffers may be uninitialised
+    /// memory, so that no byte is zeroed only to be overwritten, and for
+    /// TCP's reads, `tcp::inq`). The same
     /// stream transfer as [`poll_read`](PollEvented::poll_read): a short
     /// read clears readiness. On `Ok(n)`, `buf[..n]` has been written by the
     /// kernel and is initialised; the rest is untouched.
-    #[cfg(any(feature = "hyper", feature = "tokio-io"))]
     pub(crate) fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,

@@ -211,6 +211,26 @@ impl Registration {
         self.poll_io_inner(cx, direction, op, |&n| n > 0 && n < len)
     }
 
+    /// [`poll_stream_io`](Registration::poll_stream_io) for an `op` that
+    /// also says whether the transfer proved the kernel queue drained when
+    /// it moved all `len` bytes: `op` returns `(n, drained)`. A short
+    /// transfer clears readiness whatever `drained` says; a full one clears
+    /// it only if `drained` (for example a TCP read that filled the buffer
+    /// and learned from `TCP_INQ` that nothing was left queued). `drained`
+    /// must be the kernel's word, taken in the same call: a wrong `true`
+    /// loses a wake-up.
+    pub fn poll_stream_io_hinted(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        op: impl FnMut() -> io::Result<(usize, bool)>,
+    ) -> Poll<io::Result<(usize, bool)>> {
+        self.poll_io_inner(cx, direction, op, |&(n, drained)| {
+            n > 0 && (n < len || drained)
+        })
+    }
+
     fn poll_io_inner<R>(
         &self,
         cx: &mut Context<'_>,

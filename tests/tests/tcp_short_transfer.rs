@@ -173,6 +173,73 @@ async fn close_after_a_short_read_is_seen<S: Pair>() {
     }
 }
 
+/// Messages that fill the reader's buffer exactly, one at a time: on TCP
+/// (Linux) the first full read turns the stream to reads that learn from
+/// `TCP_INQ` whether anything stayed queued, and a full read that left
+/// nothing clears readiness as a short read does. The next message, which
+/// arrives later, must still wake the reader: 2,000 rounds of 4 KiB
+/// messages through a 4 KiB buffer, each echoed back before the next.
+async fn data_after_a_full_read_that_drained_wakes_the_reader<S: Pair>() {
+    let (mut a, mut b) = S::pair().await;
+    let mut buf = vec![0u8; 4096];
+    for round in 0..2000u32 {
+        let msg = pattern(4096, u64::from(round));
+        a.write_all(&msg).await.unwrap();
+        let mut got = 0;
+        while got < 4096 {
+            let n = guarded("a read after a full read", b.read(&mut buf[got..]))
+                .await
+                .unwrap();
+            assert!(n > 0, "round {round}: EOF");
+            got += n;
+        }
+        assert!(buf == msg, "round {round}: wrong bytes");
+        b.write_all(&buf).await.unwrap();
+        let mut back = vec![0u8; 4096];
+        guarded("the echo", a.read_exact(&mut back)).await.unwrap();
+        assert!(back == msg, "round {round}: wrong echo");
+    }
+}
+
+/// The peer's close right after a read that filled the buffer is still
+/// seen, whether the end of stream was queued at the read (on TCP,
+/// `TCP_INQ` counts it, so the read does not clear readiness) or comes
+/// after it (it wakes the reader).
+async fn close_after_a_full_read_is_seen<S: Pair>() {
+    for round in 0..200 {
+        let (mut a, mut b) = S::pair().await;
+        let mut buf = [0u8; 10];
+        // Turn the stream to hinted reads first (a full read).
+        a.write_all(b"0123456789").await.unwrap();
+        guarded("the first full read", b.read_exact(&mut buf))
+            .await
+            .unwrap();
+        a.write_all(b"last words").await.unwrap();
+        if round % 2 == 0 {
+            a.shutdown_write().await;
+            b.readable().await.unwrap();
+            runtime::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mut got = Vec::new();
+        while got.len() < 10 {
+            let n = guarded("the full read", b.read(&mut buf[got.len()..]))
+                .await
+                .unwrap();
+            assert!(n > 0, "round {round}: EOF before the data");
+            got.extend_from_slice(&buf[got.len()..got.len() + n]);
+        }
+        if round % 2 == 1 {
+            a.shutdown_write().await;
+        }
+        let n = guarded("the read after a full read and a close", b.read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "round {round}: data after the last words");
+        assert_eq!(got, b"last words", "round {round}");
+        assert_eq!(b.try_read(&mut buf).unwrap(), 0, "round {round}");
+    }
+}
+
 /// 8 MiB written in one `write_all` (many short writes, each clearing
 /// writability) while the peer reads slowly: every byte arrives.
 async fn short_writes_lose_nothing<S: Pair + Send + 'static>() {
@@ -241,6 +308,27 @@ fn tcp_close_after_a_short_read_is_seen(flavor: Flavor) {
 fn unix_close_after_a_short_read_is_seen(flavor: Flavor) {
     block_on(flavor, close_after_a_short_read_is_seen::<UnixStream>());
 }
+fn tcp_data_after_a_full_read_that_drained_wakes_the_reader(flavor: Flavor) {
+    block_on(
+        flavor,
+        data_after_a_full_read_that_drained_wakes_the_reader::<runtime::net::TcpStream>(),
+    );
+}
+fn unix_data_after_a_full_read_that_drained_wakes_the_reader(flavor: Flavor) {
+    block_on(
+        flavor,
+        data_after_a_full_read_that_drained_wakes_the_reader::<UnixStream>(),
+    );
+}
+fn tcp_close_after_a_full_read_is_seen(flavor: Flavor) {
+    block_on(
+        flavor,
+        close_after_a_full_read_is_seen::<runtime::net::TcpStream>(),
+    );
+}
+fn unix_close_after_a_full_read_is_seen(flavor: Flavor) {
+    block_on(flavor, close_after_a_full_read_is_seen::<UnixStream>());
+}
 fn tcp_short_writes_lose_nothing(flavor: Flavor) {
     block_on(
         flavor,
@@ -260,6 +348,10 @@ flavor_tests!(
     unix_data_after_a_short_read_wakes_the_reader,
     tcp_close_after_a_short_read_is_seen,
     unix_close_after_a_short_read_is_seen,
+    tcp_data_after_a_full_read_that_drained_wakes_the_reader,
+    unix_data_after_a_full_read_that_drained_wakes_the_reader,
+    tcp_close_after_a_full_read_is_seen,
+    unix_close_after_a_full_read_is_seen,
     tcp_short_writes_lose_nothing,
     unix_short_writes_lose_nothing,
 );

@@ -29,7 +29,6 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<
 ///
 /// Safe because `recv(2)` only writes through the pointer, at most
 /// `buf.len()` bytes, and writing a `MaybeUninit<u8>` is always allowed.
-#[cfg(any(feature = "hyper", feature = "tokio-io"))]
 pub(crate) fn recv_uninit(
     fd: RawFd,
     buf: &mut [MaybeUninit<u8>],
@@ -38,6 +37,52 @@ pub(crate) fn recv_uninit(
     let ptr: *mut u8 = buf.as_mut_ptr().cast();
     let n = syscall!(recv(fd, ptr.cast(), buf.len(), flags))?;
     Ok(n as usize)
+}
+
+/// `recvmsg` into `buf`, which need not be initialised, on a TCP socket
+/// with `TCP_INQ` set ([`enable_inq`]): the bytes read and, if the kernel
+/// sent it, how many stayed queued after the read (`TCP_CM_INQ`; it counts
+/// a received FIN as one byte, so 0 means "nothing left, not even an end of
+/// stream"). On `Ok((n, _))` the kernel has written `buf[..n]`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn recv_inq(fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<(usize, Option<u32>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // Room for one `int` control message (CMSG_SPACE(4) is 16 or 24
+    // bytes), aligned for `cmsghdr`.
+    let mut control = [0u64; 4];
+    // SAFETY: all-zero is a valid `msghdr` (null pointers, zero lengths).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    let n = syscall!(recvmsg(fd, &mut msg, 0))?;
+    let mut inq = None;
+    // SAFETY: `msg` is the header the kernel just filled: `CMSG_FIRSTHDR`
+    // and `CMSG_NXTHDR` walk its control buffer within `msg_controllen`,
+    // and a `TCP_CM_INQ` message carries one `int` (read unaligned).
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_TCP && (*c).cmsg_type == libc::TCP_CM_INQ {
+                let v = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+                inq = u32::try_from(v).ok();
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, inq))
+}
+
+/// Asks the kernel to report, with each `recvmsg` that has room for it, how
+/// many bytes stay queued (`TCP_INQ`, Linux 4.18). `false` where the kernel
+/// refuses (older kernels).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn enable_inq(fd: RawFd) -> bool {
+    super::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INQ, 1).is_ok()
 }
 
 /// `send` from `buf`, never raising SIGPIPE.

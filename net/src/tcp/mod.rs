@@ -1,6 +1,7 @@
 //! TCP: [`TcpListener`], [`TcpStream`], [`TcpSocket`] and the halves of a
 //! split stream.
 
+mod inq;
 mod listener;
 mod socket;
 mod socket_opts;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use runtime_reactor::{Direction, Ready};
 
 use crate::poll_evented::PollEvented;
+use crate::tcp::inq::{self, InqReads};
 use crate::sys::{self, RawAddr};
 use crate::tcp::{
     each_addr, split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
@@ -55,6 +56,8 @@ use crate::{Interest, ToSocketAddrs};
 /// ```
 pub struct TcpStream {
     io: PollEvented<std::net::TcpStream>,
+    /// Which read the next one is (`tcp::inq`).
+    reads: InqReads,
 }
 
 impl TcpStream {
@@ -121,6 +124,7 @@ impl TcpStream {
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: PollEvented::new(std::net::TcpStream::from(fd))?,
+            reads: InqReads::default(),
         })
     }
 
@@ -135,6 +139,7 @@ impl TcpStream {
         sys::set_nosigpipe(stream.as_raw_fd())?;
         Ok(TcpStream {
             io: PollEvented::new(stream)?,
+            reads: InqReads::default(),
         })
     }
 
@@ -413,7 +418,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read(cx, buf)
+        self.reads.poll_read(&self.io, cx, inq::as_uninit(buf))
     }
 
     #[cfg(any(feature = "hyper", feature = "tokio-io"))]
@@ -422,7 +427,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_uninit(cx, buf)
+        self.reads.poll_read(&self.io, cx, buf)
     }
 
     pub(crate) fn poll_read_vectored_priv(
