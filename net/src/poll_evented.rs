@@ -179,7 +179,8 @@ impl<T: AsRawFd> PollEvented<T> {
     // Polled reads and writes (the `AsyncRead`/`AsyncWrite` path) are
     // stream transfers: a short one clears the direction's readiness as
     // `WouldBlock` would (see `Registration::poll_stream_io`), which saves
-    // one system call per message. Peeks are not (the data they saw stays
+    // one system call per message (TCP streams also clear after a full
+    // read that `TCP_INQ` says left nothing, `tcp::inq`). Peeks are not (the data they saw stays
     // queued), and neither are the `try_*` calls, which clear only on
     // `WouldBlock`, as tokio's do: their callers pair them with
     // `readable()`/`writable()` and take `WouldBlock` as the signal to wait.

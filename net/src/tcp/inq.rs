@@ -74,7 +74,11 @@ mod imp {
             if n == len {
                 match state {
                     OFF => {
-                        let next = if sys::io::enable_inq(fd) { FULL } else { REFUSED };
+                        let next = if sys::io::enable_inq(fd) {
+                            FULL
+                        } else {
+                            REFUSED
+                        };
                         self.0.store(next, Ordering::Relaxed);
                     }
                     SHORT => self.0.store(FULL, Ordering::Relaxed),

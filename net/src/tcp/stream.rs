@@ -8,8 +8,8 @@ use std::time::Duration;
 use runtime_reactor::{Direction, Ready};
 
 use crate::poll_evented::PollEvented;
-use crate::tcp::inq::{self, InqReads};
 use crate::sys::{self, RawAddr};
+use crate::tcp::inq::{self, InqReads};
 use crate::tcp::{
     each_addr, split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
 };

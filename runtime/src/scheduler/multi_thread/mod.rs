@@ -95,8 +95,10 @@
 //!
 //! Per message, a stream socket makes one `recv` and one `send`: a short
 //! read (or write) clears readiness as `EAGAIN` would (DESIGN §4,
-//! `Registration::poll_stream_io`; the cost of the old rule is in
-//! `benches/results/short_reads.md`).
+//! `Registration::poll_stream_io`), and so, on Linux TCP, does a read that
+//! filled its buffer and learned from `TCP_INQ` that nothing stayed queued
+//! (`runtime_net`'s `tcp::inq`; the cost of the old rule and the figures
+//! are in `benches/results/short_reads.md`).
 
 pub(crate) mod idle;
 pub(crate) mod queue;
