@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use runtime_benches::contender::Contender;
 use runtime_benches::loadgen::{self, Edge, Spec};
-use runtime_benches::procfs::{SyscallCounts, SyscallTrace};
+use runtime_benches::procfs::{SyscallCounts, SyscallTool, SyscallTrace};
 use runtime_benches::report::{fmt_duration, Table};
 
 use crate::child::Server;
@@ -16,10 +16,17 @@ use crate::figures::opt;
 use crate::results::{ratio_cell, Better, Report, Traced};
 use crate::settings::Settings;
 
-/// One more short round per contender with the system-call counter
-/// attached to the server over the window only (tracing slows the server
-/// down a lot, so the measured rounds are never traced); adds the case's
-/// "syscalls/msg" metric and row. Nothing when no counter is available.
+/// Traced rounds per case and contender where perf counts (the kernel
+/// counts, so they are cheap): how often a server calls `epoll_wait` per
+/// message varies from round to round by a third, so the report takes the
+/// median round. strace slows the server too much to trace more than one.
+const PERF_ROUNDS: usize = 3;
+
+/// More short rounds per contender (see [`PERF_ROUNDS`]), the contenders
+/// alternating, with the system-call counter attached to the server over
+/// the window only (the measured rounds are never traced); adds the case's
+/// "syscalls/msg" metric and row from each contender's median round.
+/// Nothing when no counter is available.
 pub(crate) fn syscall_rounds(
     s: &Settings,
     report: &mut Report,
@@ -28,37 +35,48 @@ pub(crate) fn syscall_rounds(
     spec_of: impl Fn(&Server) -> Spec,
 ) {
     let Ok(tool) = s.syscalls else { return };
-    let mut row = BTreeMap::new();
-    for &c in &s.contenders {
-        let srv = &servers[&c];
-        let mut spec = spec_of(srv);
-        spec.warmup = Duration::from_millis(200);
-        spec.window = s.syscall_window;
-        let pid = srv.pid();
-        let mut trace: Option<io::Result<SyscallTrace>> = None;
-        let mut counted: Option<io::Result<SyscallCounts>> = None;
-        let run = loadgen::run_observed(&spec, &mut |edge| match edge {
-            Edge::Start => trace = Some(tool.attach(pid)),
-            Edge::End => counted = trace.take().map(|t| t.and_then(SyscallTrace::finish)),
-        });
-        let res = run.and_then(|o| {
-            let counts = counted.unwrap_or_else(|| Err(io::Error::other("never attached")))?;
-            Ok(Traced {
-                counts,
-                messages: o.observed,
-            })
-        });
-        match res {
-            Ok(t) => {
-                eprintln!(
-                    "  {label} [{c}] traced: {} syscalls/msg ({})",
-                    opt(t.per_msg(t.counts.total), |x| format!("{x:.2}")),
-                    top_calls(&t, 3)
-                );
-                row.insert(c, t);
+    let rounds = if tool.in_kernel() && !s.quick {
+        PERF_ROUNDS
+    } else {
+        1
+    };
+    let mut traced: BTreeMap<Contender, Vec<Traced>> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for _ in 0..rounds {
+        for &c in &s.contenders {
+            if failed.contains(&c) {
+                continue;
             }
-            Err(e) => report.fail(format!("{label} on {c}, counting system calls: {e}")),
+            match traced_round(tool, &servers[&c], &spec_of, s) {
+                Ok(t) => traced.entry(c).or_default().push(t),
+                Err(e) => {
+                    report.fail(format!("{label} on {c}, counting system calls: {e}"));
+                    failed.push(c);
+                }
+            }
         }
+    }
+    let mut row = BTreeMap::new();
+    for (c, mut ts) in traced {
+        if failed.contains(&c) {
+            continue;
+        }
+        ts.sort_by(|a, b| {
+            let per = |t: &Traced| t.per_msg(t.counts.total).unwrap_or(f64::INFINITY);
+            per(a).total_cmp(&per(b))
+        });
+        let all = ts
+            .iter()
+            .map(|t| opt(t.per_msg(t.counts.total), |x| format!("{x:.2}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let t = ts.swap_remove(ts.len() / 2);
+        eprintln!(
+            "  {label} [{c}] traced: {} syscalls/msg ({}; rounds: {all})",
+            opt(t.per_msg(t.counts.total), |x| format!("{x:.2}")),
+            top_calls(&t, 3)
+        );
+        row.insert(c, t);
     }
     let values = row
         .iter()
@@ -66,6 +84,35 @@ pub(crate) fn syscall_rounds(
         .collect();
     report.metric(label, "syscalls/msg", Better::Lower, values, None);
     report.syscalls.push((label.to_owned(), row));
+}
+
+/// One traced round against `srv`.
+fn traced_round(
+    tool: SyscallTool,
+    srv: &Server,
+    spec_of: &impl Fn(&Server) -> Spec,
+    s: &Settings,
+) -> io::Result<Traced> {
+    let mut spec = spec_of(srv);
+    spec.warmup = Duration::from_millis(200);
+    spec.window = s.syscall_window;
+    let pid = srv.pid();
+    let mut trace: Option<io::Result<SyscallTrace>> = None;
+    let mut counted: Option<io::Result<SyscallCounts>> = None;
+    let run = loadgen::run_observed(&spec, &mut |edge| match edge {
+        Edge::Start => trace = Some(tool.attach(pid)),
+        Edge::End => counted = trace.take().map(|t| t.and_then(SyscallTrace::finish)),
+    });
+    if let Some(Ok(t)) = trace.take() {
+        // The window never closed (the run failed): detach anyway.
+        let _ = t.finish();
+    }
+    let o = run?;
+    let counts = counted.unwrap_or_else(|| Err(io::Error::other("never attached")))?;
+    Ok(Traced {
+        counts,
+        messages: o.observed,
+    })
 }
 
 /// The `n` most frequent system calls of `t`, per message (failed calls
@@ -139,9 +186,9 @@ pub(crate) fn syscall_section(s: &Settings, r: &Report) -> Option<(String, Strin
     Some((
         "System calls per message".into(),
         format!(
-            "Counted by {} attached to each server over the window of one extra \
+            "Counted by {} attached to each server over the window of {} extra \
              {} round per case and runtime (after the measured rounds, which are never \
-             traced). {} \
+             traced; the figures are the median round's). {} \
              The connections are opened before the window and closed after it, so \
              accepting and closing are not counted. The load is held at both edges: \
              before the tracer attaches and again before it detaches, the generator \
@@ -153,6 +200,11 @@ pub(crate) fn syscall_section(s: &Settings, r: &Report) -> Option<(String, Strin
              `EAGAIN` from a `recv` with nothing to read). vs tokio > 1: fewer system \
              calls than tokio.\n\n{t}",
             tool.describe(),
+            if tool.in_kernel() && !s.quick {
+                format!("{PERF_ROUNDS} (contenders alternating)")
+            } else {
+                "one".to_owned()
+            },
             fmt_duration(s.syscall_window),
             if tool.in_kernel() {
                 "The kernel counts the calls as they happen, so the traced server runs at \
