@@ -355,3 +355,37 @@ flavor_tests!(
     tcp_short_writes_lose_nothing,
     unix_short_writes_lose_nothing,
 );
+
+/// `TCP_INQ`, set by the stream for its own reads after a full one, is
+/// cleared again when the socket leaves the runtime (`into_std`).
+#[cfg(target_os = "linux")]
+#[test]
+fn into_std_clears_the_inq_option_a_full_read_set() {
+    use std::os::fd::AsRawFd;
+    let inq_of = |fd: i32| {
+        let mut v: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `v` and `len` are valid for writes of their sizes.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_INQ,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        v
+    };
+    let std_stream = block_on(Flavor::CurrentThread, async {
+        let (mut a, mut b) = connected_pair().await.unwrap();
+        a.write_all(b"0123").await.unwrap();
+        let mut four = [0u8; 4];
+        b.read_exact(&mut four).await.unwrap();
+        assert_eq!(&four, b"0123");
+        assert_eq!(inq_of(b.as_raw_fd()), 1, "a full read sets TCP_INQ");
+        b.into_std().unwrap()
+    });
+    assert_eq!(inq_of(std_stream.as_raw_fd()), 0);
+}

@@ -85,6 +85,14 @@ pub(crate) fn enable_inq(fd: RawFd) -> bool {
     super::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INQ, 1).is_ok()
 }
 
+/// Clears `TCP_INQ` again ([`enable_inq`]); a failure is ignored (the
+/// option then only adds a control message to `recvmsg` calls that make
+/// room for one).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn disable_inq(fd: RawFd) {
+    let _ = super::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INQ, 0);
+}
+
 /// `send` from `buf`, never raising SIGPIPE.
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     let n = syscall!(send(fd, buf.as_ptr().cast(), buf.len(), SEND_FLAGS))?;

@@ -87,6 +87,14 @@ mod imp {
             }
             Poll::Ready(Ok(n))
         }
+
+        /// Clears `TCP_INQ` on `fd` if these reads set it (the socket
+        /// leaves this stream).
+        pub(crate) fn release(&self, fd: std::os::fd::RawFd) {
+            if matches!(self.0.swap(OFF, Ordering::Relaxed), SHORT | FULL) {
+                sys::io::disable_inq(fd);
+            }
+        }
     }
 }
 
@@ -107,6 +115,9 @@ mod imp {
         ) -> Poll<io::Result<usize>> {
             io.poll_read_uninit(cx, buf)
         }
+
+        /// Nothing to undo here.
+        pub(crate) fn release(&self, _fd: std::os::fd::RawFd) {}
     }
 }
 

@@ -144,12 +144,16 @@ impl TcpStream {
     }
 
     /// Deregisters the stream and returns it as a standard-library stream
-    /// (still in non-blocking mode).
+    /// (still in non-blocking mode). On Linux, `TCP_INQ`, which the stream
+    /// may have set for its own reads after one filled its buffer, is
+    /// cleared again, so `recvmsg` calls on the returned socket get no
+    /// control message they did not ask for.
     ///
     /// # Errors
     ///
     /// None at present; the `Result` leaves room for platforms that need one.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        self.reads.release(self.io.get_ref().as_raw_fd());
         Ok(self.io.into_inner())
     }
 
