@@ -201,6 +201,52 @@ async fn data_after_a_full_read_that_drained_wakes_the_reader<S: Pair>() {
     }
 }
 
+/// A queue many buffers deep, read through a 4 KiB buffer (on TCP, Linux:
+/// plain reads while the last hinted read said more than a buffer was
+/// left, a hinted one for the read that may drain it), then, once it is
+/// drained, more data that must wake the reader; 20 rounds, every byte
+/// checked.
+async fn bulk_reads_then_data_after_the_queue_drained<S: Pair + Send + 'static>() {
+    let (mut a, mut b) = S::pair().await;
+    let mut buf = vec![0u8; 4096];
+    for round in 0..20u64 {
+        // 192 KiB: many 4 KiB buffers' worth queued at once, written by
+        // another task (the socket buffers need not hold it all); then,
+        // once the reader says it drained the queue, 4 KiB more.
+        let data = pattern(192 << 10, round);
+        let tail = pattern(4096, round + 100);
+        let (drained_tx, drained_rx) = runtime::sync::oneshot::channel::<()>();
+        let (bulk, more) = (data.clone(), tail.clone());
+        let writer = runtime::spawn(async move {
+            a.write_all(&bulk).await.unwrap();
+            drained_rx.await.unwrap();
+            runtime::time::sleep(Duration::from_millis(2)).await;
+            a.write_all(&more).await.unwrap();
+            a
+        });
+        b.readable().await.unwrap();
+        runtime::time::sleep(Duration::from_millis(5)).await;
+        let mut got = Vec::with_capacity(data.len());
+        while got.len() < data.len() {
+            let n = guarded("a bulk read", b.read(&mut buf)).await.unwrap();
+            assert!(n > 0, "round {round}: EOF");
+            got.extend_from_slice(&buf[..n]);
+        }
+        runtime_tests::assert_bytes_eq(&got, &data, "a bulk round");
+        drained_tx.send(()).unwrap();
+        let mut t = Vec::new();
+        while t.len() < tail.len() {
+            let n = guarded("a read after the queue drained", b.read(&mut buf))
+                .await
+                .unwrap();
+            assert!(n > 0, "round {round}: EOF");
+            t.extend_from_slice(&buf[..n]);
+        }
+        assert!(t == tail, "round {round}: wrong tail");
+        a = guarded("the writer", writer).await.unwrap();
+    }
+}
+
 /// The peer's close right after a read that filled the buffer is still
 /// seen, whether the end of stream was queued at the read (on TCP,
 /// `TCP_INQ` counts it, so the read does not clear readiness) or comes
@@ -320,6 +366,18 @@ fn unix_data_after_a_full_read_that_drained_wakes_the_reader(flavor: Flavor) {
         data_after_a_full_read_that_drained_wakes_the_reader::<UnixStream>(),
     );
 }
+fn tcp_bulk_reads_then_data_after_the_queue_drained(flavor: Flavor) {
+    block_on(
+        flavor,
+        bulk_reads_then_data_after_the_queue_drained::<runtime::net::TcpStream>(),
+    );
+}
+fn unix_bulk_reads_then_data_after_the_queue_drained(flavor: Flavor) {
+    block_on(
+        flavor,
+        bulk_reads_then_data_after_the_queue_drained::<UnixStream>(),
+    );
+}
 fn tcp_close_after_a_full_read_is_seen(flavor: Flavor) {
     block_on(
         flavor,
@@ -350,6 +408,8 @@ flavor_tests!(
     unix_close_after_a_short_read_is_seen,
     tcp_data_after_a_full_read_that_drained_wakes_the_reader,
     unix_data_after_a_full_read_that_drained_wakes_the_reader,
+    tcp_bulk_reads_then_data_after_the_queue_drained,
+    unix_bulk_reads_then_data_after_the_queue_drained,
     tcp_close_after_a_full_read_is_seen,
     unix_close_after_a_full_read_is_seen,
     tcp_short_writes_lose_nothing,

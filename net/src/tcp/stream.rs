@@ -124,7 +124,7 @@ impl TcpStream {
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: PollEvented::new(std::net::TcpStream::from(fd))?,
-            reads: InqReads::default(),
+            reads: InqReads::new(),
         })
     }
 
@@ -139,7 +139,7 @@ impl TcpStream {
         sys::set_nosigpipe(stream.as_raw_fd())?;
         Ok(TcpStream {
             io: PollEvented::new(stream)?,
-            reads: InqReads::default(),
+            reads: InqReads::new(),
         })
     }
 
