@@ -1,8 +1,12 @@
 //! A short read or write on a stream socket clears that direction's
 //! readiness, as `WouldBlock` would (one system call less per message),
-//! without ever losing data, a wake-up or an EOF: a full read keeps the
-//! readiness, data arriving after a short read wakes the reader, and the
-//! closed bits survive a short read. TCP and Unix streams, both schedulers.
+//! without ever losing data, a wake-up or an EOF: a full read with more
+//! queued keeps the readiness, data arriving after a short read wakes the
+//! reader, and the closed bits survive a short read. On Linux a TCP read
+//! that fills its buffer also clears readiness when `TCP_INQ` says nothing
+//! stayed queued: data and a close after such a read are still seen, and a
+//! bulk read through a small buffer loses nothing. TCP and Unix streams,
+//! both schedulers.
 //!
 //! The `timeout`s are hang guards, far above any healthy run.
 
