@@ -29,7 +29,13 @@ use crate::{Interest, ToSocketAddrs};
 /// drained, or full, so the next call waits for the kernel's next event
 /// instead of making an `EAGAIN` call); a read returns as soon as it has any
 /// data, and a read into an empty buffer returns `Ok(0)` at once without
-/// meaning EOF. Writes never
+/// meaning EOF. On Linux, once a read has filled its buffer, the stream
+/// sets `TCP_INQ` on its socket and reads through `recvmsg` whenever the
+/// read may drain the queue: the kernel then says in the same call whether
+/// anything is left, which spares the `EAGAIN` call after a full read. A
+/// `recvmsg` made directly on the fd (through `AsFd`) with room for
+/// control messages then also receives a `TCP_CM_INQ` message;
+/// [`into_std`](TcpStream::into_std) clears the option. Writes never
 /// raise `SIGPIPE`: a write to a reset peer is an `io::Error`. Vectored
 /// writes go out in one `sendmsg` per 1,024 slices (`IOV_MAX`), as many as
 /// the socket takes in one poll.
