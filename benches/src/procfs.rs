@@ -211,44 +211,21 @@ pub enum SyscallTool {
 
 /// The system calls `perf` counts by name where the kernel has their
 /// tracepoints (the others count in the total only): what a network
-/// server calls per message or per wake-up.
+/// server calls per message or per wake-up. Short, because perf takes
+/// about 70 ms per named call to close its events when it stops.
 pub const PERF_NAMES: &[&str] = &[
     "recvfrom",
     "sendto",
     "recvmsg",
     "sendmsg",
-    "recvmmsg",
-    "sendmmsg",
     "read",
     "write",
-    "readv",
     "writev",
     "splice",
     "epoll_wait",
     "epoll_pwait",
-    "epoll_pwait2",
     "epoll_ctl",
     "futex",
-    "accept",
-    "accept4",
-    "close",
-    "shutdown",
-    "sched_yield",
-    "nanosleep",
-    "clock_nanosleep",
-    "timerfd_settime",
-    "poll",
-    "ppoll",
-    "ioctl",
-    "getsockopt",
-    "setsockopt",
-    "io_uring_enter",
-    "madvise",
-    "mmap",
-    "munmap",
-    "mprotect",
-    "brk",
-    "rt_sigprocmask",
 ];
 
 /// Where the kernel lists its system-call tracepoints.
@@ -280,8 +257,9 @@ impl SyscallTool {
     /// here, with the calls of [`PERF_NAMES`] whose tracepoints it can
     /// count too.
     pub fn perf() -> Option<SyscallTool> {
+        // `-D -1` (start disabled, for `--control`) came with perf 5.10.
         let perf_counts = |events: &[&str]| {
-            let mut args = vec!["stat", "-x", ","];
+            let mut args = vec!["stat", "-x", ",", "-D", "-1"];
             for e in events {
                 args.extend(["-e", e]);
             }
@@ -376,6 +354,13 @@ impl SyscallTool {
             std::env::temp_dir().join(format!("compare-syscalls-{}-{n}.txt", std::process::id()));
         let out_s = out.to_string_lossy().into_owned();
         let pid_s = pid.to_string();
+        // perf starts with its events disabled and enables them when told
+        // (`--control`), acknowledging once they count: the window opens
+        // exactly then, however long perf takes to set up.
+        let control = match self {
+            SyscallTool::Perf { .. } => Some(Control::new(&out)?),
+            SyscallTool::Strace => None,
+        };
         let mut cmd = match self {
             SyscallTool::Strace => {
                 let mut c = std::process::Command::new("strace");
@@ -384,7 +369,14 @@ impl SyscallTool {
             }
             SyscallTool::Perf { named } => {
                 let mut c = std::process::Command::new("perf");
-                c.args(["stat", "-x", ",", "-o", &out_s, "-p", &pid_s]);
+                c.args(["stat", "-x", ",", "-o", &out_s, "-p", &pid_s, "-D", "-1"]);
+                if let Some(ctl) = &control {
+                    c.arg(format!(
+                        "--control=fifo:{},{}",
+                        ctl.ctl_path.display(),
+                        ctl.ack_path.display()
+                    ));
+                }
                 c.args(SyscallTool::perf_events(named));
                 c
             }
@@ -415,16 +407,13 @@ impl SyscallTool {
                 }
             }
             SyscallTool::Perf { .. } => {
-                // perf says nothing on attaching; it opens its counters
-                // within milliseconds unless it fails at once.
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                if let Some(status) = child.try_wait()? {
+                let ctl = control.as_ref().expect("made for perf");
+                if let Err(e) = ctl.command(&mut child, "enable") {
+                    let _ = child.kill();
+                    let _ = child.wait();
                     let mut said = String::new();
                     let _ = io::Read::read_to_string(&mut stderr, &mut said);
-                    return Err(io::Error::other(format!(
-                        "perf exited ({status}): {}",
-                        said.trim()
-                    )));
+                    return Err(io::Error::other(format!("perf: {e}: {}", said.trim())));
                 }
             }
         }
@@ -440,7 +429,106 @@ impl SyscallTool {
             child,
             out,
             drain,
+            control,
         })
+    }
+}
+
+/// The FIFOs through which perf is told to enable and disable its events
+/// (`perf stat --control fifo:CTL,ACK`), removed on drop.
+#[derive(Debug)]
+struct Control {
+    ctl_path: std::path::PathBuf,
+    ack_path: std::path::PathBuf,
+}
+
+impl Control {
+    fn new(out: &std::path::Path) -> io::Result<Control> {
+        let mk = |suffix: &str| -> io::Result<std::path::PathBuf> {
+            let p = out.with_extension(suffix);
+            let _ = std::fs::remove_file(&p);
+            let c = std::ffi::CString::new(p.to_string_lossy().into_owned())
+                .map_err(io::Error::other)?;
+            // SAFETY: `c` is a valid NUL-terminated path.
+            if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(p)
+        };
+        Ok(Control {
+            ctl_path: mk("ctl")?,
+            ack_path: mk("ack")?,
+        })
+    }
+
+    /// Sends `cmd` and waits (at most 10 s, or until perf exits) for its
+    /// acknowledgement.
+    fn command(&self, child: &mut std::process::Child, cmd: &str) -> io::Result<()> {
+        use std::io::{Read, Write};
+        use std::os::unix::fs::OpenOptionsExt;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        // Non-blocking opens, retried until perf has its ends open.
+        let open = |write: bool| -> io::Result<std::fs::File> {
+            loop {
+                let r = std::fs::OpenOptions::new()
+                    .read(!write)
+                    .write(write)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(if write {
+                        &self.ctl_path
+                    } else {
+                        &self.ack_path
+                    });
+                match r {
+                    Ok(f) => return Ok(f),
+                    // ENXIO: no reader on the FIFO yet.
+                    Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
+                    Err(e) => return Err(e),
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "perf never opened its control FIFO",
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        };
+        let mut ack = open(false)?;
+        let mut ctl = open(true)?;
+        ctl.write_all(format!("{cmd}\n").as_bytes())?;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 16];
+        loop {
+            match ack.read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    got.extend_from_slice(&buf[..n]);
+                    if got.contains(&b'\n') {
+                        return Ok(());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            if let Some(status) = child.try_wait()? {
+                return Err(io::Error::other(format!("exited ({status})")));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no ack for {cmd}"),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.ctl_path);
+        let _ = std::fs::remove_file(&self.ack_path);
     }
 }
 
@@ -451,6 +539,8 @@ pub struct SyscallTrace {
     child: std::process::Child,
     out: std::path::PathBuf,
     drain: std::thread::JoinHandle<String>,
+    /// perf's control FIFOs.
+    control: Option<Control>,
 }
 
 impl SyscallTrace {
@@ -460,26 +550,59 @@ impl SyscallTrace {
     ///
     /// If the tool does not stop within 10 s (it is then killed) or its
     /// summary cannot be read.
-    pub fn finish(mut self) -> io::Result<SyscallCounts> {
-        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
-            return Err(io::Error::other("tracer pid out of range"));
-        };
-        // SAFETY: `kill` has no memory-safety preconditions; `pid` is our
-        // own child, not yet reaped, so it names no other process.
-        unsafe { libc::kill(pid, libc::SIGINT) };
+    pub fn finish(self) -> io::Result<SyscallCounts> {
+        self.stop().counts()
+    }
+
+    /// Stops counting (`SIGINT`) without waiting for the tool to exit:
+    /// both tools take their counts as the signal arrives, and `perf` then
+    /// spends tens of milliseconds per tracepoint closing its events,
+    /// asleep, before it writes them. [`Stopped::counts`] waits for them.
+    pub fn stop(mut self) -> Stopped {
+        if let Some(ctl) = &self.control {
+            // Counting ends exactly here; a failure leaves it to SIGINT.
+            let _ = ctl.command(&mut self.child, "disable");
+        }
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: `kill` has no memory-safety preconditions; `pid` is
+            // our own child, not yet reaped, so it names no other process.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        }
+        Stopped(self)
+    }
+}
+
+/// A [`SyscallTrace`] told to stop, whose counts may not be written yet.
+#[derive(Debug)]
+pub struct Stopped(SyscallTrace);
+
+impl Stopped {
+    /// Waits for the tool to exit and returns its counts.
+    ///
+    /// # Errors
+    ///
+    /// As [`SyscallTrace::finish`].
+    pub fn counts(self) -> io::Result<SyscallCounts> {
+        let mut t = self.0;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            if self.child.try_wait()?.is_some() {
+            if t.child.try_wait()?.is_some() {
                 break;
             }
             if std::time::Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let _ = std::fs::remove_file(&self.out);
+                let _ = t.child.kill();
+                let _ = t.child.wait();
+                let _ = std::fs::remove_file(&t.out);
                 return Err(io::Error::other("the tracer did not stop within 10 s"));
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        t.read_counts()
+    }
+}
+
+impl SyscallTrace {
+    fn read_counts(self) -> io::Result<SyscallCounts> {
         let said = self.drain.join().unwrap_or_default();
         let text = std::fs::read_to_string(&self.out);
         let _ = std::fs::remove_file(&self.out);

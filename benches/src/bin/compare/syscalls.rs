@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use runtime_benches::contender::Contender;
 use runtime_benches::loadgen::{self, Edge, Spec};
-use runtime_benches::procfs::{SyscallCounts, SyscallTool, SyscallTrace};
+use runtime_benches::procfs::{Stopped, SyscallTool, SyscallTrace};
 use runtime_benches::report::{fmt_duration, Table};
 
 use crate::child::Server;
@@ -40,7 +40,10 @@ pub(crate) fn syscall_rounds(
     } else {
         1
     };
-    let mut traced: BTreeMap<Contender, Vec<Traced>> = BTreeMap::new();
+    // The tracers stop counting at the end of each round but may take a
+    // second to exit (perf closes its events, asleep): their counts are
+    // collected after the last round.
+    let mut pending: Vec<(Contender, u64, Stopped)> = Vec::new();
     let mut failed = Vec::new();
     for _ in 0..rounds {
         for &c in &s.contenders {
@@ -48,8 +51,23 @@ pub(crate) fn syscall_rounds(
                 continue;
             }
             match traced_round(tool, &servers[&c], &spec_of, s) {
-                Ok(t) => traced.entry(c).or_default().push(t),
+                Ok((messages, stopped)) => pending.push((c, messages, stopped)),
                 Err(e) => {
+                    report.fail(format!("{label} on {c}, counting system calls: {e}"));
+                    failed.push(c);
+                }
+            }
+        }
+    }
+    let mut traced: BTreeMap<Contender, Vec<Traced>> = BTreeMap::new();
+    for (c, messages, stopped) in pending {
+        match stopped.counts() {
+            Ok(counts) => traced
+                .entry(c)
+                .or_default()
+                .push(Traced { counts, messages }),
+            Err(e) => {
+                if !failed.contains(&c) {
                     report.fail(format!("{label} on {c}, counting system calls: {e}"));
                     failed.push(c);
                 }
@@ -86,33 +104,31 @@ pub(crate) fn syscall_rounds(
     report.syscalls.push((label.to_owned(), row));
 }
 
-/// One traced round against `srv`.
+/// One traced round against `srv`: the messages observed, and the
+/// stopped tracer that holds their system calls.
 fn traced_round(
     tool: SyscallTool,
     srv: &Server,
     spec_of: &impl Fn(&Server) -> Spec,
     s: &Settings,
-) -> io::Result<Traced> {
+) -> io::Result<(u64, Stopped)> {
     let mut spec = spec_of(srv);
     spec.warmup = Duration::from_millis(200);
     spec.window = s.syscall_window;
     let pid = srv.pid();
     let mut trace: Option<io::Result<SyscallTrace>> = None;
-    let mut counted: Option<io::Result<SyscallCounts>> = None;
+    let mut stopped: Option<io::Result<Stopped>> = None;
     let run = loadgen::run_observed(&spec, &mut |edge| match edge {
         Edge::Start => trace = Some(tool.attach(pid)),
-        Edge::End => counted = trace.take().map(|t| t.and_then(SyscallTrace::finish)),
+        Edge::End => stopped = trace.take().map(|t| t.map(SyscallTrace::stop)),
     });
     if let Some(Ok(t)) = trace.take() {
         // The window never closed (the run failed): detach anyway.
         let _ = t.finish();
     }
     let o = run?;
-    let counts = counted.unwrap_or_else(|| Err(io::Error::other("never attached")))?;
-    Ok(Traced {
-        counts,
-        messages: o.observed,
-    })
+    let stopped = stopped.unwrap_or_else(|| Err(io::Error::other("never attached")))?;
+    Ok((o.observed, stopped))
 }
 
 /// The `n` most frequent system calls of `t`, per message (failed calls
@@ -209,7 +225,9 @@ pub(crate) fn syscall_section(s: &Settings, r: &Report) -> Option<(String, Strin
             if tool.in_kernel() {
                 "The kernel counts the calls as they happen, so the traced server runs at \
                  nearly its own speed and makes the calls it makes untraced (calls not named \
-                 in the breakdown count in the total only)."
+                 in the breakdown count in the total only); perf starts with its events \
+                 disabled and enables and disables them on command (`--control`), \
+                 acknowledged, so counting spans exactly the held window."
             } else {
                 "strace stops the server at every call, so a traced server runs several times \
                  slower and batches differently: a `recv` after a full read often finds the \
