@@ -2,7 +2,7 @@
 //! against each other and smol, every case in one command.
 //!
 //! ```text
-//! cargo run --release -p runtime-benches --bin compare            # about 10 minutes
+//! cargo run --release -p runtime-benches --bin compare            # about 19 minutes on 2 cores
 //! cargo run --release -p runtime-benches --bin compare -- --quick # about 1 minute
 //! ```
 //!
@@ -38,10 +38,13 @@
 //! - `scale`: as many concurrent connections as the limits allow;
 //! - `scaling`: echo with 1 to 16 workers (meant for many-core machines).
 //!
-//! After the measured rounds of each closed-loop echo and HTTP case, one
-//! more short round per runtime runs with `strace -f -c` (or `perf stat`)
-//! attached to the server over the window only: the report gives system
-//! calls per message, in total and for the most frequent calls.
+//! After the measured rounds of each closed-loop echo and HTTP case, three
+//! more rounds per runtime (alternating) run with a tracer attached to the
+//! server over the window only: `perf` on the kernel's per-call
+//! tracepoints where it can open them, else `strace -f -c` (one round: it
+//! slows the server too much for more). The report gives the median
+//! round's system calls per message, in total and for the most frequent
+//! calls ([`syscalls`]).
 //!
 //! `sched` and `timers` run in **micro children** (`compare --micro
 //! <runtime> ...`), one per runtime, which take case names on standard
