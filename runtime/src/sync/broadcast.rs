@@ -26,20 +26,28 @@
 //!
 //! # Implementation
 //!
-//! A ring of `capacity` slots behind one `parking_lot` mutex, each slot
+//! A ring of `capacity` slots, each behind its own `parking_lot` mutex and
 //! holding its position in the stream and how many receivers have yet to
-//! see it (the value is dropped as soon as the last one has); each receiver
-//! keeps its own next position, and a waiting receiver keeps one entry in a
-//! slab of wakers, which a send empties. Under the one lock, a receiver's
-//! "nothing new, register" and a sender's "store, wake everyone" cannot
-//! interleave, so no wake-up is lost; wakers are woken and evicted values
-//! dropped after the lock is released.
+//! see it (the value is dropped as soon as the last one has), and one more
+//! mutex for the channel's state: the tail, the counts, and a slab of
+//! wakers where a waiting receiver keeps one entry. Each receiver keeps its
+//! own next position. A receive first locks only that position's slot; if
+//! the slot holds it, that is the whole receive, so receivers on different
+//! workers reading different positions mostly touch different cache lines.
+//! Otherwise (not sent yet, or overwritten: lagged) it locks the state. A
+//! send moves the tail and writes the slot under the state lock, so under
+//! that lock a receiver's "nothing new, register" and a sender's "store,
+//! wake everyone" cannot interleave, and no wake-up is lost. Wakers are
+//! woken and evicted values dropped after the locks are released.
 //!
-//! Values received per second, one sender fanning 2,000 values out to 100
-//! receiver tasks (`cargo run --release -p runtime-benches --bin
-//! sync_chan`, two runs, shared 2-core machine): 90-120 M here, 19-36 M for
-//! tokio's broadcast on tokio (3.3-4.7x). No runtime-agnostic crate has
-//! tokio's lag semantics, so it is written here.
+//! Measured (`cargo run --release -p runtime-benches --bin sync_chan`: one
+//! sender fans 2,000 values out to 100 receiver tasks, 2 workers, shared
+//! 2-core machine): with one lock for everything, receivers on the two
+//! workers fought over it (the lock's `cmpxchg` and `parking_lot`'s slow
+//! path led the profile) and the channel did 46-52 M values/s
+//! against tokio's 61-70 M; with a lock per slot, 101-118 M (1.5-1.9 x
+//! tokio), over ten rounds of each. No runtime-agnostic crate has tokio's
+//! lag semantics, so it is written here.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -145,8 +153,9 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     );
     let cap = capacity.next_power_of_two();
     let shared = Arc::new(Shared {
+        ring: (0..cap).map(|_| Mutex::new(None)).collect(),
         state: Mutex::new(State {
-            ring: (0..cap).map(|_| None).collect(),
+            cap: cap as u64,
             tail: 0,
             rx_count: 1,
             tx_count: 1,
@@ -164,14 +173,20 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 struct Shared<T> {
-    state: Mutex<State<T>>,
+    /// Position `p` lives in `ring[p % len]`; `None` once dropped (seen by
+    /// every receiver counted) or never written. Each slot has its own
+    /// lock; a sender takes it inside the `state` lock (never the other
+    /// way round).
+    ring: Box<[Mutex<Option<Slot<T>>>]>,
+    state: Mutex<State>,
 }
 
-struct State<T> {
-    /// Position `p` lives in `ring[p % len]`; `None` once dropped (seen by
-    /// every receiver counted) or never written.
-    ring: Box<[Option<Slot<T>>]>,
-    /// The next position to be written.
+struct State {
+    /// `ring.len()`.
+    cap: u64,
+    /// The next position to be written. A sender moves it and writes the
+    /// slot under this lock, so a receiver holding it sees every position
+    /// below `tail` in the ring (or overwritten, below `head`).
     tail: u64,
     /// Live receivers.
     rx_count: usize,
@@ -193,45 +208,58 @@ struct Slot<T> {
     remaining: usize,
 }
 
-impl<T> State<T> {
-    fn cap(&self) -> u64 {
-        self.ring.len() as u64
+impl State {
+    /// The oldest position still in the ring.
+    fn head(&self) -> u64 {
+        self.tail.saturating_sub(self.cap)
     }
+}
 
-    fn index(&self, pos: u64) -> usize {
-        (pos % self.cap()) as usize
+impl<T> Shared<T> {
+    fn slot(&self, pos: u64) -> &Mutex<Option<Slot<T>>> {
+        // The length is a power of two.
+        &self.ring[(pos & (self.ring.len() as u64 - 1)) as usize]
     }
 
     /// One receiver is done with position `pos`: returns the value to drop
     /// if it was the last.
-    fn seen(&mut self, pos: u64) -> Option<T> {
-        let i = self.index(pos);
-        let slot = self.ring[i].as_mut()?;
-        if slot.pos != pos {
+    fn seen(&self, pos: u64) -> Option<T> {
+        let mut slot = self.slot(pos).lock();
+        let s = slot.as_mut()?;
+        if s.pos != pos {
             return None;
         }
-        slot.remaining -= 1;
-        if slot.remaining == 0 {
-            self.ring[i].take().map(|s| s.value)
+        s.remaining -= 1;
+        if s.remaining == 0 {
+            slot.take().map(|s| s.value)
         } else {
             None
         }
     }
 
-    /// The oldest position still in the ring.
-    fn head(&self) -> u64 {
-        self.tail.saturating_sub(self.cap())
-    }
-
-    /// Values retained (not yet seen by all their receivers).
-    fn len(&self) -> usize {
-        (self.head()..self.tail)
-            .filter(|&p| {
-                self.ring[self.index(p)]
-                    .as_ref()
-                    .is_some_and(|s| s.pos == p)
-            })
+    /// Values retained (not yet seen by all their receivers); `st` is the
+    /// locked state.
+    fn len(&self, st: &State) -> usize {
+        (st.head()..st.tail)
+            .filter(|&p| self.slot(p).lock().as_ref().is_some_and(|s| s.pos == p))
             .count()
+    }
+}
+
+impl<T: Clone> Shared<T> {
+    /// Position `pos`'s value, if its slot holds it, counting this receiver
+    /// as done with it; with the value to drop if it was the last.
+    fn read(&self, pos: u64) -> Option<(T, Option<T>)> {
+        let mut slot = self.slot(pos).lock();
+        let s = slot.as_mut().filter(|s| s.pos == pos)?;
+        let value = s.value.clone();
+        s.remaining -= 1;
+        let last = if s.remaining == 0 {
+            slot.take().map(|s| s.value)
+        } else {
+            None
+        };
+        Some((value, last))
     }
 }
 
@@ -366,14 +394,13 @@ impl<T> Sender<T> {
                 return Err(SendError(value));
             }
             let pos = st.tail;
-            let i = st.index(pos);
             let remaining = st.rx_count;
-            let evicted = st.ring[i].replace(Slot {
+            st.tail += 1;
+            let evicted = self.shared.slot(pos).lock().replace(Slot {
                 pos,
                 value,
                 remaining,
             });
-            st.tail += 1;
             let wakers: Vec<Waker> = st
                 .waiters
                 .iter_mut()
@@ -414,7 +441,8 @@ impl<T> Sender<T> {
 
     /// Values kept that some receiver has yet to see.
     pub fn len(&self) -> usize {
-        self.shared.state.lock().len()
+        let st = self.shared.state.lock();
+        self.shared.len(&st)
     }
 
     /// Whether every value sent was seen by every receiver (or evicted).
@@ -532,6 +560,14 @@ impl<T: Clone> Receiver<T> {
     /// One step: the next value, a lag report, the end, or (with `cx`) a
     /// registered wait.
     fn poll_step(&mut self, cx: Option<&Context<'_>>) -> Poll<Result<T, TryRecvError>> {
+        // Most receives find their value in its slot: one slot lock, not
+        // the channel's. A slot that does not hold the position (not sent
+        // yet, or overwritten) sends it to the state lock to find out which.
+        if let Some((value, last)) = self.shared.read(self.next) {
+            self.next += 1;
+            drop(last);
+            return Poll::Ready(Ok(value));
+        }
         let (out, drop_value) = {
             let mut st = self.shared.state.lock();
             let head = st.head();
@@ -552,14 +588,13 @@ impl<T: Clone> Receiver<T> {
                 }
                 return Poll::Ready(Err(TryRecvError::Empty));
             }
-            let pos = self.next;
-            let i = st.index(pos);
-            let value = match &st.ring[i] {
-                Some(slot) if slot.pos == pos => slot.value.clone(),
-                _ => unreachable!("a position between head and tail is kept"),
+            // Sent since the slot was looked at: with the state locked, a
+            // position between head and tail is in its slot.
+            let Some(read) = self.shared.read(self.next) else {
+                unreachable!("a position between head and tail is kept")
             };
             self.next += 1;
-            (value, st.seen(pos))
+            read
         };
         drop(drop_value);
         Poll::Ready(Ok(out))
@@ -639,7 +674,9 @@ impl<T> Drop for Receiver<T> {
             }
             // Release the values this receiver had yet to read.
             let from = self.next.max(st.head());
-            let dropped: Vec<T> = (from..st.tail).filter_map(|p| st.seen(p)).collect();
+            let dropped: Vec<T> = (from..st.tail)
+                .filter_map(|p| self.shared.seen(p))
+                .collect();
             let wakers = if st.rx_count == 0 {
                 std::mem::take(&mut st.tx_closed_waiters)
             } else {
@@ -661,9 +698,11 @@ impl<T> fmt::Debug for Receiver<T> {
 #[cfg(all(test, runtime_loom))]
 mod tests {
     use loom::future::block_on;
+    use loom::sync::Arc;
     use loom::thread;
 
     use super::channel;
+    use super::error::TryRecvError;
 
     /// A send from another thread against a receiver's wait, then the
     /// sender's drop.
@@ -677,6 +716,46 @@ mod tests {
             assert_eq!(block_on(rx.recv()), Ok(1));
             assert!(block_on(rx.recv()).is_err());
             t.join().unwrap();
+        });
+    }
+
+    /// A receive from the slot against a send that overwrites that slot
+    /// (capacity 1): the receiver reads the old value or is told it lagged,
+    /// never anything else, and then reads the new one.
+    #[test]
+    fn loom_slot_read_vs_overwriting_send() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u8>(1);
+            tx.send(1).unwrap();
+            let t = thread::spawn(move || {
+                tx.send(2).unwrap();
+            });
+            match rx.try_recv() {
+                Ok(1) | Err(TryRecvError::Lagged(1)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+            t.join().unwrap();
+            assert_eq!(rx.try_recv(), Ok(2));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        });
+    }
+
+    /// Two receivers on two threads read one value from its slot: the
+    /// channel's copy is dropped exactly once, by whichever is last.
+    #[test]
+    fn loom_last_reader_drops_the_value() {
+        loom::model(|| {
+            let (tx, mut rx1) = channel::<Arc<()>>(2);
+            let mut rx2 = tx.subscribe();
+            let value = Arc::new(());
+            tx.send(value.clone()).unwrap();
+            let t = thread::spawn(move || {
+                drop(rx1.try_recv().unwrap());
+            });
+            drop(rx2.try_recv().unwrap());
+            t.join().unwrap();
+            assert_eq!(Arc::strong_count(&value), 1);
+            drop(tx);
         });
     }
 }
