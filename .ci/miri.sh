@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 printf '\n=== miri ===\n'
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
-    rustup toolchain install nightly --profile minimal --component miri rust-src || true
+    # A nightly without the component (the common case), else no nightly.
+    rustup component add --toolchain nightly miri rust-src ||
+        rustup toolchain install nightly --profile minimal --component miri,rust-src || true
 fi
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
     echo "miri: SKIPPED: no nightly toolchain with miri could be installed on this machine"

@@ -182,7 +182,8 @@ struct Remote {
     /// not wait for the owner (see `park`).
     lifo: LifoSlot,
     /// Tasks the worker has run (wrapping); peers read it to tell a stuck
-    /// worker from a busy one.
+    /// worker from a busy one. Written only by the thread holding the
+    /// worker's core.
     progress: AtomicU32,
     /// `progress` when the reactor thread's watcher last looked.
     watched: AtomicU32,
@@ -789,9 +790,13 @@ fn run_tasks<const TIMED: bool>(
             poll_start = now;
         }
         core.yielding = false;
-        shared.remotes[index]
-            .progress
-            .fetch_add(1, Ordering::Relaxed);
+        // Only the worker holding the core writes it: a load and a store,
+        // not a locked add, per poll.
+        let progress = &shared.remotes[index].progress;
+        progress.store(
+            progress.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
         if core.injector_interval.is_due() && !shared.inject.is_empty() {
             // The injector's turn (polls are long enough that its interval
             // is shorter than a LIFO run): the LIFO task waits in its slot.

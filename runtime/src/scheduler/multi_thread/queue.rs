@@ -323,7 +323,16 @@ impl LifoSlot {
     }
 
     /// Takes the task out, if any (the owner, or a peer).
+    ///
+    /// An empty slot costs a load, not a swap (a locked instruction, which
+    /// the owner would otherwise pay after every poll). Only the owner puts
+    /// tasks in, so a slot the owner sees empty stays empty until it fills
+    /// it; a peer that misses a task just put in looks again at its next
+    /// watch.
     pub(crate) fn take(&self) -> Option<Notified> {
+        if self.0.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
         LifoSlot::from_ptr(self.0.swap(std::ptr::null_mut(), Ordering::AcqRel))
     }
 
