@@ -155,7 +155,6 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         ring: (0..cap).map(|_| Mutex::new(None)).collect(),
         state: Mutex::new(State {
-            cap: cap as u64,
             tail: 0,
             rx_count: 1,
             tx_count: 1,
@@ -182,8 +181,6 @@ struct Shared<T> {
 }
 
 struct State {
-    /// `ring.len()`.
-    cap: u64,
     /// The next position to be written. A sender moves it and writes the
     /// slot under this lock, so a receiver holding it sees every position
     /// below `tail` in the ring (or overwritten, below `head`).
@@ -208,10 +205,15 @@ struct Slot<T> {
     remaining: usize,
 }
 
-impl State {
-    /// The oldest position still in the ring.
-    fn head(&self) -> u64 {
-        self.tail.saturating_sub(self.cap)
+/// One receiver is done with the value in `slot`: returns it to drop if
+/// that receiver was the last.
+fn release<T>(slot: &mut Option<Slot<T>>) -> Option<T> {
+    let s = slot.as_mut()?;
+    s.remaining -= 1;
+    if s.remaining == 0 {
+        slot.take().map(|s| s.value)
+    } else {
+        None
     }
 }
 
@@ -221,26 +223,25 @@ impl<T> Shared<T> {
         &self.ring[(pos & (self.ring.len() as u64 - 1)) as usize]
     }
 
+    /// The oldest position still in the ring; `st` is the locked state.
+    fn head(&self, st: &State) -> u64 {
+        st.tail.saturating_sub(self.ring.len() as u64)
+    }
+
     /// One receiver is done with position `pos`: returns the value to drop
     /// if it was the last.
     fn seen(&self, pos: u64) -> Option<T> {
         let mut slot = self.slot(pos).lock();
-        let s = slot.as_mut()?;
-        if s.pos != pos {
+        if slot.as_ref()?.pos != pos {
             return None;
         }
-        s.remaining -= 1;
-        if s.remaining == 0 {
-            slot.take().map(|s| s.value)
-        } else {
-            None
-        }
+        release(&mut slot)
     }
 
     /// Values retained (not yet seen by all their receivers); `st` is the
     /// locked state.
     fn len(&self, st: &State) -> usize {
-        (st.head()..st.tail)
+        (self.head(st)..st.tail)
             .filter(|&p| self.slot(p).lock().as_ref().is_some_and(|s| s.pos == p))
             .count()
     }
@@ -251,15 +252,8 @@ impl<T: Clone> Shared<T> {
     /// as done with it; with the value to drop if it was the last.
     fn read(&self, pos: u64) -> Option<(T, Option<T>)> {
         let mut slot = self.slot(pos).lock();
-        let s = slot.as_mut().filter(|s| s.pos == pos)?;
-        let value = s.value.clone();
-        s.remaining -= 1;
-        let last = if s.remaining == 0 {
-            slot.take().map(|s| s.value)
-        } else {
-            None
-        };
-        Some((value, last))
+        let value = slot.as_ref().filter(|s| s.pos == pos)?.value.clone();
+        Some((value, release(&mut slot)))
     }
 }
 
@@ -570,7 +564,7 @@ impl<T: Clone> Receiver<T> {
         }
         let (out, drop_value) = {
             let mut st = self.shared.state.lock();
-            let head = st.head();
+            let head = self.shared.head(&st);
             if self.next < head {
                 let missed = head - self.next;
                 // The values it skips no longer count it as a reader: they
@@ -673,7 +667,7 @@ impl<T> Drop for Receiver<T> {
                 st.waiters.remove(k);
             }
             // Release the values this receiver had yet to read.
-            let from = self.next.max(st.head());
+            let from = self.next.max(self.shared.head(&st));
             let dropped: Vec<T> = (from..st.tail)
                 .filter_map(|p| self.shared.seen(p))
                 .collect();
