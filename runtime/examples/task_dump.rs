@@ -72,6 +72,6 @@ async fn answer(mut stream: TcpStream, handle: &Handle) -> std::io::Result<()> {
     );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body.as_bytes()).await?;
-    stream.shutdown(std::net::Shutdown::Write)?;
+    stream.shutdown().await?;
     Ok(())
 }

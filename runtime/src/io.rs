@@ -2,13 +2,20 @@
 //!
 //! The traits are `futures-io`'s [`AsyncRead`] and [`AsyncWrite`], the
 //! ecosystem's common ground, so adapters written for them work here
-//! unchanged. The extension traits and helpers (`read`, `read_exact`,
-//! `write_all`, `copy`, `BufReader`, …) are `futures-util`'s rather than
+//! unchanged. The byte-level helpers (`read`, `read_exact`, `write_all`,
+//! `read_line`, `copy`, `BufReader`, …) are `futures-util`'s rather than
 //! written again: it is the well-kept implementation of exactly these
 //! methods for exactly these traits, and depending on it (with default
 //! features off) is the reason `futures-util` is a dependency of this
-//! crate. [`AsyncReadExt`] is our own trait over `futures-util`'s methods,
-//! less `split` (see the trait for why).
+//! crate.
+//!
+//! The extension traits [`AsyncReadExt`], [`AsyncWriteExt`] and
+//! [`AsyncBufReadExt`] are our own, so that they carry tokio's names: each
+//! hands its byte-level methods to `futures-util`'s, leaves out
+//! `futures-util`'s by-value `split` (see [`AsyncReadExt`] for why), and
+//! adds what tokio has and `futures-util` does not: the numbers in either
+//! byte order (`read_u32`, `write_f64_le`, …), `shutdown`, and the
+//! cancel-safe [`Lines::next_line`] and [`Split::next_segment`].
 //!
 //! Like tokio's `io` module, this one also has [`copy_bidirectional`] (a
 //! two-way proxy copy, zero-copy with `splice(2)` between sockets on
@@ -47,24 +54,30 @@
 //! ```
 
 mod blocking;
+mod buf_read_ext;
 mod duplex;
 mod empty;
+mod num;
 mod read_ext;
 mod repeat;
 mod sink;
 mod split;
 mod stdio;
+mod write_ext;
 
+pub use buf_read_ext::{AsyncBufReadExt, Lines, Split};
 pub use duplex::{duplex, DuplexStream};
 pub use empty::{empty, Empty};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
-pub use futures_util::io::{copy, copy_buf, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+pub use futures_util::io::{copy, copy_buf, BufReader, BufWriter};
+pub use num::{ReadNum, WriteNum};
 pub use read_ext::AsyncReadExt;
 pub use repeat::{repeat, Repeat};
 pub use runtime_net::{copy_bidirectional, copy_bidirectional_with_sizes, Interest, Ready};
 pub use sink::{sink, Sink};
 pub use split::{split, ReadHalf, WriteHalf};
 pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
+pub use write_ext::AsyncWriteExt;
 
 /// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd) drives any file descriptor
 /// (pipes, `eventfd`, `timerfd`, sockets made elsewhere) with the reactor.

@@ -56,7 +56,7 @@ fn counts_follow_tcp_echo_work(flavor: Flavor) {
                     let mut s = TcpStream::connect(addr).await.unwrap();
                     let msg = format!("hello {i}");
                     s.write_all(msg.as_bytes()).await.unwrap();
-                    s.shutdown(std::net::Shutdown::Write).unwrap();
+                    s.shutdown_std(std::net::Shutdown::Write).unwrap();
                     let mut back = String::new();
                     s.read_to_string(&mut back).await.unwrap();
                     assert_eq!(back, msg);

@@ -95,7 +95,7 @@ fn local_tasks_echo_over_tcp_byte_exact(flavor: Flavor) {
                     (&*stream).write_all(&buf[..n]).await.unwrap();
                     total += n;
                 }
-                stream.shutdown(Shutdown::Write).unwrap();
+                stream.shutdown_std(Shutdown::Write).unwrap();
                 total
             });
             let client = Rc::new(TcpStream::connect(addr).await.unwrap());
@@ -103,7 +103,7 @@ fn local_tasks_echo_over_tcp_byte_exact(flavor: Flavor) {
                 let (client, data) = (client.clone(), data.clone());
                 async move {
                     (&*client).write_all(&data).await.unwrap();
-                    client.shutdown(Shutdown::Write).unwrap();
+                    client.shutdown_std(Shutdown::Write).unwrap();
                 }
             });
             let mut echoed = Vec::with_capacity(data.len());

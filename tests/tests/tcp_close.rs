@@ -53,7 +53,7 @@ fn read_returns_buffered_data_then_zero_repeatedly(flavor: Flavor) {
 fn read_returns_zero_repeatedly_after_peer_shutdown_write(flavor: Flavor) {
     block_on(flavor, async {
         let (mut client, mut server) = connected_pair().await.unwrap();
-        server.shutdown(Shutdown::Write).unwrap();
+        server.shutdown_std(Shutdown::Write).unwrap();
         assert_eof_repeatedly(&mut client).await;
         client.write_all(b"still open").await.unwrap();
         client.close().await.unwrap();

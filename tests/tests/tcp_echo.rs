@@ -30,7 +30,7 @@ async fn concurrent_round_trip(len: usize, seed: u64) {
         runtime::spawn(async move {
             let mut w = &*stream;
             w.write_all(&data).await.unwrap();
-            stream.shutdown(Shutdown::Write).unwrap();
+            stream.shutdown_std(Shutdown::Write).unwrap();
         })
     };
     let reader = {
@@ -124,7 +124,7 @@ fn server_reads_everything_before_writing_back(flavor: Flavor) {
         set_socket_option(&c, libc::SO_RCVBUF, 64 * 1024).unwrap();
         let data = pattern(LEN, 7);
         c.write_all(&data).await.unwrap();
-        c.shutdown(Shutdown::Write).unwrap();
+        c.shutdown_std(Shutdown::Write).unwrap();
         // Start reading only once the server's writes hit a full buffer.
         yield_until(|| server_blocked.load(Ordering::SeqCst)).await;
         let mut echo = Vec::new();

@@ -57,7 +57,7 @@ fn after_peer_half_close_we_read_all_then_zero_repeatedly_and_can_still_write(fl
         }
         assert_eq!(client.try_read(&mut buf).unwrap(), 0, "try_read sees EOF");
         client.write_all(b"still writable").await.unwrap();
-        client.shutdown(Shutdown::Write).unwrap();
+        client.shutdown_std(Shutdown::Write).unwrap();
         assert_eq!(peer.await.unwrap(), b"still writable");
     });
 }
@@ -326,7 +326,7 @@ fn write_to_peer_that_never_reads_parks_and_cancelling_it_leaves_stream_usable(f
             .write_all(b"after the cancelled write")
             .await
             .unwrap();
-        client.shutdown(Shutdown::Write).unwrap();
+        client.shutdown_std(Shutdown::Write).unwrap();
         let got = reader.await.unwrap();
         let expected: Vec<u8> = chunk
             .iter()
@@ -360,7 +360,7 @@ fn shared_reference_reads_and_writes_concurrently(flavor: Flavor) {
         });
         (&*client).write_all(&data).await.unwrap();
         reader.await.unwrap();
-        client.shutdown(Shutdown::Write).unwrap();
+        client.shutdown_std(Shutdown::Write).unwrap();
         echo.await.unwrap();
     });
 }

@@ -15,7 +15,7 @@ fn spawn_echo(listener: UnixListener) -> runtime::JoinHandle<()> {
         let (stream, _) = listener.accept().await.unwrap();
         let (mut r, mut w) = (&stream, &stream);
         runtime::io::copy(&mut r, &mut w).await.unwrap();
-        stream.shutdown(Shutdown::Write).unwrap();
+        stream.shutdown_std(Shutdown::Write).unwrap();
     })
 }
 
@@ -131,7 +131,7 @@ fn half_close_then_reply(flavor: Flavor) {
     block_on(flavor, async {
         let (mut a, mut b) = UnixStream::pair().unwrap();
         a.write_all(b"question").await.unwrap();
-        a.shutdown(Shutdown::Write).unwrap();
+        a.shutdown_std(Shutdown::Write).unwrap();
         let mut got = Vec::new();
         b.read_to_end(&mut got).await.unwrap();
         assert_eq!(got, b"question");

@@ -238,15 +238,21 @@ impl TcpStream {
         sys::linger(self.as_raw_fd())
     }
 
-    /// Shuts down the read half, the write half or both.
+    /// Shuts down the read half, the write half or both, at once:
+    /// `shutdown(2)`, as `std`'s `shutdown(how)`.
     ///
     /// After `Shutdown::Write` the peer reads EOF, and this side can still
-    /// read what the peer sends.
+    /// read what the peer sends. To shut the write half down as tokio
+    /// does, `stream.shutdown().await` (`runtime::io::AsyncWriteExt`'s, the
+    /// same as `close`) does that; this method is named apart from it so
+    /// that tokio's call resolves to the trait's (an inherent `shutdown`
+    /// would shadow it), and it is the way to `Shutdown::Read` or
+    /// `Shutdown::Both`.
     ///
     /// # Errors
     ///
     /// The errors of `shutdown(2)` (`NotConnected`, …).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    pub fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
 
@@ -467,7 +473,7 @@ impl TcpStream {
     /// Shuts down the write half for `poll_close`; an already disconnected
     /// socket counts as closed.
     pub(crate) fn close_write(&self) -> io::Result<()> {
-        match self.shutdown(Shutdown::Write) {
+        match self.shutdown_std(Shutdown::Write) {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             res => res,
         }

@@ -7,16 +7,26 @@ use futures_util::io::{
     Take,
 };
 
+use super::num::{read_methods, ReadNum};
 use super::AsyncRead;
 
-/// Methods on every [`AsyncRead`]: `read`, `read_exact`, `read_to_end`, …
+/// Methods on every [`AsyncRead`]: `read`, `read_exact`, `read_to_end`,
+/// `read_u32`, …
 ///
-/// Each one is `futures-util`'s method of the same name (it returns
-/// `futures-util`'s future), so their behaviour and cancel-safety are that
-/// crate's: `read` is cancel-safe (no data is lost if the future is dropped
-/// before it completes), `read_exact`, `read_to_end` and `read_to_string`
-/// are not (data read so far is in the buffer, but how much is not
-/// reported).
+/// The byte-level methods are `futures-util`'s method of the same name (it
+/// returns `futures-util`'s future), so their behaviour and cancel-safety
+/// are that crate's: `read` is cancel-safe (no data is lost if the future
+/// is dropped before it completes), `read_exact`, `read_to_end` and
+/// `read_to_string` are not (data read so far is in the buffer, but how
+/// much is not reported).
+///
+/// The number methods are tokio's: `read_u8`, `read_i8`, and for 16 to 128
+/// bits `read_u16`, `read_i32`, `read_f64`, … (big-endian, network order)
+/// and `read_u16_le`, … (little-endian). Each reads exactly the number's
+/// width; the stream ending first is an `UnexpectedEof` error. `read_u8`
+/// and `read_i8` are cancel-safe (one byte is read or none); the wider
+/// ones are not (a partial number read before the future is dropped is
+/// lost).
 ///
 /// # Differences from `futures-util`'s trait
 ///
@@ -107,6 +117,69 @@ pub trait AsyncReadExt: AsyncRead {
         Self: Sized,
     {
         FuturesReadExt::take(self, limit)
+    }
+
+    read_methods! {
+        /// Reads an unsigned byte. Cancel-safe.
+        ///
+        /// ```
+        /// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+        /// use runtime::net::UnixStream;
+        ///
+        /// # runtime::Runtime::new().unwrap().block_on(async {
+        /// let (mut a, mut b) = UnixStream::pair()?;
+        /// a.write_all(&[7, 0, 0, 1, 2, 2, 1, 0, 0]).await?;
+        /// assert_eq!(b.read_u8().await?, 7);
+        /// assert_eq!(b.read_u32().await?, 0x0000_0102); // big-endian
+        /// assert_eq!(b.read_u32_le().await?, 0x0000_0102); // little-endian
+        /// drop(a);
+        /// let eof = b.read_u16().await.unwrap_err();
+        /// assert_eq!(eof.kind(), std::io::ErrorKind::UnexpectedEof);
+        /// # Ok::<_, std::io::Error>(()) }).unwrap();
+        /// ```
+        read_u8: u8 = from_be_bytes;
+        /// Reads a signed byte. Cancel-safe.
+        read_i8: i8 = from_be_bytes;
+        /// Reads a big-endian `u16`. Not cancel-safe.
+        read_u16: u16 = from_be_bytes;
+        /// Reads a big-endian `i16`. Not cancel-safe.
+        read_i16: i16 = from_be_bytes;
+        /// Reads a big-endian `u32`. Not cancel-safe.
+        read_u32: u32 = from_be_bytes;
+        /// Reads a big-endian `i32`. Not cancel-safe.
+        read_i32: i32 = from_be_bytes;
+        /// Reads a big-endian `u64`. Not cancel-safe.
+        read_u64: u64 = from_be_bytes;
+        /// Reads a big-endian `i64`. Not cancel-safe.
+        read_i64: i64 = from_be_bytes;
+        /// Reads a big-endian `u128`. Not cancel-safe.
+        read_u128: u128 = from_be_bytes;
+        /// Reads a big-endian `i128`. Not cancel-safe.
+        read_i128: i128 = from_be_bytes;
+        /// Reads a big-endian IEEE 754 `f32`. Not cancel-safe.
+        read_f32: f32 = from_be_bytes;
+        /// Reads a big-endian IEEE 754 `f64`. Not cancel-safe.
+        read_f64: f64 = from_be_bytes;
+        /// Reads a little-endian `u16`. Not cancel-safe.
+        read_u16_le: u16 = from_le_bytes;
+        /// Reads a little-endian `i16`. Not cancel-safe.
+        read_i16_le: i16 = from_le_bytes;
+        /// Reads a little-endian `u32`. Not cancel-safe.
+        read_u32_le: u32 = from_le_bytes;
+        /// Reads a little-endian `i32`. Not cancel-safe.
+        read_i32_le: i32 = from_le_bytes;
+        /// Reads a little-endian `u64`. Not cancel-safe.
+        read_u64_le: u64 = from_le_bytes;
+        /// Reads a little-endian `i64`. Not cancel-safe.
+        read_i64_le: i64 = from_le_bytes;
+        /// Reads a little-endian `u128`. Not cancel-safe.
+        read_u128_le: u128 = from_le_bytes;
+        /// Reads a little-endian `i128`. Not cancel-safe.
+        read_i128_le: i128 = from_le_bytes;
+        /// Reads a little-endian IEEE 754 `f32`. Not cancel-safe.
+        read_f32_le: f32 = from_le_bytes;
+        /// Reads a little-endian IEEE 754 `f64`. Not cancel-safe.
+        read_f64_le: f64 = from_le_bytes;
     }
 }
 

@@ -314,7 +314,7 @@ async fn one_connection(
 
     match ending {
         Ending::HalfClose => {
-            if let Err(e) = stream.shutdown(Shutdown::Write) {
+            if let Err(e) = stream.shutdown_std(Shutdown::Write) {
                 return fail("shutdown", e);
             }
             let mut rest = Vec::new();
