@@ -53,13 +53,14 @@
 //! # Ok::<_, std::io::Error>(()) }).unwrap();
 //! ```
 
-mod blocking;
+pub(crate) mod blocking;
 mod buf_read_ext;
 mod duplex;
 mod empty;
 mod num;
 mod read_ext;
 mod repeat;
+mod seek_ext;
 mod sink;
 mod split;
 mod stdio;
@@ -74,6 +75,7 @@ pub use num::{ReadNum, WriteNum};
 pub use read_ext::AsyncReadExt;
 pub use repeat::{repeat, Repeat};
 pub use runtime_net::{copy_bidirectional, copy_bidirectional_with_sizes, Interest, Ready};
+pub use seek_ext::AsyncSeekExt;
 pub use sink::{sink, Sink};
 pub use split::{split, ReadHalf, WriteHalf};
 pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};

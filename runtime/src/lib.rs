@@ -143,6 +143,7 @@
 
 mod blocking;
 mod context;
+pub mod fs;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod io;

@@ -20,24 +20,25 @@ use crate::task::JoinHandle;
 /// The most bytes one operation moves (tokio's limit too).
 pub(crate) const MAX_BUF: usize = 2 * 1024 * 1024;
 
-/// The bytes of the last read not yet handed out, or of a write.
+/// The bytes of the last read not yet handed out, or of a write (also
+/// `fs::File`'s buffer).
 #[derive(Debug, Default)]
-struct Buf {
+pub(crate) struct Buf {
     data: Vec<u8>,
     pos: usize,
 }
 
 impl Buf {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pos == self.data.len()
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.data.clear();
         self.pos = 0;
     }
 
-    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
+    pub(crate) fn copy_to(&mut self, dst: &mut [u8]) -> usize {
         let n = dst.len().min(self.data.len() - self.pos);
         dst[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
         self.pos += n;
@@ -47,7 +48,25 @@ impl Buf {
         n
     }
 
-    fn read_from<T: Read>(&mut self, inner: &mut T, len: usize) -> io::Result<()> {
+    /// Empties the buffer of what a read put there and not handed out,
+    /// returning how far the source read ahead of the bytes handed out, as
+    /// a negative offset: where `SeekFrom::Current` must go to undo it.
+    pub(crate) fn discard_read(&mut self) -> i64 {
+        let ahead = (self.data.len() - self.pos) as i64;
+        self.clear();
+        -ahead
+    }
+
+    /// Replaces the contents with at most `max` bytes of `src`; returns
+    /// how many.
+    pub(crate) fn copy_from(&mut self, src: &[u8], max: usize) -> usize {
+        self.clear();
+        let n = src.len().min(max);
+        self.data.extend_from_slice(&src[..n]);
+        n
+    }
+
+    pub(crate) fn read_from<T: Read>(&mut self, inner: &mut T, len: usize) -> io::Result<()> {
         self.clear();
         self.data.resize(len, 0);
         let res = loop {
@@ -60,7 +79,7 @@ impl Buf {
         res.map(drop)
     }
 
-    fn write_to<T: Write>(&mut self, inner: &mut T) -> io::Result<()> {
+    pub(crate) fn write_to<T: Write>(&mut self, inner: &mut T) -> io::Result<()> {
         let res = inner.write_all(&self.data[self.pos..]);
         self.clear();
         res
@@ -187,9 +206,7 @@ impl<T: Write + Send + 'static> Blocking<T> {
             return Poll::Ready(Ok(0));
         }
         let (mut inner, mut buf) = self.take_idle()?;
-        buf.clear();
-        let n = src.len().min(MAX_BUF);
-        buf.data.extend_from_slice(&src[..n]);
+        let n = buf.copy_from(src, MAX_BUF);
         self.state = State::Busy(crate::spawn_blocking(move || {
             let res = buf.write_to(&mut inner);
             (Op::Write(res), inner, buf)
