@@ -157,7 +157,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use crate::runtime::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
+pub use crate::runtime::{Builder, EnterGuard, Handle, Runtime, RuntimeFlavor, TryCurrentError};
 pub use blocking::spawn_blocking;
 pub use metrics::{
     HistogramConfiguration, InvalidHistogramConfiguration, LogHistogram, LogHistogramBuilder,

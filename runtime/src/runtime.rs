@@ -591,7 +591,42 @@ impl fmt::Debug for Handle {
     }
 }
 
+/// The scheduler flavor of a runtime, from [`Handle::runtime_flavor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// [`Builder::new_current_thread`]: tasks run on the thread in
+    /// `block_on`.
+    CurrentThread,
+    /// [`Builder::new_multi_thread`]: tasks run on a pool of workers.
+    MultiThread,
+}
+
 impl Handle {
+    /// Which scheduler the runtime runs: a library can check for
+    /// [`RuntimeFlavor::MultiThread`] before calling
+    /// [`block_in_place`](crate::task::block_in_place), which panics on
+    /// the current-thread flavor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::{Builder, RuntimeFlavor};
+    ///
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
+    /// let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// rt.block_on(async {
+    ///     assert_eq!(runtime::Handle::current().runtime_flavor(), RuntimeFlavor::MultiThread);
+    /// });
+    /// ```
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        match self.inner.flavor {
+            scheduler::Flavor::CurrentThread(_) => RuntimeFlavor::CurrentThread,
+            scheduler::Flavor::MultiThread(_) => RuntimeFlavor::MultiThread,
+        }
+    }
+
     /// A live view of this runtime's counters (see [`RuntimeMetrics`]).
     ///
     /// [`RuntimeMetrics`]: crate::metrics::RuntimeMetrics
