@@ -149,6 +149,7 @@ pub mod hyper;
 pub mod io;
 mod macros;
 pub mod metrics;
+pub mod process;
 mod runtime;
 mod scheduler;
 mod shim;
