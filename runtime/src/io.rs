@@ -64,6 +64,7 @@ mod seek_ext;
 mod sink;
 mod split;
 mod stdio;
+pub(crate) mod tokio_traits;
 mod write_ext;
 
 pub use buf_read_ext::{AsyncBufReadExt, Lines, Split};

@@ -124,7 +124,70 @@ fn framed_over_halves_and_unix(flavor: Flavor) {
     });
 }
 
-flavor_tests!(framed_lines_over_tcp, framed_over_halves_and_unix);
+/// tokio-util's codecs over our child pipes and files: lines through
+/// `cat` (`FramedWrite` on its stdin, `FramedRead` on its stdout), and
+/// lines written to a `File`, sought back to the start with tokio's
+/// two-step seek, and read again.
+fn framed_over_a_child_and_a_file(flavor: Flavor) {
+    use std::io::SeekFrom;
+    use std::process::Stdio;
+
+    use runtime::fs::File;
+    use runtime::process::Command;
+    use tokio::io::AsyncSeek;
+
+    let dir = runtime_tests::TempDir::new("tokio-io-file");
+    block_on(flavor, async {
+        assert_no_tokio_runtime();
+        let lines = ["one", "two", "three: a longer line"];
+        let mut cat = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut sink = FramedWrite::new(cat.stdin.take().unwrap(), LinesCodec::new());
+        let mut stream = FramedRead::new(cat.stdout.take().unwrap(), LinesCodec::new());
+        for line in lines {
+            sink.send(line).await.unwrap();
+        }
+        drop(sink);
+        let got: Vec<String> = (&mut stream).map(Result::unwrap).collect().await;
+        assert_eq!(got, lines);
+        assert!(cat.wait().await.unwrap().success());
+
+        let path = dir.join("lines");
+        let mut sink = FramedWrite::new(File::create(&path).await.unwrap(), LinesCodec::new());
+        for line in lines {
+            sink.send(line).await.unwrap();
+        }
+        SinkExt::<&str>::close(&mut sink).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "one\ntwo\nthree: a longer line\n"
+        );
+        let mut file = File::open(&path).await.unwrap();
+        let mut first = FramedRead::new(&mut file, LinesCodec::new());
+        assert_eq!(first.next().await.unwrap().unwrap(), "one");
+        drop(first);
+        // The codec read ahead: seek back to the start, tokio's way.
+        Pin::new(&mut file).start_seek(SeekFrom::Start(0)).unwrap();
+        let at = poll_fn(|cx| Pin::new(&mut file).poll_complete(cx))
+            .await
+            .unwrap();
+        assert_eq!(at, 0);
+        let again: Vec<String> = FramedRead::new(file, LinesCodec::new())
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(again, lines);
+    });
+}
+
+flavor_tests!(
+    framed_lines_over_tcp,
+    framed_over_halves_and_unix,
+    framed_over_a_child_and_a_file
+);
 
 /// Polls `io`'s tokio `AsyncRead` once into a fresh uninitialised buffer
 /// of `cap` bytes and returns what it filled.

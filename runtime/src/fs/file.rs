@@ -78,6 +78,10 @@ struct Inner {
     /// The target of the seek in flight, when `poll_seek` started it (its
     /// next poll takes the result).
     seek_target: Option<SeekFrom>,
+    /// tokio's `start_seek` target, for its `poll_complete` (feature
+    /// `tokio-io`).
+    #[cfg(feature = "tokio-io")]
+    tokio_seek: Option<SeekFrom>,
 }
 
 enum State {
@@ -152,6 +156,8 @@ impl File {
                 state: State::Idle(Some(Buf::default())),
                 last_write_err: None,
                 seek_target: None,
+                #[cfg(feature = "tokio-io")]
+                tokio_seek: None,
             }),
             max_buf_size: MAX_BUF,
         }
@@ -508,6 +514,37 @@ impl AsyncSeek for File {
                 }
             }
         }
+    }
+}
+
+crate::io::tokio_traits::tokio_read!(File);
+crate::io::tokio_traits::tokio_write!(File);
+
+/// tokio's two-step seek over `poll_seek`: `start_seek` records the
+/// target, `poll_complete` runs it (or, with none recorded, waits for the
+/// job in flight and reports the position).
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncSeek for File {
+    fn start_seek(self: Pin<&mut Self>, pos: SeekFrom) -> io::Result<()> {
+        let inner = self.get_mut().inner.get_mut();
+        if let State::Busy(_) = inner.state {
+            return Err(io::Error::other(
+                "another file operation is in flight: call poll_complete before start_seek",
+            ));
+        }
+        inner.tokio_seek = Some(pos);
+        Ok(())
+    }
+
+    fn poll_complete(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let pos = self
+            .inner
+            .get_mut()
+            .tokio_seek
+            .unwrap_or(SeekFrom::Current(0));
+        let res = ready!(AsyncSeek::poll_seek(self.as_mut(), cx, pos));
+        self.inner.get_mut().tokio_seek = None;
+        Poll::Ready(res)
     }
 }
 

@@ -182,3 +182,7 @@ impl AsyncRead for ChildStderr {
         self.0.poll_read(cx, buf)
     }
 }
+
+crate::io::tokio_traits::tokio_write!(ChildStdin);
+crate::io::tokio_traits::tokio_read!(ChildStdout);
+crate::io::tokio_traits::tokio_read!(ChildStderr);
