@@ -23,7 +23,8 @@ use crate::scheduler::{self, Config};
 use crate::task::{self, JoinHandle, Meta, Notified, OwnedTasks, Schedule, Task};
 use crate::time::Clock;
 
-/// How long an idle blocking thread waits for work before it exits.
+/// How long an idle blocking thread waits for work before it exits, unless
+/// `Builder::thread_keep_alive` says otherwise.
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// The spawning end of a blocking pool; cheap to clone.
@@ -41,6 +42,8 @@ struct Inner {
     owned: OwnedTasks,
     max_threads: usize,
     thread_name: String,
+    /// How long an idle thread waits for work before it exits.
+    keep_alive: Duration,
     config: Config,
     /// The runtime's clock (current-thread runtimes): each job holds its
     /// auto-advance from `spawn_blocking` until its task completes.
@@ -90,6 +93,7 @@ impl Spawner {
     pub(crate) fn new(
         max_threads: usize,
         thread_name: String,
+        keep_alive: Duration,
         config: Config,
         clock: Option<crate::shim::Arc<Clock>>,
     ) -> Spawner {
@@ -108,6 +112,7 @@ impl Spawner {
                 owned: OwnedTasks::new(),
                 max_threads,
                 thread_name,
+                keep_alive,
                 config,
                 clock,
             }),
@@ -235,8 +240,12 @@ impl Spawner {
     fn spawn_thread(&self, st: &mut State) -> io::Result<()> {
         let inner = self.inner.clone();
         let handle = st.handle.clone();
+        let name = match &self.inner.config.thread_name_fn {
+            Some(name) => name(),
+            None => self.inner.thread_name.clone(),
+        };
         std::thread::Builder::new()
-            .name(self.inner.thread_name.clone())
+            .name(name)
             .spawn(move || run(inner, handle))?;
         st.threads += 1;
         Ok(())
@@ -289,7 +298,7 @@ fn run(inner: Arc<Inner>, handle: Option<scheduler::Handle>) {
             break;
         }
         st.idle += 1;
-        let timed_out = inner.work.wait_for(&mut st, KEEP_ALIVE).timed_out();
+        let timed_out = inner.work.wait_for(&mut st, inner.keep_alive).timed_out();
         st.idle -= 1;
         if st.notified > 0 {
             st.notified -= 1;

@@ -34,6 +34,7 @@ pub struct Builder {
     thread_name: String,
     thread_stack_size: Option<usize>,
     max_blocking_threads: usize,
+    thread_keep_alive: Duration,
     worker_driven_reactor: bool,
     start_paused: bool,
     config: Config,
@@ -74,6 +75,7 @@ impl Builder {
             thread_name: "runtime-worker".into(),
             thread_stack_size: None,
             max_blocking_threads: 512,
+            thread_keep_alive: crate::blocking::KEEP_ALIVE,
             worker_driven_reactor: true,
             start_paused: false,
             config: Config::default(),
@@ -101,6 +103,54 @@ impl Builder {
     /// The name of the runtime's threads.
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
         self.thread_name = name.into();
+        self
+    }
+
+    /// Names each thread the runtime starts (workers and blocking-pool
+    /// threads) with what `f` returns, called once per thread; instead of
+    /// [`thread_name`](Builder::thread_name)'s fixed name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .thread_name_fn(|| {
+    ///         static N: AtomicUsize = AtomicUsize::new(0);
+    ///         format!("svc-{}", N.fetch_add(1, Ordering::Relaxed))
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().unwrap().to_owned()
+    /// }));
+    /// assert!(name.unwrap().starts_with("svc-"));
+    /// ```
+    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Self {
+        self.config.thread_name_fn = Some(Arc::new(f));
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it
+    /// exits (default 10 s).
+    pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Self {
+        self.thread_keep_alive = duration;
+        self
+    }
+
+    /// Runs `f` on a worker thread each time it is about to sleep for want
+    /// of work (the `block_on` thread, on a current-thread runtime). It runs
+    /// on the hot path of every idle moment: keep it short.
+    pub fn on_thread_park(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.config.park_hooks.on_park = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread each time it wakes from such a sleep.
+    pub fn on_thread_unpark(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.config.park_hooks.on_unpark = Some(Arc::new(f));
         self
     }
 
@@ -351,6 +401,7 @@ impl Builder {
             blocking::Spawner::new(
                 self.max_blocking_threads,
                 format!("{}-blocking", self.thread_name),
+                self.thread_keep_alive,
                 self.config.clone(),
                 clock,
             )
@@ -362,6 +413,7 @@ impl Builder {
                     self.start_paused,
                     self.config.stall.clone(),
                     self.config.poll_time_histogram.as_ref(),
+                    self.config.park_hooks.clone(),
                 );
                 let blocking = new_spawner(Some(shared.clock().clone()));
                 (Flavor::CurrentThread(shared), blocking)

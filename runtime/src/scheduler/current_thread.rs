@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     counters: Arc<Counters>,
     /// Stops the stall watcher thread (if any) at shutdown.
     stall_watcher: Mutex<Option<WatcherGuard>>,
+    /// `Builder::on_thread_park`/`on_thread_unpark`, around each park.
+    park_hooks: super::ParkHooks,
 }
 
 impl std::fmt::Debug for Shared {
@@ -103,6 +105,7 @@ impl Shared {
         start_paused: bool,
         stall: Option<metrics::Stall>,
         histogram: Option<&metrics::HistogramConfiguration>,
+        park_hooks: super::ParkHooks,
     ) -> Arc<Shared> {
         // Looked up once: the thread in `block_on` drives it, and wakes from
         // other threads interrupt it, without a lookup each time.
@@ -126,6 +129,7 @@ impl Shared {
             clock,
             counters: Counters::new(1, stall, histogram),
             stall_watcher: Mutex::new(None),
+            park_hooks,
         });
         let weak = Arc::downgrade(&shared);
         *shared.stall_watcher.lock() = shared
@@ -290,7 +294,9 @@ impl Shared {
                     if std::mem::replace(&mut unparked_idle, true) {
                         slot.noop();
                     }
+                    self.park_hooks.parking();
                     core.parker.park_driving(park_for);
+                    self.park_hooks.unparked();
                 }
                 Some(driver) if ran == MAX_TASKS_PER_TICK || wake_deferred => driver.poll(),
                 None if idle => {
@@ -300,7 +306,9 @@ impl Shared {
                     if std::mem::replace(&mut unparked_idle, true) {
                         slot.noop();
                     }
+                    self.park_hooks.parking();
                     core.parker.park_timeout(park_for);
+                    self.park_hooks.unparked();
                 }
                 _ => {}
             }

@@ -25,6 +25,35 @@ pub(crate) fn note_yield() {
 /// A callback run on each runtime thread at start or stop.
 pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
 
+/// Names each new runtime thread (`Builder::thread_name_fn`).
+pub(crate) type NameFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// `Builder::on_thread_park` and `on_thread_unpark`: run by a worker (the
+/// `block_on` thread of a current-thread runtime) around each sleep.
+#[derive(Clone, Default)]
+pub(crate) struct ParkHooks {
+    pub(crate) on_park: Option<Callback>,
+    pub(crate) on_unpark: Option<Callback>,
+}
+
+impl ParkHooks {
+    /// Runs the park hook, if any.
+    #[inline]
+    pub(crate) fn parking(&self) {
+        if let Some(f) = &self.on_park {
+            f();
+        }
+    }
+
+    /// Runs the unpark hook, if any.
+    #[inline]
+    pub(crate) fn unparked(&self) {
+        if let Some(f) = &self.on_unpark {
+            f();
+        }
+    }
+}
+
 /// Settings shared by every scheduler flavor.
 #[derive(Clone, Default)]
 pub(crate) struct Config {
@@ -32,6 +61,11 @@ pub(crate) struct Config {
     pub(crate) on_thread_start: Option<Callback>,
     /// Run on each worker (and blocking-pool) thread before it stops.
     pub(crate) on_thread_stop: Option<Callback>,
+    /// Names each worker and blocking-pool thread, instead of the fixed
+    /// names.
+    pub(crate) thread_name_fn: Option<NameFn>,
+    /// Run by workers around each park.
+    pub(crate) park_hooks: ParkHooks,
     /// The stall detector's threshold and report, if enabled.
     pub(crate) stall: Option<crate::metrics::Stall>,
     /// The poll-time histogram's layout, if enabled.
@@ -43,6 +77,9 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("on_thread_start", &self.on_thread_start.is_some())
             .field("on_thread_stop", &self.on_thread_stop.is_some())
+            .field("thread_name_fn", &self.thread_name_fn.is_some())
+            .field("on_thread_park", &self.park_hooks.on_park.is_some())
+            .field("on_thread_unpark", &self.park_hooks.on_unpark.is_some())
             .field("stall", &self.stall)
             .field("poll_time_histogram", &self.poll_time_histogram)
             .finish()

@@ -362,7 +362,11 @@ impl Shared {
         core: Box<Core>,
         handle: super::Handle,
     ) -> std::io::Result<()> {
-        let mut builder = std::thread::Builder::new().name(self.spec.name.clone());
+        let name = match &self.config.thread_name_fn {
+            Some(name) => name(),
+            None => self.spec.name.clone(),
+        };
+        let mut builder = std::thread::Builder::new().name(name);
         if let Some(size) = self.spec.stack_size {
             builder = builder.stack_size(size);
         }
@@ -893,6 +897,7 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
     }
     let timeout = (!core.lifo_watch.is_empty()).then_some(LIFO_STUCK_AFTER);
     if shared.inject.is_empty() && !shared.shutdown.load(Ordering::SeqCst) {
+        shared.config.park_hooks.parking();
         match &ctx.driver {
             Some(_) => {
                 // Wait inside the reactor instead of sleeping: with the core
@@ -911,6 +916,7 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
             }
             None => core.parker.park_timeout(timeout),
         }
+        shared.config.park_hooks.unparked();
     }
     // Either a notifier unlisted us (we count as searching) or we unlist
     // ourselves.
