@@ -265,6 +265,96 @@ impl UdpSocket {
         self.recv_from_flags(buf, libc::MSG_PEEK).await
     }
 
+    /// Polls a [`peek_from`](UdpSocket::peek_from).
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recvfrom(2)`.
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io
+            .poll_io(cx, Direction::Read, |s| {
+                sys::io::recv_from(s.as_raw_fd(), buf, libc::MSG_PEEK)
+            })
+            .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
+    }
+
+    /// Peeks at the next datagram and its sender without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued, or the errors of `recvfrom(2)`.
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.try_io(Direction::Read, |s| {
+            sys::io::recv_from(s.as_raw_fd(), buf, libc::MSG_PEEK)
+        })?;
+        Ok((n, addr.to_inet()?))
+    }
+
+    /// Like [`recv`](UdpSocket::recv) on a connected socket, but leaves the
+    /// datagram queued (`MSG_PEEK`).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](UdpSocket::recv).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_from_flags(buf, libc::MSG_PEEK)
+            .await
+            .map(|(n, _)| n)
+    }
+
+    /// Polls a [`peek`](UdpSocket::peek).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](UdpSocket::recv).
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_peek_from(cx, buf).map(|res| res.map(|(n, _)| n))
+    }
+
+    /// Peeks at the next datagram without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued, or as [`recv`](UdpSocket::recv).
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_peek_from(buf).map(|(n, _)| n)
+    }
+
+    /// The sender of the next datagram, which stays queued, waiting until
+    /// one arrives.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recvfrom(2)`.
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        self.recv_from_flags(&mut [], libc::MSG_PEEK)
+            .await
+            .map(|(_, addr)| addr)
+    }
+
+    /// Polls a [`peek_sender`](UdpSocket::peek_sender).
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recvfrom(2)`.
+    pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
+        self.poll_peek_from(cx, &mut [])
+            .map(|res| res.map(|(_, addr)| addr))
+    }
+
+    /// The sender of the next datagram without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued, or the errors of `recvfrom(2)`.
+    pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        self.try_peek_from(&mut []).map(|(_, addr)| addr)
+    }
+
     async fn recv_from_flags(
         &self,
         buf: &mut [u8],
@@ -389,6 +479,42 @@ impl UdpSocket {
     /// The errors of `setsockopt(2)`.
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
         self.io.get_ref().set_multicast_loop_v4(on)
+    }
+
+    /// The value of `IP_MULTICAST_LOOP`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.io.get_ref().multicast_loop_v4()
+    }
+
+    /// Sets `IPV6_MULTICAST_LOOP`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `setsockopt(2)` (`InvalidInput` on an IPv4 socket).
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        self.io.get_ref().set_multicast_loop_v6(on)
+    }
+
+    /// The value of `IPV6_MULTICAST_LOOP`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.io.get_ref().multicast_loop_v6()
+    }
+
+    /// The value of `IP_MULTICAST_TTL`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.io.get_ref().multicast_ttl_v4()
     }
 
     /// Sets `IP_MULTICAST_TTL`.

@@ -127,6 +127,54 @@ fn peek_from_leaves_the_datagram_queued(flavor: Flavor) {
 }
 
 /// A task parked in `recv_from` is woken by a datagram sent later.
+/// `peek`, `peek_sender` and their `try_` and `poll_` forms leave the
+/// datagram queued: the receive after them gets it whole, once.
+fn peek_and_peek_sender_leave_the_datagram_queued(flavor: Flavor) {
+    block_on(flavor, async {
+        let (a, b) = pair().await;
+        let from = a.local_addr().unwrap();
+        b.connect(from).await.unwrap();
+        assert_eq!(
+            b.try_peek_sender().unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            b.try_peek(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        a.send_to(b"queued", b.local_addr().unwrap()).await.unwrap();
+        // Waits for the datagram, then leaves it.
+        assert_eq!(b.peek_sender().await.unwrap(), from);
+        assert_eq!(b.try_peek_sender().unwrap(), from);
+        let n = b.peek(&mut buf[..3]).await.unwrap();
+        assert_eq!(&buf[..n], b"que", "a peek truncates to its buffer");
+        let n = b.try_peek(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"queued");
+        let (n, addr) = b.try_peek_from(&mut buf).unwrap();
+        assert_eq!((&buf[..n], addr), (&b"queued"[..], from));
+        let sender = std::future::poll_fn(|cx| b.poll_peek_sender(cx))
+            .await
+            .unwrap();
+        assert_eq!(sender, from);
+        let n = std::future::poll_fn(|cx| b.poll_peek(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"queued");
+        let (n, addr) = std::future::poll_fn(|cx| b.poll_peek_from(cx, &mut buf))
+            .await
+            .unwrap();
+        assert_eq!((&buf[..n], addr), (&b"queued"[..], from));
+        // The datagram is still there, once.
+        let n = b.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"queued");
+        assert_eq!(
+            b.try_recv(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+    });
+}
+
 fn recv_parks_until_a_datagram_arrives(flavor: Flavor) {
     block_on(flavor, async {
         let (a, b) = pair().await;
@@ -176,9 +224,19 @@ fn socket_options_round_trip(flavor: Flavor) {
         assert!(s.broadcast().unwrap());
         s.set_ttl(9).unwrap();
         assert_eq!(s.ttl().unwrap(), 9);
+        s.set_multicast_loop_v4(false).unwrap();
+        assert!(!s.multicast_loop_v4().unwrap());
         s.set_multicast_loop_v4(true).unwrap();
-        s.set_multicast_ttl_v4(1).unwrap();
+        assert!(s.multicast_loop_v4().unwrap());
+        s.set_multicast_ttl_v4(3).unwrap();
+        assert_eq!(s.multicast_ttl_v4().unwrap(), 3);
         assert!(s.take_error().unwrap().is_none());
+        if let Ok(six) = UdpSocket::bind("[::1]:0").await {
+            six.set_multicast_loop_v6(false).unwrap();
+            assert!(!six.multicast_loop_v6().unwrap());
+            six.set_multicast_loop_v6(true).unwrap();
+            assert!(six.multicast_loop_v6().unwrap());
+        }
         let std_socket = s.into_std().unwrap();
         let s = UdpSocket::from_std(std_socket).unwrap();
         assert!(s.broadcast().unwrap());
@@ -236,6 +294,7 @@ flavor_tests!(
     a_long_datagram_is_truncated_to_the_buffer,
     an_oversized_datagram_is_an_error,
     peek_from_leaves_the_datagram_queued,
+    peek_and_peek_sender_leave_the_datagram_queued,
     recv_parks_until_a_datagram_arrives,
     try_send_and_try_recv_with_readiness,
     socket_options_round_trip,
