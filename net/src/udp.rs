@@ -526,6 +526,28 @@ impl UdpSocket {
         self.io.get_ref().set_multicast_ttl_v4(ttl)
     }
 
+    /// Sets `IP_TOS`, the type-of-service byte of outgoing IPv4 packets
+    /// (DSCP and ECN).
+    ///
+    /// # Errors
+    ///
+    /// The errors of `setsockopt(2)`.
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        let tos = libc::c_int::try_from(tos)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "IP_TOS above i32::MAX"))?;
+        sys::setsockopt(self.as_raw_fd(), libc::IPPROTO_IP, libc::IP_TOS, tos)
+    }
+
+    /// The value of `IP_TOS`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    pub fn tos(&self) -> io::Result<u32> {
+        let tos = sys::getsockopt(self.as_raw_fd(), libc::IPPROTO_IP, libc::IP_TOS)?;
+        Ok(tos as u32)
+    }
+
     /// Sets `IP_TTL`.
     ///
     /// # Errors

@@ -137,9 +137,40 @@ fn try_from_std_sockets(flavor: Flavor) {
     });
 }
 
+/// `UdpSocket::set_tos` reaches the kernel; `TcpStream::set_zero_linger`
+/// makes the close a reset the peer reads as `ConnectionReset`;
+/// `set_quickack` reads back (Linux).
+fn udp_tos_tcp_zero_linger_and_quickack(flavor: Flavor) {
+    block_on(flavor, async {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        udp.set_tos(0x10).unwrap();
+        assert_eq!(udp.tos().unwrap(), 0x10);
+        assert_eq!(raw_int_option(&udp, libc::IPPROTO_IP, libc::IP_TOS), 0x10);
+        assert!(udp.set_tos(u32::MAX).is_err());
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        #[cfg(target_os = "linux")]
+        {
+            client.set_quickack(true).unwrap();
+            assert!(client.quickack().unwrap());
+        }
+        client.set_zero_linger().unwrap();
+        assert_eq!(client.linger().unwrap(), Some(std::time::Duration::ZERO));
+        drop(client);
+        let mut buf = [0u8; 8];
+        let err = server.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+    });
+}
+
 flavor_tests!(
     keepalive_and_tos_reach_the_kernel_and_survive_connect,
     try_from_std_sockets,
+    udp_tos_tcp_zero_linger_and_quickack,
 );
 #[cfg(target_os = "linux")]
 flavor_tests!(bind_device_to_loopback);

@@ -238,6 +238,44 @@ impl TcpStream {
         sys::linger(self.as_raw_fd())
     }
 
+    /// Sets `SO_LINGER` to zero: closing the socket then resets the
+    /// connection (`RST`) and drops unsent data, instead of the orderly
+    /// `FIN`; `set_linger(Some(Duration::ZERO))`.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `setsockopt(2)`.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.set_linger(Some(Duration::ZERO))
+    }
+
+    /// Sets `TCP_QUICKACK` (Linux): acknowledge at once rather than
+    /// delaying. The kernel turns it off again by itself as it sees fit,
+    /// so it is set per burst, not once.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `setsockopt(2)`.
+    #[cfg(target_os = "linux")]
+    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
+        sys::set_flag(
+            self.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_QUICKACK,
+            quickack,
+        )
+    }
+
+    /// The value of `TCP_QUICKACK` (Linux).
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    #[cfg(target_os = "linux")]
+    pub fn quickack(&self) -> io::Result<bool> {
+        sys::flag(self.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_QUICKACK)
+    }
+
     /// Shuts down the read half, the write half or both, at once:
     /// `shutdown(2)`, as `std`'s `shutdown(how)`.
     ///
