@@ -262,7 +262,67 @@ fn next_segment_splits_on_the_byte_and_is_cancel_safe(flavor: Flavor) {
     });
 }
 
+/// `BufStream` holds small writes until `flush` (the peer sees nothing
+/// before it), then delivers them byte-exact, and reads lines from its
+/// own buffer.
+fn buf_stream_holds_writes_until_flush_and_reads_lines(flavor: Flavor) {
+    use runtime::io::BufStream;
+    block_on(flavor, async {
+        let (client, mut server) = connected_pair().await.unwrap();
+        let mut client = BufStream::new(client);
+        for i in 0..100 {
+            client
+                .write_all(format!("line {i}\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        runtime::time::sleep(Duration::from_millis(20)).await;
+        let mut probe = [0u8; 1];
+        let early = server.try_read(&mut probe);
+        assert_eq!(
+            early.map_err(|e| e.kind()),
+            Err(ErrorKind::WouldBlock),
+            "a buffered write reached the peer before flush"
+        );
+        client.flush().await.unwrap();
+        let mut lines = BufReader::new(&mut server).lines();
+        for i in 0..100 {
+            assert_eq!(lines.next_line().await.unwrap(), Some(format!("line {i}")));
+        }
+        server.write_all(b"reply one\nreply two\n").await.unwrap();
+        let mut line = String::new();
+        client.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "reply one\n");
+        line.clear();
+        client.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "reply two\n");
+    });
+}
+
+/// `join` of one connection's reader and another's writer reads from the
+/// first and writes to the second.
+fn join_reads_from_one_stream_and_writes_to_another(flavor: Flavor) {
+    use runtime::io::join;
+    block_on(flavor, async {
+        let (mut feed, from_feed) = connected_pair().await.unwrap();
+        let (to_sink, mut sink) = connected_pair().await.unwrap();
+        let mut both = join(from_feed, to_sink);
+        feed.write_all(b"into the reader").await.unwrap();
+        let mut buf = [0u8; 15];
+        both.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"into the reader");
+        both.write_all(b"out of the writer").await.unwrap();
+        both.shutdown().await.unwrap();
+        let mut out = Vec::new();
+        sink.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, b"out of the writer");
+        let (_reader, _writer) = both.into_inner();
+    });
+}
+
 flavor_tests!(
+    buf_stream_holds_writes_until_flush_and_reads_lines,
+    join_reads_from_one_stream_and_writes_to_another,
     numbers_round_trip_in_both_byte_orders,
     numbers_are_written_in_network_order_unless_le,
     a_number_sent_a_byte_at_a_time_is_read_whole,
