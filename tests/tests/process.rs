@@ -131,6 +131,24 @@ fn kill_on_drop_kills_and_plain_drop_does_not(flavor: Flavor) {
     });
 }
 
+/// A child dropped before it exits, inside a runtime, is reaped when it
+/// exits: no zombie stays, with no other spawn or drop to collect it.
+fn a_child_dropped_running_is_reaped_when_it_exits(flavor: Flavor) {
+    block_on(flavor, async {
+        let child = sh("sleep 0.2").spawn().unwrap();
+        let pid = child.id().unwrap();
+        drop(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the dropped child was not reaped (zombie or running)"
+            );
+            runtime::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+}
+
 /// Fifty children waited for at once each get their own status.
 fn fifty_children_waited_for_at_once_each_get_their_own_status(flavor: Flavor) {
     block_on(flavor, async {
@@ -184,6 +202,7 @@ flavor_tests!(
     wait_is_cancel_safe_and_repeatable,
     kill_ends_the_child_with_sigkill,
     kill_on_drop_kills_and_plain_drop_does_not,
+    a_child_dropped_running_is_reaped_when_it_exits,
     fifty_children_waited_for_at_once_each_get_their_own_status,
     a_pipe_hands_one_childs_output_to_another,
     a_missing_program_is_not_found,

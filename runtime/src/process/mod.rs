@@ -14,9 +14,10 @@
 //! - **No runtime needed.** Like the sockets, timers and signals, a child
 //!   and its pipes work under any executor: they need the reactor only.
 //! - **Dropping a `Child`** leaves the process running (unless
-//!   [`Command::kill_on_drop`]), as `std` and tokio do. Its exit status is
-//!   collected later, at the next spawn or drop of a `Child` in the
-//!   process, so that exited children do not stay zombies for long.
+//!   [`Command::kill_on_drop`]), as `std` and tokio do. Dropped inside a
+//!   runtime, a small task of that runtime reaps it when it exits, so it
+//!   does not stay a zombie; dropped elsewhere, it is reaped at the next
+//!   spawn or drop of a `Child` in the process.
 //!
 //! # Examples
 //!
@@ -428,11 +429,60 @@ impl Drop for Child {
                 let _ = std.kill();
             }
             if matches!(std.try_wait(), Ok(None)) {
-                ORPHANS.lock().push(std);
+                reap_when_it_exits(std);
             }
         }
         reap_orphans();
     }
+}
+
+/// A child dropped before it was reaped: on a runtime, a small task
+/// waits for its exit (its own pidfd or `SIGCHLD` watcher) and reaps it,
+/// so that it does not stay a zombie; without a runtime, or if the task is
+/// dropped first (the runtime shuts down), it joins the orphans that the
+/// next spawn or drop reaps.
+fn reap_when_it_exits(std: std::process::Child) {
+    /// Gives the child to the orphans if dropped unreaped.
+    struct Orphan(Option<std::process::Child>);
+
+    impl Drop for Orphan {
+        fn drop(&mut self) {
+            if let Some(mut child) = self.0.take() {
+                if matches!(child.try_wait(), Ok(None)) {
+                    ORPHANS.lock().push(child);
+                }
+            }
+        }
+    }
+
+    let Ok(handle) = crate::Handle::try_current() else {
+        ORPHANS.lock().push(std);
+        return;
+    };
+    let exit = match exit::Exit::new(std.id()) {
+        Ok(exit) => exit,
+        Err(_) => {
+            ORPHANS.lock().push(std);
+            return;
+        }
+    };
+    let mut orphan = Orphan(Some(std));
+    let mut exit = exit;
+    drop(handle.spawn(async move {
+        while let Some(child) = &mut orphan.0 {
+            match child.try_wait() {
+                Ok(None) => {}
+                // Reaped (or beyond reaping): nothing is left to do.
+                Ok(Some(_)) | Err(_) => {
+                    drop(orphan.0.take());
+                    return;
+                }
+            }
+            if exit.changed().await.is_err() {
+                return; // `Orphan`'s drop queues it
+            }
+        }
+    }));
 }
 
 impl fmt::Debug for Child {
