@@ -236,11 +236,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io
-            .poll_io(cx, Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, 0)
-            })
-            .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
+        self.poll_recv_from_flags(cx, buf, 0)
     }
 
     /// Receives one datagram with its sender without waiting.
@@ -249,10 +245,7 @@ impl UdpSocket {
     ///
     /// `WouldBlock` if none is queued, or the errors of `recvfrom(2)`.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.try_io(Direction::Read, |s| {
-            sys::io::recv_from(s.as_raw_fd(), buf, 0)
-        })?;
-        Ok((n, addr.to_inet()?))
+        self.try_recv_from_flags(buf, 0)
     }
 
     /// Like [`recv_from`](UdpSocket::recv_from), but leaves the datagram
@@ -275,11 +268,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io
-            .poll_io(cx, Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, libc::MSG_PEEK)
-            })
-            .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
+        self.poll_recv_from_flags(cx, buf, libc::MSG_PEEK)
     }
 
     /// Peeks at the next datagram and its sender without waiting.
@@ -288,10 +277,7 @@ impl UdpSocket {
     ///
     /// `WouldBlock` if none is queued, or the errors of `recvfrom(2)`.
     pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.try_io(Direction::Read, |s| {
-            sys::io::recv_from(s.as_raw_fd(), buf, libc::MSG_PEEK)
-        })?;
-        Ok((n, addr.to_inet()?))
+        self.try_recv_from_flags(buf, libc::MSG_PEEK)
     }
 
     /// Like [`recv`](UdpSocket::recv) on a connected socket, but leaves the
@@ -366,6 +352,32 @@ impl UdpSocket {
                 sys::io::recv_from(s.as_raw_fd(), buf, flags)
             })
             .await?;
+        Ok((n, addr.to_inet()?))
+    }
+
+    /// `poll_recv_from` and `poll_peek_from`: `recvfrom(2)` with `flags`.
+    fn poll_recv_from_flags(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io
+            .poll_io(cx, Direction::Read, |s| {
+                sys::io::recv_from(s.as_raw_fd(), buf, flags)
+            })
+            .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
+    }
+
+    /// `try_recv_from` and `try_peek_from`: `recvfrom(2)` with `flags`.
+    fn try_recv_from_flags(
+        &self,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.try_io(Direction::Read, |s| {
+            sys::io::recv_from(s.as_raw_fd(), buf, flags)
+        })?;
         Ok((n, addr.to_inet()?))
     }
 
