@@ -545,9 +545,7 @@ impl UdpSocket {
     ///
     /// The errors of `setsockopt(2)`.
     pub fn set_tos(&self, tos: u32) -> io::Result<()> {
-        let tos = libc::c_int::try_from(tos)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "IP_TOS above i32::MAX"))?;
-        sys::setsockopt(self.as_raw_fd(), libc::IPPROTO_IP, libc::IP_TOS, tos)
+        sys::set_tos(self.as_raw_fd(), tos)
     }
 
     /// The value of `IP_TOS`.
@@ -556,8 +554,7 @@ impl UdpSocket {
     ///
     /// The errors of `getsockopt(2)`.
     pub fn tos(&self) -> io::Result<u32> {
-        let tos = sys::getsockopt(self.as_raw_fd(), libc::IPPROTO_IP, libc::IP_TOS)?;
-        Ok(tos as u32)
+        sys::tos(self.as_raw_fd())
     }
 
     /// Sets `IP_TTL`.

@@ -283,6 +283,18 @@ pub(crate) fn linger(fd: RawFd) -> stdio::Result<Option<Duration>> {
     Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger.max(0) as u64)))
 }
 
+/// Sets `IP_TOS` (`InvalidInput` above `i32::MAX`).
+pub(crate) fn set_tos(fd: RawFd, tos: u32) -> stdio::Result<()> {
+    let tos = libc::c_int::try_from(tos)
+        .map_err(|_| stdio::Error::new(stdio::ErrorKind::InvalidInput, "tos out of range"))?;
+    setsockopt(fd, libc::IPPROTO_IP, libc::IP_TOS, tos)
+}
+
+/// Reads `IP_TOS`.
+pub(crate) fn tos(fd: RawFd) -> stdio::Result<u32> {
+    Ok(getsockopt(fd, libc::IPPROTO_IP, libc::IP_TOS)?.max(0) as u32)
+}
+
 /// Takes the pending error of a socket (`SO_ERROR`), if any.
 pub(crate) fn take_error(fd: RawFd) -> stdio::Result<Option<stdio::Error>> {
     let errno = getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR)?;

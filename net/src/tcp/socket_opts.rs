@@ -63,9 +63,7 @@ impl TcpSocket {
     /// # Ok::<_, std::io::Error>(())
     /// ```
     pub fn set_tos(&self, tos: u32) -> io::Result<()> {
-        let tos = libc::c_int::try_from(tos)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "tos out of range"))?;
-        sys::setsockopt(self.as_raw_fd(), libc::IPPROTO_IP, libc::IP_TOS, tos)
+        sys::set_tos(self.as_raw_fd(), tos)
     }
 
     /// The value of `IP_TOS`.
@@ -74,8 +72,7 @@ impl TcpSocket {
     ///
     /// The errors of `getsockopt(2)`.
     pub fn tos(&self) -> io::Result<u32> {
-        let tos = sys::getsockopt(self.as_raw_fd(), libc::IPPROTO_IP, libc::IP_TOS)?;
-        Ok(tos.max(0) as u32)
+        sys::tos(self.as_raw_fd())
     }
 
     /// Binds the socket to the network interface named `interface`
