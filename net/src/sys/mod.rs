@@ -10,6 +10,8 @@
 //!   `sendmsg`/`recvmsg` clamped to `IOV_MAX`;
 //! - [`splice`] (Linux): `splice(2)`, pipes, and the `SIGPIPE` check of
 //!   the zero-copy `copy_bidirectional`;
+//! - [`pipe`]: pipes and FIFOs (`pipe2`, `read`/`write`, `fstat`/`fcntl`
+//!   checks) for `unix::pipe`;
 //! - [`opts`]: options with non-`int` values (`SO_BINDTODEVICE`);
 //! - [`cred`]: the credentials of a Unix-socket peer (`SO_PEERCRED` on Linux,
 //!   `getpeereid` elsewhere).
@@ -18,6 +20,7 @@ pub(crate) mod addr;
 pub(crate) mod cred;
 pub(crate) mod io;
 pub(crate) mod opts;
+pub(crate) mod pipe;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) mod splice;
 

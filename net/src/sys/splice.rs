@@ -2,17 +2,11 @@
 //! `SIGPIPE` check that decides whether splicing into a socket is allowed.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::syscall;
 
-/// A non-blocking, close-on-exec pipe: `(read end, write end)`.
-pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    syscall!(pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC))?;
-    // SAFETY: `pipe2` returned two fresh fds that nothing else owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
+pub(crate) use super::pipe::pipe;
 
 /// Asks for a pipe buffer of at least `size` bytes (`F_SETPIPE_SZ`) and
 /// returns the capacity the pipe has afterwards (`F_GETPIPE_SZ`). A refused
@@ -47,12 +41,9 @@ pub(crate) fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     Ok(n as usize)
 }
 
-/// Reads from the pipe's read end into `buf` (to empty a pipe when a
-/// transfer falls back to a user-space buffer).
-pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    let n = syscall!(read(fd, buf.as_mut_ptr().cast(), buf.len()))?;
-    Ok(n as usize)
-}
+/// Reads from the pipe's read end (to empty a pipe when a transfer falls
+/// back to a user-space buffer).
+pub(crate) use super::pipe::read;
 
 /// Whether `SIGPIPE` is ignored in this process.
 ///

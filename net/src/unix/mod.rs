@@ -1,10 +1,12 @@
 //! Unix-domain sockets: [`UnixListener`], [`UnixStream`], [`UnixDatagram`],
 //! their [`SocketAddr`] (pathname, unnamed, or abstract on Linux) and the
-//! peer credentials [`UCred`], and the halves of a split stream.
+//! peer credentials [`UCred`], the halves of a split stream, and pipes and
+//! FIFOs ([`pipe`]).
 
 mod addr;
 mod datagram;
 mod listener;
+pub mod pipe;
 mod split;
 mod stream;
 mod ucred;

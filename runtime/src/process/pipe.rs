@@ -1,76 +1,21 @@
-//! The parent's ends of a child's standard streams: non-blocking pipes
-//! registered with the reactor.
+//! The parent's ends of a child's standard streams: `net::unix::pipe`'s
+//! non-blocking, registered pipe ends under tokio's names.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::process::Stdio;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
-use runtime_net::async_fd::AsyncFd;
+use runtime_net::unix::pipe::{Receiver, Sender};
 
 use crate::io::{AsyncRead, AsyncWrite};
 
-/// One end of a pipe. A `File` only as the owner of the fd: `&File` reads
-/// and writes with `read(2)`/`write(2)`, which is all a pipe needs.
-struct Pipe(AsyncFd<File>);
-
-impl Pipe {
-    fn new(fd: OwnedFd) -> io::Result<Pipe> {
-        set_nonblocking(fd.as_raw_fd(), true)?;
-        Ok(Pipe(AsyncFd::new(File::from(fd))?))
-    }
-
-    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        loop {
-            let mut guard = ready!(self.0.poll_read_ready(cx))?;
-            if let Ok(res) = guard.try_io(|fd| fd.get_ref().read(buf)) {
-                return Poll::Ready(res);
-            }
-        }
-    }
-
-    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        loop {
-            let mut guard = ready!(self.0.poll_write_ready(cx))?;
-            if let Ok(res) = guard.try_io(|fd| fd.get_ref().write(buf)) {
-                return Poll::Ready(res);
-            }
-        }
-    }
-
-    /// The fd, deregistered and blocking again (to hand to another child).
-    fn into_owned_fd(self) -> io::Result<OwnedFd> {
-        let fd = OwnedFd::from(self.0.into_inner());
-        set_nonblocking(fd.as_raw_fd(), false)?;
-        Ok(fd)
-    }
-}
-
-fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: `fcntl` on an fd this process owns, with integer arguments.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let flags = if on {
-        flags | libc::O_NONBLOCK
-    } else {
-        flags & !libc::O_NONBLOCK
-    };
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 macro_rules! pipe_type {
-    ($(#[$doc:meta])* $name:ident, $std:ty) => {
+    ($(#[$doc:meta])* $name:ident, $std:ty, $end:ident) => {
         $(#[$doc])*
-        pub struct $name(Pipe);
+        pub struct $name($end);
 
         impl $name {
             /// Wraps `std`'s end of the pipe (made non-blocking and
@@ -78,9 +23,11 @@ macro_rules! pipe_type {
             ///
             /// # Errors
             ///
-            /// Those of `fcntl(2)` and of registering with the reactor.
+            /// Those of `fstat(2)` and `fcntl(2)`, `InvalidInput` if the
+            /// fd is not a pipe (which `std` never gives), and those of
+            /// registering with the reactor.
             pub fn from_std(std: $std) -> io::Result<$name> {
-                Pipe::new(OwnedFd::from(std)).map($name)
+                $end::from_owned_fd(OwnedFd::from(std)).map($name)
             }
 
             /// The pipe's fd, deregistered and made blocking again.
@@ -89,19 +36,19 @@ macro_rules! pipe_type {
             ///
             /// Those of `fcntl(2)`.
             pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
-                self.0.into_owned_fd()
+                self.0.into_blocking_fd()
             }
         }
 
         impl AsRawFd for $name {
             fn as_raw_fd(&self) -> RawFd {
-                self.0 .0.as_raw_fd()
+                self.0.as_raw_fd()
             }
         }
 
         impl AsFd for $name {
             fn as_fd(&self) -> BorrowedFd<'_> {
-                self.0 .0.get_ref().as_fd()
+                self.0.as_fd()
             }
         }
 
@@ -128,28 +75,39 @@ pipe_type!(
     /// written with [`AsyncWrite`]; dropping it closes the pipe, and the
     /// child reads end of file.
     ChildStdin,
-    std::process::ChildStdin
+    std::process::ChildStdin,
+    Sender
 );
 pipe_type!(
     /// The child's standard output ([`Child::stdout`](super::Child::stdout)),
     /// read with [`AsyncRead`].
     ChildStdout,
-    std::process::ChildStdout
+    std::process::ChildStdout,
+    Receiver
 );
 pipe_type!(
     /// The child's standard error ([`Child::stderr`](super::Child::stderr)),
     /// read with [`AsyncRead`].
     ChildStderr,
-    std::process::ChildStderr
+    std::process::ChildStderr,
+    Receiver
 );
 
 impl AsyncWrite for ChildStdin {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_write(cx, buf)
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -165,21 +123,21 @@ impl AsyncWrite for ChildStdin {
 
 impl AsyncRead for ChildStdout {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_read(cx, buf)
+        Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
 impl AsyncRead for ChildStderr {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_read(cx, buf)
+        Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
