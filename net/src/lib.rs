@@ -93,6 +93,7 @@ mod accept;
 pub mod async_fd;
 mod conversions;
 mod copy;
+mod custom_io;
 mod lookup;
 mod macros;
 mod poll_evented;

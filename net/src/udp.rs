@@ -595,3 +595,48 @@ impl fmt::Debug for UdpSocket {
 }
 
 crate::macros::impl_as_fd!(UdpSocket, |s| s.io.get_ref());
+
+crate::custom_io::impl_custom_io!(UdpSocket, "socket");
+crate::custom_io::impl_poll_ready!(UdpSocket, poll_recv_ready, poll_send_ready);
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl UdpSocket {
+    /// Binds the socket to the network interface `interface` (such as
+    /// `b"eth0"`; `None` or empty unbinds it): `SO_BINDTODEVICE`. Only
+    /// datagrams received on that interface are delivered, and sends leave
+    /// through it. Usually needs `CAP_NET_RAW`, except to unbind or on
+    /// recent kernels for an unprivileged bind that matches the routing.
+    ///
+    /// ```
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let socket = runtime::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// assert_eq!(socket.device()?, None);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The errors of `setsockopt(2)` (`PermissionDenied`, or `ENODEV` for
+    /// an unknown interface).
+    ///
+    /// # Portability
+    ///
+    /// Linux and Android only.
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        sys::opts::set_bind_device(self.as_raw_fd(), interface)
+    }
+
+    /// The interface the socket is bound to (`SO_BINDTODEVICE`), if any.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `getsockopt(2)`.
+    ///
+    /// # Portability
+    ///
+    /// Linux and Android only.
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        sys::opts::bind_device(self.as_raw_fd())
+    }
+}

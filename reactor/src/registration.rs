@@ -279,6 +279,67 @@ impl Registration {
         }
     }
 
+    /// Runs `op` once if the fd looks ready in any direction of `interest`
+    /// (tokio's `try_io`, for a system call the socket types do not wrap):
+    /// `WouldBlock` without calling it if nothing is ready; a `WouldBlock`
+    /// from `op` clears the readiness observed, so the next wait waits for
+    /// a new event. `op` runs once: `EINTR` is its result.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, what `op` returns, or the registration was removed.
+    pub fn try_io_interest<R>(
+        &self,
+        interest: Interest,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let events = match self.io.ready_events(interest) {
+            Some(events) if events.is_shutdown() => return Err(gone()),
+            Some(events) => events,
+            None => return Err(io::ErrorKind::WouldBlock.into()),
+        };
+        let res = op();
+        if matches!(&res, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.clear_events(&events);
+        }
+        res
+    }
+
+    /// Waits until a direction of `interest` is ready (in the waiter list,
+    /// as [`readiness`](Registration::readiness)) and runs `op`, again
+    /// after each `WouldBlock` (which clears the readiness observed) and
+    /// at once after `EINTR`: tokio's `async_io`.
+    ///
+    /// # Errors
+    ///
+    /// What `op` returns, other than `WouldBlock` and `Interrupted`; or the
+    /// registration was removed.
+    pub async fn async_io_interest<R>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let events = self.readiness(interest).await?;
+            loop {
+                match op() {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.clear_events(&events);
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    res => return res,
+                }
+            }
+        }
+    }
+
+    fn clear_events(&self, events: &ReadyEvents) {
+        for ev in events.iter() {
+            self.clear_readiness(*ev);
+        }
+    }
+
     /// Runs `op` once, readiness `ev` observed. `WouldBlock` clears `ev`;
     /// a result that `drained` says proves the kernel queue drained clears
     /// the transfer bit of `ev` (not the closed and error bits).

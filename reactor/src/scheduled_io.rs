@@ -113,7 +113,7 @@ impl ReadyEvents {
         self.iter().any(|e| e.shutdown)
     }
 
-    fn iter(&self) -> impl Iterator<Item = &ReadyEvent> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ReadyEvent> {
         self.read.iter().chain(self.write.iter())
     }
 

@@ -540,3 +540,5 @@ impl fmt::Debug for TcpStream {
 }
 
 crate::macros::impl_as_fd!(TcpStream, |s| s.io.get_ref());
+
+crate::custom_io::impl_custom_io!(TcpStream, "stream");

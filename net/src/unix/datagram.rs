@@ -326,3 +326,38 @@ impl fmt::Debug for UnixDatagram {
 }
 
 crate::macros::impl_as_fd!(UnixDatagram, |s| s.io.get_ref());
+
+crate::custom_io::impl_custom_io!(UnixDatagram, "socket");
+crate::custom_io::impl_poll_ready!(UnixDatagram, poll_recv_ready, poll_send_ready);
+
+impl UnixDatagram {
+    /// Polls a [`send`](UnixDatagram::send) to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](UnixDatagram::send).
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_send(cx, buf)
+    }
+
+    /// Polls a [`send_to`](UnixDatagram::send_to).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a path too long for a socket address, or the
+    /// errors of `sendto(2)`.
+    pub fn poll_send_to<P: AsRef<Path>>(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        path: P,
+    ) -> Poll<io::Result<usize>> {
+        let raw = match SocketAddr::from_path_arg(path.as_ref()).and_then(|a| a.to_raw()) {
+            Ok(raw) => raw,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        self.io.poll_io(cx, Direction::Write, |s| {
+            sys::io::send_to(s.as_raw_fd(), buf, &raw)
+        })
+    }
+}

@@ -504,3 +504,6 @@ crate::macros::impl_async_write!(Sender, |s| s);
 crate::macros::impl_tokio_read!(Receiver, |s| s);
 #[cfg(feature = "tokio-io")]
 crate::macros::impl_tokio_write!(Sender, |s| s);
+
+crate::custom_io::impl_custom_io!(Sender, "pipe end");
+crate::custom_io::impl_custom_io!(Receiver, "pipe end");

@@ -333,3 +333,6 @@ impl fmt::Debug for UnixStream {
 }
 
 crate::macros::impl_as_fd!(UnixStream, |s| s.io.get_ref());
+
+crate::custom_io::impl_custom_io!(UnixStream, "stream");
+crate::custom_io::impl_poll_ready!(UnixStream, poll_read_ready, poll_write_ready);
