@@ -154,6 +154,50 @@ impl Builder {
         self
     }
 
+    /// How many tasks a scheduler thread runs from its own queue before it
+    /// looks at the queue of tasks spawned and woken from other threads
+    /// first. By default the interval adapts to the time tasks take (about
+    /// 40 µs of local work between looks, from every 2 to every 127 polls;
+    /// see the scheduler docs); a value set here is fixed. Tokio's default
+    /// is 31 for the current-thread scheduler, adaptive for the
+    /// multi-thread one.
+    ///
+    /// # Panics
+    ///
+    /// If `val` is zero.
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, val: u32) -> &mut Self {
+        assert!(val > 0, "global_queue_interval must be greater than 0");
+        self.config.global_queue_interval = Some(val);
+        self
+    }
+
+    /// How many tasks a scheduler thread runs between two looks for I/O
+    /// and timer events (a non-blocking reactor poll where the workers
+    /// drive the reactor, and the release of tasks that yielded). Default:
+    /// 61, as tokio's. Lower gives I/O readiness a shorter wait behind
+    /// running tasks, at the cost of more polls.
+    ///
+    /// # Panics
+    ///
+    /// If `val` is zero.
+    #[track_caller]
+    pub fn event_interval(&mut self, val: u32) -> &mut Self {
+        assert!(val > 0, "event_interval must be greater than 0");
+        self.config.event_interval = Some(val);
+        self
+    }
+
+    /// Turns off the LIFO slot (multi-thread): a task woken by a running
+    /// task goes to the back of the worker's queue instead of running
+    /// next. The slot makes message passing between tasks cheaper; without
+    /// it, woken tasks run in the order they were woken and can be stolen
+    /// at once. No effect on the current-thread scheduler, which has none.
+    pub fn disable_lifo_slot(&mut self) -> &mut Self {
+        self.config.disable_lifo_slot = true;
+        self
+    }
+
     /// The stack size of the runtime's threads.
     pub fn thread_stack_size(&mut self, size: usize) -> &mut Self {
         self.thread_stack_size = Some(size);
@@ -414,6 +458,7 @@ impl Builder {
                     self.config.stall.clone(),
                     self.config.poll_time_histogram.as_ref(),
                     self.config.park_hooks.clone(),
+                    &self.config,
                 );
                 let blocking = new_spawner(Some(shared.clock().clone()));
                 (Flavor::CurrentThread(shared), blocking)

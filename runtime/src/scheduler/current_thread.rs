@@ -41,9 +41,6 @@ use crate::shim::Ordering;
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 use crate::time::{Clock, Idle};
 
-/// Tasks run before the `block_on` future is polled again, at most.
-const MAX_TASKS_PER_TICK: usize = 61;
-
 /// State shared by the runtime's handles, its tasks and the driving thread.
 pub(crate) struct Shared {
     /// Every live task.
@@ -82,6 +79,9 @@ struct Core {
     local: VecDeque<Notified>,
     /// When to look at the injector before the local queue.
     injector_interval: InjectorInterval,
+    /// Tasks run before the `block_on` future is polled again (and I/O and
+    /// timers looked at), at most: `Config::event_interval`.
+    event_interval: usize,
     /// Parks the thread when there is nothing to do.
     parker: Parker,
 }
@@ -106,6 +106,7 @@ impl Shared {
         stall: Option<metrics::Stall>,
         histogram: Option<&metrics::HistogramConfiguration>,
         park_hooks: super::ParkHooks,
+        tuning: &super::Config,
     ) -> Arc<Shared> {
         // Looked up once: the thread in `block_on` drives it, and wakes from
         // other threads interrupt it, without a lookup each time.
@@ -122,7 +123,8 @@ impl Shared {
             unparker: parker.unparker(),
             core: Mutex::new(Some(Box::new(Core {
                 local: VecDeque::new(),
-                injector_interval: InjectorInterval::new(),
+                injector_interval: InjectorInterval::new(tuning.global_queue_interval),
+                event_interval: tuning.event_interval() as usize,
                 parker,
             }))),
             reactor,
@@ -222,7 +224,7 @@ impl Shared {
             let mut drained = false;
             // Timed polls chain: the end of one is the start of the next.
             let mut poll_start = 0;
-            while ran < MAX_TASKS_PER_TICK {
+            while ran < core.event_interval {
                 let next = if core.injector_interval.look_due() {
                     self.injector
                         .pop()
@@ -263,7 +265,7 @@ impl Shared {
             let deferred = main_deferred || DEFERRED.with(|d| !d.borrow().is_empty());
             // Yielded tasks run again once nothing else is runnable, or at
             // the end of a full batch, after the reactor was polled.
-            let wake_deferred = deferred && (drained || ran == MAX_TASKS_PER_TICK);
+            let wake_deferred = deferred && (drained || ran == core.event_interval);
             let idle = ran == 0 && !main.woken.load(Ordering::Acquire) && !deferred;
             // Paused or resumed after a pause: this runtime's timers are
             // ours to fire, and a paused clock jumps instead of parking.
@@ -282,7 +284,7 @@ impl Shared {
                         Idle::Again => continue,
                         Idle::Park(timeout) => park_for = timeout,
                     }
-                } else if ran == MAX_TASKS_PER_TICK || wake_deferred {
+                } else if ran == core.event_interval || wake_deferred {
                     self.clock.fire_due();
                 }
             }
@@ -298,7 +300,7 @@ impl Shared {
                     core.parker.park_driving(park_for);
                     self.park_hooks.unparked();
                 }
-                Some(driver) if ran == MAX_TASKS_PER_TICK || wake_deferred => driver.poll(),
+                Some(driver) if ran == core.event_interval || wake_deferred => driver.poll(),
                 None if idle => {
                     core.injector_interval.parked();
                     clock.end_run(slot);

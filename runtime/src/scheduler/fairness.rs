@@ -60,15 +60,20 @@ pub(crate) struct InjectorInterval {
     /// When the last forced look happened, if the thread has not parked
     /// since: the start of the batch being measured.
     batch_start: Option<Instant>,
+    /// Whether `interval` follows the poll time (false: fixed by
+    /// `Builder::global_queue_interval`, and no clock is read).
+    adaptive: bool,
 }
 
 impl InjectorInterval {
-    pub(crate) fn new() -> InjectorInterval {
+    /// An interval that adapts, or a `fixed` one.
+    pub(crate) fn new(fixed: Option<u32>) -> InjectorInterval {
         InjectorInterval {
-            interval: INITIAL_INTERVAL,
+            interval: fixed.unwrap_or(INITIAL_INTERVAL),
             since_look: 0,
             poll_ns: TARGET.as_nanos() as u64 / u64::from(INITIAL_INTERVAL),
             batch_start: None,
+            adaptive: fixed.is_none(),
         }
     }
 
@@ -92,7 +97,11 @@ impl InjectorInterval {
         if !self.is_due() {
             return false;
         }
-        self.forced_look(Instant::now());
+        if self.adaptive {
+            self.forced_look(Instant::now());
+        } else {
+            self.since_look = 0;
+        }
         true
     }
 
@@ -150,7 +159,7 @@ mod tests {
 
     #[test]
     fn interval_follows_poll_time() {
-        let mut iv = InjectorInterval::new();
+        let mut iv = InjectorInterval::new(None);
         assert_eq!(iv.interval(), INITIAL_INTERVAL);
         assert_eq!(settle(&mut iv, Duration::from_micros(5), 64), 8);
         assert_eq!(settle(&mut iv, Duration::from_millis(1), 1), MIN_INTERVAL);
@@ -163,14 +172,14 @@ mod tests {
 
     #[test]
     fn one_slow_batch_is_enough_to_shorten_the_interval() {
-        let mut iv = InjectorInterval::new();
+        let mut iv = InjectorInterval::new(None);
         settle(&mut iv, Duration::from_nanos(100), 128);
         assert_eq!(settle(&mut iv, Duration::from_millis(1), 1), MIN_INTERVAL);
     }
 
     #[test]
     fn a_batch_across_a_park_is_not_measured() {
-        let mut iv = InjectorInterval::new();
+        let mut iv = InjectorInterval::new(None);
         let now = Instant::now();
         iv.forced_look(now);
         for _ in 0..INITIAL_INTERVAL {
@@ -184,7 +193,7 @@ mod tests {
 
     #[test]
     fn look_due_counts_polls() {
-        let mut iv = InjectorInterval::new();
+        let mut iv = InjectorInterval::new(None);
         for _ in 0..INITIAL_INTERVAL - 1 {
             iv.polled();
             assert!(!iv.look_due());
@@ -192,5 +201,26 @@ mod tests {
         iv.polled();
         assert!(iv.look_due());
         assert!(!iv.look_due(), "the look resets the count");
+    }
+
+    #[test]
+    fn a_fixed_interval_never_moves() {
+        let mut iv = InjectorInterval::new(Some(5));
+        for _ in 0..3 {
+            for _ in 0..4 {
+                iv.polled();
+                assert!(!iv.look_due());
+            }
+            iv.polled();
+            assert!(iv.look_due(), "every fifth poll");
+        }
+        // Whatever the polls cost.
+        std::thread::sleep(Duration::from_millis(2));
+        for _ in 0..5 {
+            iv.polled();
+        }
+        assert!(iv.look_due());
+        assert_eq!(iv.interval(), 5);
+        assert!(iv.batch_start.is_none(), "no clock is read");
     }
 }

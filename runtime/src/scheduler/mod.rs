@@ -70,6 +70,26 @@ pub(crate) struct Config {
     pub(crate) stall: Option<crate::metrics::Stall>,
     /// The poll-time histogram's layout, if enabled.
     pub(crate) poll_time_histogram: Option<crate::metrics::HistogramConfiguration>,
+    /// A fixed injector interval (`Builder::global_queue_interval`);
+    /// `None`: it adapts to the poll time (`fairness`).
+    pub(crate) global_queue_interval: Option<u32>,
+    /// Tasks run between two looks at I/O and timers
+    /// (`Builder::event_interval`); `None`: [`EVENT_INTERVAL`].
+    pub(crate) event_interval: Option<u32>,
+    /// `Builder::disable_lifo_slot`: a task woken by a running task goes
+    /// to the back of the queue (multi-thread).
+    pub(crate) disable_lifo_slot: bool,
+}
+
+/// Tasks a scheduler thread runs between two looks at I/O and timers,
+/// unless `Builder::event_interval` says otherwise (tokio's default too).
+pub(crate) const EVENT_INTERVAL: u32 = 61;
+
+impl Config {
+    /// The event interval in force.
+    pub(crate) fn event_interval(&self) -> u32 {
+        self.event_interval.unwrap_or(EVENT_INTERVAL)
+    }
 }
 
 impl fmt::Debug for Config {
@@ -82,6 +102,9 @@ impl fmt::Debug for Config {
             .field("on_thread_unpark", &self.park_hooks.on_unpark.is_some())
             .field("stall", &self.stall)
             .field("poll_time_histogram", &self.poll_time_histogram)
+            .field("global_queue_interval", &self.global_queue_interval)
+            .field("event_interval", &self.event_interval)
+            .field("disable_lifo_slot", &self.disable_lifo_slot)
             .finish()
     }
 }

@@ -17,7 +17,7 @@
 //! worker puts the task in a per-worker list (`Core::deferred`, as tokio
 //! keeps yielded tasks' wakers) instead of its queue, and moves the list to
 //! the back of the queue only after it polled the reactor: at its periodic poll (every
-//! [`EVENT_INTERVAL`] ticks, or a poll by any thread within the last
+//! [`EVENT_INTERVAL`](super::EVENT_INTERVAL) ticks, or a poll by any thread within the last
 //! [`MIN_POLL_GAP`]), or when it has nothing else to run, in which case it
 //! polls the reactor with a zero timeout instead of parking (it must not
 //! block: the yielded tasks are ready to run), then wakes them. So a task
@@ -82,7 +82,7 @@
 //!   and, often, an unpark of a sleeping worker: a cross-thread hop and a
 //!   context switch per event.
 //! - **Idle workers (default)**: a worker polls the reactor without
-//!   blocking every [`EVENT_INTERVAL`] ticks (unless any thread polled in
+//!   blocking every [`EVENT_INTERVAL`](super::EVENT_INTERVAL) ticks (unless any thread polled in
 //!   the last [`MIN_POLL_GAP`]) and, with nothing to do, parks inside the
 //!   reactor instead of on its condition variable. Its events wake tasks
 //!   straight into its own queue, in batches. The reactor thread watches
@@ -124,8 +124,6 @@ use crate::metrics::{self, Counters, WatcherGuard};
 use crate::shim::{fence, AtomicBool, AtomicU32, Ordering};
 use crate::task::{self, JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
-/// Ticks between non-blocking polls of the reactor (worker-driven mode).
-const EVENT_INTERVAL: u32 = 61;
 /// A busy worker skips its periodic reactor poll if any thread polled more
 /// recently than this: short tasks (e.g. 61 `yield_now`s take a few
 /// microseconds) would otherwise pay one `epoll_wait` per 61 polls.
@@ -195,7 +193,14 @@ struct Core {
     /// LIFO tasks run in a row.
     lifo_polls: u32,
     run_queue: Local,
-    tick: u32,
+    /// Tasks to run before the next look at I/O, timers and yielded
+    /// tasks; reset to `event_interval` at each look.
+    until_event: u32,
+    /// `Config::event_interval` (61 unless the builder set it).
+    event_interval: u32,
+    /// Whether a task woken by the running one goes to the LIFO slot
+    /// (false after `Builder::disable_lifo_slot`).
+    use_lifo: bool,
     /// When to look at the injector before the local queue.
     injector_interval: InjectorInterval,
     /// Tasks that yielded, queued after the reactor's next poll.
@@ -303,8 +308,10 @@ impl Shared {
                 index,
                 lifo_polls: 0,
                 run_queue,
-                tick: 0,
-                injector_interval: InjectorInterval::new(),
+                until_event: config.event_interval(),
+                event_interval: config.event_interval(),
+                use_lifo: !config.disable_lifo_slot,
+                injector_interval: InjectorInterval::new(config.global_queue_interval),
                 deferred: Vec::new(),
                 yielding: false,
                 is_searching: false,
@@ -430,7 +437,7 @@ impl Shared {
             core.deferred.push(task);
             return;
         }
-        let pushed_to_queue = if is_yield {
+        let pushed_to_queue = if is_yield || !core.use_lifo {
             core.run_queue.push_back(task, self);
             true
         } else if let Some(prev) = self.remotes[core.index].lifo.replace(task) {
@@ -632,8 +639,9 @@ fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
 
     let mut core = core;
     while !shared.shutdown.load(Ordering::Acquire) {
-        core.tick = core.tick.wrapping_add(1);
-        if core.tick % EVENT_INTERVAL == 0 {
+        core.until_event -= 1;
+        if core.until_event == 0 {
+            core.until_event = core.event_interval;
             if ctx
                 .driver
                 .as_ref()
