@@ -30,6 +30,16 @@ use std::task::{Context, Poll};
 /// Units granted to each task poll.
 pub const BUDGET: u8 = 128;
 
+/// Polls that [`poll_proceed`] ended for want of budget, in the process
+/// (rare: at most one per 128 operations of a task's poll).
+static FORCED_YIELDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times an operation found its task's budget spent and made it
+/// yield, in the whole process, since it started.
+pub fn forced_yield_count() -> u64 {
+    FORCED_YIELDS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 thread_local! {
     /// `None`: unconstrained. `Some(n)`: `n` operations left in this poll.
     static REMAINING: Cell<Option<u8>> = const { Cell::new(None) };
@@ -101,6 +111,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     });
     match taken {
         Ok(None) => {
+            FORCED_YIELDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             cx.waker().wake_by_ref();
             Poll::Pending
         }

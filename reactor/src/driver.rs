@@ -45,6 +45,10 @@ pub struct Reactor {
     /// Live registrations. The slot index and the registration's generation
     /// form the token the kernel reports back.
     registrations: Mutex<Slab<Arc<ScheduledIo>>>,
+    /// Registrations made and removed so far (written while holding
+    /// `registrations`, so a load and a store each; read by anyone).
+    registered: AtomicU64,
+    deregistered: AtomicU64,
     /// Source of registration generations; starts at 1 so that no real token
     /// equals the backends' wake-up token (index and generation all ones).
     next_generation: AtomicU32,
@@ -130,6 +134,8 @@ impl Reactor {
         Ok(Reactor {
             poller: Poller::new()?,
             registrations: Mutex::new(Slab::new()),
+            registered: AtomicU64::new(0),
+            deregistered: AtomicU64::new(0),
             next_generation: AtomicU32::new(1),
             driver: Mutex::new(DriverState {
                 events: Events::with_capacity(EVENTS_CAPACITY),
@@ -223,6 +229,7 @@ impl Reactor {
             self.registrations.lock().remove(index);
             return Err(e);
         }
+        self.registered.fetch_add(1, Ordering::Relaxed);
         Ok(Registration::new(self, io, index, fd))
     }
 
@@ -236,6 +243,9 @@ impl Reactor {
             let mut regs = self.registrations.lock();
             if regs.get(index).is_some_and(|r| Arc::ptr_eq(r, io)) {
                 regs.remove(index);
+                // Under the lock: no other writer.
+                let n = self.deregistered.load(Ordering::Relaxed);
+                self.deregistered.store(n + 1, Ordering::Relaxed);
             }
         }
         let mut wakers = Vec::new();
@@ -259,6 +269,19 @@ impl Reactor {
     /// The most readiness events one turn has delivered.
     pub fn max_ready_per_turn(&self) -> u64 {
         self.max_ready.load(Ordering::Relaxed)
+    }
+
+    /// File descriptors registered so far (successful [`register`]
+    /// calls).
+    ///
+    /// [`register`]: Reactor::register
+    pub fn registered_count(&self) -> u64 {
+        self.registered.load(Ordering::Relaxed)
+    }
+
+    /// Registrations removed so far (dropped [`Registration`]s).
+    pub fn deregistered_count(&self) -> u64 {
+        self.deregistered.load(Ordering::Relaxed)
     }
 
     /// How many registrations are live (for leak checks in tests).

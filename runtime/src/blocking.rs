@@ -125,6 +125,11 @@ impl Spawner {
         (st.threads, st.idle)
     }
 
+    /// Jobs waiting for a thread, for `RuntimeMetrics`.
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.inner.state.lock().queue.len()
+    }
+
     /// Records the runtime handle that blocking threads make current.
     pub(crate) fn set_handle(&self, handle: scheduler::Handle) {
         self.inner.state.lock().handle = Some(handle);

@@ -190,10 +190,19 @@ impl RunClock {
 #[repr(align(128))]
 pub(crate) struct WorkerSlot {
     park_count: AtomicU64,
+    /// Wake-ups from a park (`park_count` less one while parked).
+    unpark_count: AtomicU64,
     noop_count: AtomicU64,
     busy_ns: AtomicU64,
     poll_count: AtomicU64,
     steal_count: AtomicU64,
+    /// Steals that took at least one task.
+    steal_operations: AtomicU64,
+    /// The injector interval's moving average of one poll (ns), published
+    /// at each forced look (0 while the interval is fixed).
+    mean_poll_ns: AtomicU64,
+    /// The thread running this worker, while one does.
+    thread: parking_lot::Mutex<Option<std::thread::ThreadId>>,
     max_poll_ns: AtomicU64,
     /// The current thread runtime's local queue length, as of the end of
     /// its last batch (the queue is thread-local there).
@@ -224,10 +233,14 @@ impl WorkerSlot {
     fn new(watched: bool, histogram: Option<&HistogramConfiguration>) -> WorkerSlot {
         WorkerSlot {
             park_count: AtomicU64::new(0),
+            unpark_count: AtomicU64::new(0),
             noop_count: AtomicU64::new(0),
             busy_ns: AtomicU64::new(0),
             poll_count: AtomicU64::new(0),
             steal_count: AtomicU64::new(0),
+            steal_operations: AtomicU64::new(0),
+            mean_poll_ns: AtomicU64::new(0),
+            thread: parking_lot::Mutex::new(None),
             max_poll_ns: AtomicU64::new(0),
             queue_depth: AtomicU64::new(0),
             poll_start: AtomicU64::new(0),
@@ -244,12 +257,31 @@ impl WorkerSlot {
         bump(&self.park_count, 1);
     }
 
+    pub(crate) fn unparked(&self) {
+        bump(&self.unpark_count, 1);
+    }
+
     pub(crate) fn noop(&self) {
         bump(&self.noop_count, 1);
     }
 
     pub(crate) fn stole(&self, n: u64) {
         bump(&self.steal_count, n);
+        bump(&self.steal_operations, 1);
+    }
+
+    /// Publishes the mean poll time the injector interval follows.
+    pub(crate) fn set_mean_poll(&self, ns: u64) {
+        self.mean_poll_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Records the calling thread as the one running this worker until the
+    /// guard drops (unless another thread took the worker over meanwhile,
+    /// as after `block_in_place`).
+    pub(crate) fn running_on_this_thread(&self) -> ThreadGuard<'_> {
+        let id = std::thread::current().id();
+        *self.thread.lock() = Some(id);
+        ThreadGuard { slot: self, id }
     }
 
     pub(crate) fn set_queue_depth(&self, n: usize) {
@@ -299,6 +331,21 @@ impl WorkerSlot {
     }
 }
 
+/// Clears [`WorkerSlot`]'s thread when the thread stops running it.
+pub(crate) struct ThreadGuard<'a> {
+    slot: &'a WorkerSlot,
+    id: std::thread::ThreadId,
+}
+
+impl Drop for ThreadGuard<'_> {
+    fn drop(&mut self) {
+        let mut thread = self.slot.thread.lock();
+        if *thread == Some(self.id) {
+            *thread = None;
+        }
+    }
+}
+
 /// Runtime-wide counters and the workers' slots.
 pub(crate) struct Counters {
     pub(crate) workers: Box<[WorkerSlot]>,
@@ -306,6 +353,9 @@ pub(crate) struct Counters {
     /// `workers` beside it (sharing the line made a spawner and the
     /// workers running its tasks bounce it between cores).
     spawned: Padded<AtomicU64>,
+    /// Tasks scheduled through the injector from outside the workers, on
+    /// a line of its own for the same reason.
+    remote: Padded<AtomicU64>,
     stall: Option<Stall>,
 }
 
@@ -332,12 +382,17 @@ impl Counters {
                 .map(|_| WorkerSlot::new(stall.is_some(), histogram))
                 .collect(),
             spawned: Padded(AtomicU64::new(0)),
+            remote: Padded(AtomicU64::new(0)),
             stall,
         })
     }
 
     pub(crate) fn spawned(&self) {
         self.spawned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn remote_scheduled(&self) {
+        self.remote.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Starts the stall watcher if a threshold is set; it stops when the
@@ -607,6 +662,27 @@ impl RuntimeMetrics {
         self.handle.blocking.num_threads().1
     }
 
+    /// Blocking jobs ([`spawn_blocking`](crate::task::spawn_blocking),
+    /// `fs`, name lookups) waiting for a thread of the pool: non-zero only
+    /// while all `max_blocking_threads` are busy.
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.handle.blocking.queue_depth()
+    }
+
+    /// Tasks scheduled from outside the runtime's workers so far: spawned
+    /// or woken by another thread (the `block_on` thread of a multi-thread
+    /// runtime among them) into the global queue.
+    pub fn remote_schedule_count(&self) -> u64 {
+        self.counters().remote.load(Ordering::Relaxed)
+    }
+
+    /// Times an operation found its task's budget spent (128 operations
+    /// in one poll) and made it yield. Process-wide, like the budget
+    /// (tokio counts per runtime).
+    pub fn budget_forced_yield_count(&self) -> u64 {
+        runtime_reactor::coop::forced_yield_count()
+    }
+
     /// Tasks spawned on this runtime so far (blocking tasks excluded).
     pub fn spawned_tasks_count(&self) -> u64 {
         self.counters().spawned.load(Ordering::Relaxed)
@@ -621,6 +697,24 @@ impl RuntimeMetrics {
         self.slot(worker).park_count.load(Ordering::Relaxed)
     }
 
+    /// Times `worker` parked plus times it woke up: odd while it is
+    /// parked, as in tokio.
+    pub fn worker_park_unpark_count(&self, worker: usize) -> u64 {
+        let slot = self.slot(worker);
+        // Unparks first: a park counted after it can only make it odd.
+        let unparks = slot.unpark_count.load(Ordering::Relaxed);
+        slot.park_count.load(Ordering::Relaxed).max(unparks) + unparks
+    }
+
+    /// The thread running `worker` now: `None` before it starts, after it
+    /// stops, and, on a current-thread runtime, while no thread is in
+    /// [`block_on`](crate::Runtime::block_on). After
+    /// [`block_in_place`](crate::task::block_in_place) it is the thread
+    /// that took the worker over.
+    pub fn worker_thread_id(&self, worker: usize) -> Option<std::thread::ThreadId> {
+        *self.slot(worker).thread.lock()
+    }
+
     /// Times `worker` woke from a park and parked again without running a
     /// task.
     pub fn worker_noop_count(&self, worker: usize) -> u64 {
@@ -631,6 +725,39 @@ impl RuntimeMetrics {
     /// runtime).
     pub fn worker_steal_count(&self, worker: usize) -> u64 {
         self.slot(worker).steal_count.load(Ordering::Relaxed)
+    }
+
+    /// Steals by `worker` that took at least one task (each takes up to
+    /// half the victim's queue; [`worker_steal_count`] counts the tasks).
+    ///
+    /// [`worker_steal_count`]: Self::worker_steal_count
+    pub fn worker_steal_operations(&self, worker: usize) -> u64 {
+        self.slot(worker).steal_operations.load(Ordering::Relaxed)
+    }
+
+    /// Times `worker`'s local queue was full when it pushed a task, so
+    /// that half of it went to the global queue (always 0 on a
+    /// current-thread runtime, whose queue grows).
+    pub fn worker_overflow_count(&self, worker: usize) -> u64 {
+        match &self.handle.flavor {
+            Flavor::CurrentThread(_) => {
+                let _ = self.slot(worker);
+                0
+            }
+            Flavor::MultiThread(s) => {
+                let _ = self.slot(worker);
+                s.overflow_count(worker)
+            }
+        }
+    }
+
+    /// The moving average of one poll's duration on `worker`, as the
+    /// worker measures it to pace its looks at the global queue (over
+    /// batches of polls, each batch weighing an eighth; no clock is read
+    /// per poll). Zero until a batch was measured, and always zero with a
+    /// fixed [`Builder::global_queue_interval`](crate::Builder::global_queue_interval).
+    pub fn worker_mean_poll_time(&self, worker: usize) -> Duration {
+        Duration::from_nanos(self.slot(worker).mean_poll_ns.load(Ordering::Relaxed))
     }
 
     /// Task polls `worker` has completed. Unless polls are timed, the
@@ -776,6 +903,20 @@ impl RuntimeMetrics {
     /// Wake-ups of the reactor itself are not counted.
     pub fn io_driver_ready_count(&self) -> u64 {
         reactor().map_or(0, runtime_reactor::Reactor::ready_count)
+    }
+
+    /// File descriptors registered with the process's reactor so far (every
+    /// socket, pipe, `AsyncFd`, pidfd of any runtime). Process-wide, like
+    /// [`io_driver_ready_count`](Self::io_driver_ready_count).
+    pub fn io_driver_fd_registered_count(&self) -> u64 {
+        reactor().map_or(0, runtime_reactor::Reactor::registered_count)
+    }
+
+    /// Registrations with the process's reactor removed so far (each
+    /// registered fd dropped); registered less deregistered is the number
+    /// live. Process-wide.
+    pub fn io_driver_fd_deregistered_count(&self) -> u64 {
+        reactor().map_or(0, runtime_reactor::Reactor::deregistered_count)
     }
 
     /// Turns of the process's reactor so far: each wait for events,

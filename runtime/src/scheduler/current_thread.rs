@@ -203,6 +203,7 @@ impl Shared {
         // Woken from a park and no task run since (for the no-op count).
         let mut unparked_idle = false;
         let slot = &self.counters.workers[0];
+        let _thread = slot.running_on_this_thread();
         // Busy time and poll stamps (metrics); the run ends at each park
         // and when `block_on` returns.
         let mut clock = metrics::RunClock::new();
@@ -226,6 +227,9 @@ impl Shared {
             let mut poll_start = 0;
             while ran < core.event_interval {
                 let next = if core.injector_interval.look_due() {
+                    if let Some(ns) = core.injector_interval.new_mean_poll_ns() {
+                        slot.set_mean_poll(ns);
+                    }
                     self.injector
                         .pop()
                         .or_else(|| LOCAL.with(|l| l.borrow_mut().pop_front()))
@@ -299,6 +303,7 @@ impl Shared {
                     self.park_hooks.parking();
                     core.parker.park_driving(park_for);
                     self.park_hooks.unparked();
+                    slot.unparked();
                 }
                 Some(driver) if ran == core.event_interval || wake_deferred => driver.poll(),
                 None if idle => {
@@ -311,6 +316,7 @@ impl Shared {
                     self.park_hooks.parking();
                     core.parker.park_timeout(park_for);
                     self.park_hooks.unparked();
+                    slot.unparked();
                 }
                 _ => {}
             }
@@ -397,6 +403,7 @@ impl Schedule for Arc<Shared> {
             LOCAL.with(|l| l.borrow_mut().push_back(task));
             return;
         }
+        self.counters.remote_scheduled();
         self.injector.push(task);
         // After shutdown emptied the injector nobody will: drop what we
         // pushed (a task holds its scheduler, so a leftover would leak both).

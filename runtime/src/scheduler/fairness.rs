@@ -63,6 +63,8 @@ pub(crate) struct InjectorInterval {
     /// Whether `interval` follows the poll time (false: fixed by
     /// `Builder::global_queue_interval`, and no clock is read).
     adaptive: bool,
+    /// Set when a forced look measured a batch: `poll_ns` is new.
+    measured: bool,
 }
 
 impl InjectorInterval {
@@ -74,6 +76,7 @@ impl InjectorInterval {
             poll_ns: TARGET.as_nanos() as u64 / u64::from(INITIAL_INTERVAL),
             batch_start: None,
             adaptive: fixed.is_none(),
+            measured: false,
         }
     }
 
@@ -112,9 +115,18 @@ impl InjectorInterval {
             // poll_ns += (mean - poll_ns) / 8, in unsigned arithmetic.
             self.poll_ns = self.poll_ns - (self.poll_ns >> EWMA_WEIGHT) + (mean >> EWMA_WEIGHT);
             self.interval = interval_for(self.poll_ns);
+            self.measured = true;
         }
         self.batch_start = Some(now);
         self.since_look = 0;
+    }
+
+    /// The moving average of one poll's duration in nanoseconds, if a
+    /// batch was measured since the last call (for the metrics'
+    /// `worker_mean_poll_time`, published after a look).
+    #[inline]
+    pub(crate) fn new_mean_poll_ns(&mut self) -> Option<u64> {
+        std::mem::take(&mut self.measured).then_some(self.poll_ns)
     }
 
     /// The thread is going to sleep: the batch in progress is not measured.

@@ -427,6 +427,7 @@ impl Shared {
             None
         });
         if let Some(task) = local {
+            self.counters.remote_scheduled();
             self.push_remote(task);
         }
     }
@@ -587,6 +588,10 @@ impl Shared {
     pub(crate) fn local_queue_depth(&self, worker: usize) -> usize {
         self.remotes[worker].steal.len()
     }
+
+    pub(crate) fn overflow_count(&self, worker: usize) -> u64 {
+        self.remotes[worker].steal.overflow_count()
+    }
 }
 
 impl Schedule for Arc<Shared> {
@@ -618,6 +623,7 @@ impl Drop for StopGuard<'_> {
 
 fn run_worker(shared: Arc<Shared>, core: Box<Core>, handle: super::Handle) {
     let _stopped = StopGuard(&shared);
+    let _thread = shared.counters.workers[core.index].running_on_this_thread();
     let _current = context::set_current(&handle);
     let _enter = context::enter_runtime(context::BlockInPlace::Allowed);
     if let Some(f) = &shared.config.on_thread_start {
@@ -693,6 +699,9 @@ fn next_task(shared: &Shared, core: &mut Core) -> Option<Notified> {
     // A due look at the injector comes first, even before the LIFO slot:
     // `run_task` leaves a task there when it stops a LIFO run for the look.
     if core.injector_interval.look_due() {
+        if let Some(ns) = core.injector_interval.new_mean_poll_ns() {
+            shared.counters.workers[core.index].set_mean_poll(ns);
+        }
         if let Some(t) = shared.inject.pop() {
             return Some(t);
         }
@@ -926,6 +935,7 @@ fn park(ctx: &WorkerCtx, mut core: Box<Core>) -> Box<Core> {
         }
         shared.config.park_hooks.unparked();
     }
+    slot.unparked();
     // Either a notifier unlisted us (we count as searching) or we unlist
     // ourselves.
     core.is_searching = shared.idle.unpark_self(core.index);

@@ -36,6 +36,9 @@ struct Inner {
     tail: AtomicU32,
     /// The ring. A slot between `steal` and `tail` holds a task.
     buffer: Box<[UnsafeCell<MaybeUninit<Notified>>]>,
+    /// Times a push found the queue full and sent tasks to the overflow
+    /// (the metrics' `worker_overflow_count`); written by the owner only.
+    overflows: AtomicU64,
 }
 
 // SAFETY: slots are handed between threads only through the head/tail
@@ -72,6 +75,7 @@ pub(crate) fn local() -> (Steal, Local) {
         head: AtomicU64::new(0),
         tail: AtomicU32::new(0),
         buffer,
+        overflows: AtomicU64::new(0),
     });
     (
         Steal {
@@ -120,6 +124,13 @@ impl Local {
         CAPACITY - tail.wrapping_sub(steal) as usize
     }
 
+    fn count_overflow(&self) {
+        let n = self.inner.overflows.load(Ordering::Relaxed);
+        self.inner
+            .overflows
+            .store(n.wrapping_add(1), Ordering::Relaxed);
+    }
+
     /// Pushes a task; if the queue is full, moves half of it (and the task)
     /// to `overflow`.
     pub(crate) fn push_back(&mut self, mut task: Notified, overflow: &impl Overflow) {
@@ -138,11 +149,15 @@ impl Local {
             }
             if steal != real {
                 // A stealer is making room right now; don't wait for it.
+                self.count_overflow();
                 overflow.push_batch(std::iter::once(task));
                 return;
             }
             match self.push_overflow(task, real, tail, overflow) {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.count_overflow();
+                    return;
+                }
                 Err(t) => task = t,
             }
         }
@@ -218,6 +233,11 @@ impl Steal {
     /// Tasks in the queue (a snapshot).
     pub(crate) fn len(&self) -> usize {
         self.inner.len()
+    }
+
+    /// Pushes that overflowed so far.
+    pub(crate) fn overflow_count(&self) -> u64 {
+        self.inner.overflows.load(Ordering::Relaxed)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
