@@ -407,6 +407,54 @@ fn consume_budget_inside_unconstrained_never_yields(flavor: Flavor) {
     });
 }
 
+/// `task::coop::cooperative` makes a future that knows nothing of the
+/// budget spend it: a loop over an always-ready `std::future::ready`
+/// yields once the budget is spent (the other task runs), where the same
+/// loop unwrapped never does.
+#[test]
+fn cooperative_makes_an_always_ready_future_yield() {
+    use runtime::task::coop::{cooperative, has_budget_remaining, poll_proceed};
+    let _serial = serial();
+    block_on(Flavor::CurrentThread, async {
+        for wrapped in [true, false] {
+            let ran = Arc::new(AtomicBool::new(false));
+            let seen = ran.clone();
+            let spinner = runtime::spawn(async move {
+                for round in 0..10 * BUDGET as usize {
+                    if seen.load(Ordering::SeqCst) {
+                        return Some(round);
+                    }
+                    if wrapped {
+                        cooperative(std::future::ready(())).await;
+                    } else {
+                        std::future::ready(()).await;
+                    }
+                }
+                None
+            });
+            let other = runtime::spawn(async move { ran.store(true, Ordering::SeqCst) });
+            let rounds = spinner.await.unwrap();
+            other.await.unwrap();
+            if wrapped {
+                let rounds = rounds.expect("the other task never ran");
+                assert!(rounds <= 2 * BUDGET as usize, "{rounds} rounds");
+            } else {
+                assert_eq!(rounds, None, "an unwrapped ready future never yields");
+            }
+        }
+        // The budget, spent by hand: 128 units of progress, then none left.
+        runtime::spawn(async {
+            assert!(has_budget_remaining());
+            for _ in 0..BUDGET {
+                poll_fn(|cx| poll_proceed(cx).map(|unit| unit.made_progress())).await;
+            }
+            assert!(!has_budget_remaining());
+        })
+        .await
+        .unwrap();
+    });
+}
+
 flavor_tests!(
     a_select_over_500_idle_udp_receives_sleeps_then_receives,
     a_loop_over_500_idle_tcp_reads_sleeps_then_reads,

@@ -1,5 +1,7 @@
-//! The task-facing side of the cooperative budget: [`consume_budget`] and
-//! [`unconstrained`], with tokio's meaning.
+//! The cooperative budget, tokio's `task::coop`: [`consume_budget`],
+//! [`unconstrained`], [`cooperative`], and for hand-written futures
+//! [`poll_proceed`] with its [`RestoreOnPending`] guard and
+//! [`has_budget_remaining`].
 //!
 //! Each task poll (and each poll of a `block_on` future) gets a budget of 128
 //! units; every operation that completes (a socket read, an elapsed sleep, a
@@ -14,6 +16,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use runtime_reactor::coop;
+
+pub use runtime_reactor::coop::{has_budget_remaining, poll_proceed, RestoreOnPending};
 
 /// Spends one unit of the task's cooperative budget, yielding first if the
 /// budget is already spent.
@@ -103,5 +107,58 @@ impl<F: fmt::Debug> fmt::Debug for Unconstrained<F> {
         f.debug_struct("Unconstrained")
             .field("inner", &self.inner)
             .finish()
+    }
+}
+
+/// Makes `future` take part in the budget, as this runtime's own
+/// operations do: each poll first takes a unit ([`poll_proceed`]; with the
+/// budget spent, the task yields without polling `future`), and the unit
+/// is kept only when `future` completes. For futures of other crates
+/// (`futures`' channels, for example) that know nothing of the budget and
+/// could otherwise keep a task busy as long as they are ready.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::task::coop::cooperative;
+///
+/// # runtime::Runtime::new().unwrap().block_on(async {
+/// // `std::future::ready` is always ready; wrapped, a loop over it
+/// // yields every 128 rounds like a loop over a socket would.
+/// for i in 0..1_000 {
+///     assert_eq!(cooperative(std::future::ready(i)).await, i);
+/// }
+/// # });
+/// ```
+pub fn cooperative<F: Future>(future: F) -> Coop<F> {
+    Coop { inner: future }
+}
+
+/// The future returned by [`cooperative`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Coop<F> {
+    /// Structurally pinned: never moved out of a pinned `Coop`.
+    inner: F,
+}
+
+impl<F: Future> Future for Coop<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let unit = std::task::ready!(poll_proceed(cx));
+        // SAFETY: structural pinning of `inner` (see the field): no method
+        // hands out `&mut F` or moves it, and there is no `Drop` impl.
+        let inner = unsafe { self.map_unchecked_mut(|c| &mut c.inner) };
+        let res = inner.poll(cx);
+        if res.is_ready() {
+            unit.made_progress();
+        }
+        res
+    }
+}
+
+impl<F: fmt::Debug> fmt::Debug for Coop<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coop").field("inner", &self.inner).finish()
     }
 }

@@ -22,7 +22,7 @@
 
 mod abort;
 mod builder;
-mod coop;
+pub mod coop;
 mod error;
 mod id;
 mod join;
