@@ -19,7 +19,7 @@
 //!
 //! Like tokio's `io` module, this one also has [`copy_bidirectional`] (a
 //! two-way proxy copy, zero-copy with `splice(2)` between sockets on
-//! Linux), [`split`] for any stream, the in-memory [`duplex`] pipe, and the
+//! Linux), [`split`] for any stream, the in-memory [`duplex`] and [`simplex`] pipes, and the
 //! standard streams [`stdin`], [`stdout`] and [`stderr`] (run on the
 //! blocking pool, as tokio's are).
 //!
@@ -69,7 +69,7 @@ pub(crate) mod tokio_traits;
 mod write_ext;
 
 pub use buf_read_ext::{AsyncBufReadExt, Lines, Split};
-pub use duplex::{duplex, DuplexStream};
+pub use duplex::{duplex, simplex, DuplexStream, SimplexStream};
 pub use empty::{empty, Empty};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{copy, copy_buf, BufReader, BufWriter};

@@ -222,7 +222,48 @@ fn stdio_through_pipes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stderr says hi"));
 }
 
+/// `simplex`: 100 kB through a 64-byte pipe between two tasks, byte-exact
+/// (the writer waits for the reader), then `shutdown` gives EOF after the
+/// data and later writes fail; the halves unsplit into the stream.
+fn simplex_between_two_tasks(flavor: Flavor) {
+    block_on(flavor, async {
+        let (mut reader, mut writer) = runtime::io::simplex(64);
+        let data = pattern(100_000, 9);
+        let d2 = data.clone();
+        let producer = runtime::spawn(async move {
+            writer.write_all(&d2).await.unwrap();
+            writer.shutdown().await.unwrap();
+            assert_eq!(
+                writer.write(b"x").await.unwrap_err().kind(),
+                io::ErrorKind::BrokenPipe
+            );
+            writer
+        });
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).await.unwrap();
+        assert_bytes_eq(&got, &data, "through the simplex");
+        let writer = producer.await.unwrap();
+        let mut whole = reader.unsplit(writer);
+        assert_eq!(whole.read(&mut [0u8; 4]).await.unwrap(), 0, "still EOF");
+
+        // One value, written then read; a write to a full pipe takes what
+        // fits.
+        let mut pipe = runtime::io::SimplexStream::new_unsplit(8);
+        assert_eq!(pipe.write(b"0123456789").await.unwrap(), 8);
+        let mut buf = [0u8; 16];
+        assert_eq!(pipe.read(&mut buf).await.unwrap(), 8);
+        assert_eq!(&buf[..8], b"01234567");
+    });
+}
+
+#[test]
+#[should_panic(expected = "max_buf_size must be non-zero")]
+fn simplex_of_zero_panics() {
+    let _ = runtime::io::simplex(0);
+}
+
 flavor_tests!(
+    simplex_between_two_tasks,
     duplex_backpressure_and_order,
     duplex_write_takes_only_what_fits,
     duplex_close_gives_eof_after_the_data,

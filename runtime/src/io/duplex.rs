@@ -1,4 +1,5 @@
-//! [`duplex`]: an in-memory, bounded, bidirectional pipe pair.
+//! [`duplex`]: an in-memory, bounded, bidirectional pipe pair; and
+//! [`simplex`]/[`SimplexStream`]: one direction of it.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -74,6 +75,109 @@ pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
             write: one,
         },
     )
+}
+
+/// An in-memory, bounded, one-way pipe: what is written into it is read
+/// out of it, in order, at most `max_buf_size` bytes waiting (a write to a
+/// full pipe waits for a read, and writes only as much as fits).
+///
+/// Made whole with [`SimplexStream::new_unsplit`], or as a reader and a
+/// writer for two tasks with [`simplex`]. `close()` (tokio's `shutdown()`)
+/// ends the writing: the reader gets what is buffered, then EOF, and later
+/// writes fail with `BrokenPipe`. Dropping one half of a split pipe closes
+/// nothing (the pipe lives while either half does), as in tokio.
+///
+/// Every completed read and write spends a unit of the task's cooperative
+/// budget. One task waits per direction.
+#[derive(Debug)]
+pub struct SimplexStream {
+    pipe: Pipe,
+}
+
+impl SimplexStream {
+    /// A whole pipe, read and written through the one value.
+    ///
+    /// # Panics
+    ///
+    /// If `max_buf_size` is 0 (no write could ever complete).
+    pub fn new_unsplit(max_buf_size: usize) -> SimplexStream {
+        assert!(max_buf_size > 0, "simplex: max_buf_size must be non-zero");
+        SimplexStream {
+            pipe: Pipe::new(max_buf_size),
+        }
+    }
+}
+
+/// Creates a one-way in-memory pipe of at most `max_buf_size` waiting
+/// bytes, as its reader and its writer (the halves of
+/// [`split`](super::split); [`unsplit`](super::ReadHalf::unsplit) gives
+/// the [`SimplexStream`] back).
+///
+/// # Panics
+///
+/// If `max_buf_size` is 0.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # runtime::Runtime::new().unwrap().block_on(async {
+/// let (mut reader, mut writer) = runtime::io::simplex(4);
+/// let producer = runtime::spawn(async move {
+///     // Four bytes at a time fit; the rest waits for the reader.
+///     writer.write_all(b"more than four bytes").await.unwrap();
+///     writer.shutdown().await.unwrap();
+/// });
+/// let mut got = String::new();
+/// reader.read_to_string(&mut got).await?;
+/// assert_eq!(got, "more than four bytes");
+/// producer.await.unwrap();
+/// # Ok::<_, std::io::Error>(()) }).unwrap();
+/// ```
+pub fn simplex(
+    max_buf_size: usize,
+) -> (
+    super::ReadHalf<SimplexStream>,
+    super::WriteHalf<SimplexStream>,
+) {
+    super::split(SimplexStream::new_unsplit(max_buf_size))
+}
+
+impl AsyncRead for SimplexStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        let res = ready!(self.pipe.poll_read(cx, buf));
+        coop.made_progress();
+        Poll::Ready(res)
+    }
+}
+
+impl AsyncWrite for SimplexStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        let res = ready!(self.pipe.poll_write(cx, buf));
+        coop.made_progress();
+        Poll::Ready(res)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Ends the writing: the reader reads the rest, then EOF.
+    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.pipe.close();
+        Poll::Ready(Ok(()))
+    }
 }
 
 /// One direction: the bytes written and not yet read.
