@@ -457,7 +457,7 @@ impl Receiver {
             .poll_stream_io(cx, Direction::Read, len, || ops::read(fd, buf))
     }
 
-    #[cfg(any(feature = "hyper", feature = "tokio-io"))]
+    #[cfg(feature = "tokio-io")]
     pub(crate) fn poll_read_uninit_priv(
         &self,
         cx: &mut Context<'_>,
