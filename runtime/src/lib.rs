@@ -154,6 +154,7 @@ mod runtime;
 mod scheduler;
 mod shim;
 pub mod signal;
+pub mod stream;
 pub mod sync;
 pub mod task;
 pub mod time;

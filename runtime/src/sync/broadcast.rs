@@ -617,16 +617,19 @@ impl<T: Clone> Receiver<T> {
     /// # }
     /// ```
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        poll_fn(|cx| {
-            let coop = std::task::ready!(runtime_reactor::coop::poll_proceed(cx));
-            let out = std::task::ready!(self.poll_step(Some(cx)));
-            coop.made_progress();
-            Poll::Ready(out.map_err(|e| match e {
-                TryRecvError::Lagged(n) => RecvError::Lagged(n),
-                _ => RecvError::Closed,
-            }))
-        })
-        .await
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`recv`](Self::recv) as a poll (for `stream::wrappers::BroadcastStream`):
+    /// the waker waits under this receiver's key.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let coop = std::task::ready!(runtime_reactor::coop::poll_proceed(cx));
+        let out = std::task::ready!(self.poll_step(Some(cx)));
+        coop.made_progress();
+        Poll::Ready(out.map_err(|e| match e {
+            TryRecvError::Lagged(n) => RecvError::Lagged(n),
+            _ => RecvError::Closed,
+        }))
     }
 
     /// Receives the next value if there is one now.

@@ -487,6 +487,15 @@ impl<T> Receiver<T> {
         changed(&self.shared, &mut self.version, &mut self.key).await
     }
 
+    /// [`changed`](Self::changed) as a poll (for
+    /// `stream::wrappers::WatchStream`).
+    pub(crate) fn poll_changed(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Result<(), RecvError>> {
+        poll_changed(&self.shared, &mut self.version, &mut self.key, cx)
+    }
+
     /// Waits until the value satisfies `f` (checking the current one
     /// first), marks it seen and returns it.
     ///
@@ -556,22 +565,28 @@ async fn changed<T>(
     version: &mut u64,
     key: &mut Option<usize>,
 ) -> Result<(), RecvError> {
-    poll_fn(|cx| {
-        let coop = std::task::ready!(runtime_reactor::coop::poll_proceed(cx));
-        let mut st = shared.state.lock();
-        if st.version != *version {
-            *version = st.version;
-            coop.made_progress();
-            return Poll::Ready(Ok(()));
-        }
-        if st.closed {
-            coop.made_progress();
-            return Poll::Ready(Err(RecvError(())));
-        }
-        set_keyed_waker(&mut st.rx_waiters, key, cx);
-        Poll::Pending
-    })
-    .await
+    poll_fn(|cx| poll_changed(shared, version, key, cx)).await
+}
+
+fn poll_changed<T>(
+    shared: &Shared<T>,
+    version: &mut u64,
+    key: &mut Option<usize>,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<Result<(), RecvError>> {
+    let coop = std::task::ready!(runtime_reactor::coop::poll_proceed(cx));
+    let mut st = shared.state.lock();
+    if st.version != *version {
+        *version = st.version;
+        coop.made_progress();
+        return Poll::Ready(Ok(()));
+    }
+    if st.closed {
+        coop.made_progress();
+        return Poll::Ready(Err(RecvError(())));
+    }
+    set_keyed_waker(&mut st.rx_waiters, key, cx);
+    Poll::Pending
 }
 
 impl<T> Clone for Receiver<T> {
