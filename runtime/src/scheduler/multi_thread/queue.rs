@@ -124,6 +124,7 @@ impl Local {
         CAPACITY - tail.wrapping_sub(steal) as usize
     }
 
+    /// Counts a push that found the queue full.
     fn count_overflow(&self) {
         let n = self.inner.overflows.load(Ordering::Relaxed);
         self.inner
@@ -133,14 +134,33 @@ impl Local {
 
     /// Pushes a task; if the queue is full, moves half of it (and the task)
     /// to `overflow`.
-    pub(crate) fn push_back(&mut self, mut task: Notified, overflow: &impl Overflow) {
+    #[inline]
+    pub(crate) fn push_back(&mut self, task: Notified, overflow: &impl Overflow) {
+        let (steal, _) = unpack(self.inner.head.load(Ordering::Acquire));
+        // Only this thread writes `tail`.
+        let tail = self.inner.tail.load(Ordering::Relaxed);
+        if (tail.wrapping_sub(steal) as usize) < CAPACITY {
+            // SAFETY: slot `tail` is outside [steal, tail): free, and only
+            // the owner writes free slots.
+            unsafe { self.inner.put(tail, task) };
+            self.inner
+                .tail
+                .store(tail.wrapping_add(1), Ordering::Release);
+            return;
+        }
+        self.push_back_full(task, overflow);
+    }
+
+    /// [`push_back`](Local::push_back) when the queue looked full: out of
+    /// line, so that the common case saves and restores few registers.
+    #[cold]
+    #[inline(never)]
+    fn push_back_full(&mut self, mut task: Notified, overflow: &impl Overflow) {
         loop {
             let (steal, real) = unpack(self.inner.head.load(Ordering::Acquire));
-            // Only this thread writes `tail`.
             let tail = self.inner.tail.load(Ordering::Relaxed);
             if (tail.wrapping_sub(steal) as usize) < CAPACITY {
-                // SAFETY: slot `tail` is outside [steal, tail): free, and only
-                // the owner writes free slots.
+                // SAFETY: as in `push_back`.
                 unsafe { self.inner.put(tail, task) };
                 self.inner
                     .tail
@@ -158,6 +178,7 @@ impl Local {
                     self.count_overflow();
                     return;
                 }
+                // A stealer took some meanwhile: there may be room now.
                 Err(t) => task = t,
             }
         }
