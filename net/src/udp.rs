@@ -341,17 +341,13 @@ impl UdpSocket {
         self.try_peek_from(&mut []).map(|(_, addr)| addr)
     }
 
+    /// `recv_from` and `peek_from`: `recvfrom(2)` with `flags`.
     async fn recv_from_flags(
         &self,
         buf: &mut [u8],
         flags: libc::c_int,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self
-            .io
-            .async_io(Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, flags)
-            })
-            .await?;
+        let (n, addr) = self.io.recv_from(sys::io::as_uninit(buf), flags).await?;
         Ok((n, addr.to_inet()?))
     }
 
@@ -363,9 +359,7 @@ impl UdpSocket {
         flags: libc::c_int,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, flags)
-            })
+            .poll_recv_from(cx, sys::io::as_uninit(buf), flags)
             .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
     }
 
@@ -375,9 +369,7 @@ impl UdpSocket {
         buf: &mut [u8],
         flags: libc::c_int,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.try_io(Direction::Read, |s| {
-            sys::io::recv_from(s.as_raw_fd(), buf, flags)
-        })?;
+        let (n, addr) = self.io.try_recv_from(sys::io::as_uninit(buf), flags)?;
         Ok((n, addr.to_inet()?))
     }
 

@@ -9,7 +9,7 @@ use runtime_reactor::{Direction, Ready};
 
 use crate::poll_evented::PollEvented;
 use crate::sys::{self, RawAddr};
-use crate::tcp::inq::{self, InqReads};
+use crate::tcp::inq::InqReads;
 use crate::tcp::{
     each_addr, split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
 };
@@ -472,7 +472,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.reads.poll_read(&self.io, cx, inq::as_uninit(buf))
+        self.reads.poll_read(&self.io, cx, sys::io::as_uninit(buf))
     }
 
     #[cfg(any(feature = "hyper", feature = "tokio-io"))]

@@ -214,12 +214,7 @@ impl UnixDatagram {
     ///
     /// The errors of `recvfrom(2)`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self
-            .io
-            .async_io(Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, 0)
-            })
-            .await?;
+        let (n, addr) = self.io.recv_from(sys::io::as_uninit(buf), 0).await?;
         Ok((n, SocketAddr::from_raw(&addr)?))
     }
 
@@ -234,9 +229,7 @@ impl UnixDatagram {
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, 0)
-            })
+            .poll_recv_from(cx, sys::io::as_uninit(buf), 0)
             .map(|res| res.and_then(|(n, addr)| Ok((n, SocketAddr::from_raw(&addr)?))))
     }
 
@@ -246,9 +239,7 @@ impl UnixDatagram {
     ///
     /// `WouldBlock`, or the errors of `recvfrom(2)`.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.try_io(Direction::Read, |s| {
-            sys::io::recv_from(s.as_raw_fd(), buf, 0)
-        })?;
+        let (n, addr) = self.io.try_recv_from(sys::io::as_uninit(buf), 0)?;
         Ok((n, SocketAddr::from_raw(&addr)?))
     }
 
