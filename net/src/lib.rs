@@ -54,6 +54,16 @@
 //!   [`tcp::OwnedWriteHalf`]), reading into the `ReadBuf`'s uninitialised
 //!   part without zeroing it.
 //!
+//! - `bytes`: receives into a [`bytes::BufMut`], as tokio's sockets have
+//!   them: `try_read_buf` on [`TcpStream`], [`UnixStream`] and their read
+//!   halves, and `recv_buf`, `try_recv_buf`, `recv_buf_from` and
+//!   `try_recv_buf_from` on [`UdpSocket`] and [`UnixDatagram`]. `bytes` is
+//!   the buffer crate of tokio's ecosystem (`BytesMut` and the `Buf`/`BufMut`
+//!   traits, which codecs and protocol crates take), so ported code keeps
+//!   its buffers. The kernel writes straight into the buffer's
+//!   uninitialised spare capacity (no zeroing), which is then advanced by
+//!   the bytes received.
+//!
 //! # Implementation
 //!
 //! - Every type wraps one `PollEvented<T>`: the OS object plus its reactor
@@ -91,6 +101,8 @@
 
 mod accept;
 pub mod async_fd;
+#[cfg(feature = "bytes")]
+mod buf;
 mod conversions;
 mod copy;
 mod custom_io;

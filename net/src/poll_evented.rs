@@ -3,12 +3,13 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::task::{ready, Context, Poll};
 
 use runtime_reactor::{coop, Direction, Reactor, Ready, ReadyEvent, Registration};
 
-use crate::sys;
+use crate::sys::{self, RawAddr};
 use crate::Interest;
 
 /// An I/O object registered with the reactor.
@@ -144,8 +145,54 @@ impl<T: AsRawFd> PollEvented<T> {
 
     /// Receives one datagram into `buf` (truncated to its length).
     pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.async_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
-            .await
+        self.recv_uninit(sys::io::as_uninit(buf)).await
+    }
+
+    /// Receives one datagram into `buf`, which need not be initialised
+    /// (truncated to its length). On `Ok(n)` the kernel has written
+    /// `buf[..n]`, and nothing else.
+    pub(crate) async fn recv_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        self.async_io(Direction::Read, |s| {
+            sys::io::recv_uninit(s.as_raw_fd(), buf, 0)
+        })
+        .await
+    }
+
+    /// Receives one datagram into `buf`, which need not be initialised
+    /// (truncated to its length), with the sender's raw address; `flags` is
+    /// 0 or `MSG_PEEK`. On `Ok((n, _))` the kernel has written `buf[..n]`.
+    pub(crate) async fn recv_from(
+        &self,
+        buf: &mut [MaybeUninit<u8>],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, RawAddr)> {
+        self.async_io(Direction::Read, |s| {
+            sys::io::recv_from(s.as_raw_fd(), buf, flags)
+        })
+        .await
+    }
+
+    /// Polls a [`recv_from`](PollEvented::recv_from).
+    pub(crate) fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+        flags: libc::c_int,
+    ) -> Poll<io::Result<(usize, RawAddr)>> {
+        self.poll_io(cx, Direction::Read, |s| {
+            sys::io::recv_from(s.as_raw_fd(), buf, flags)
+        })
+    }
+
+    /// A [`recv_from`](PollEvented::recv_from) without waiting.
+    pub(crate) fn try_recv_from(
+        &self,
+        buf: &mut [MaybeUninit<u8>],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, RawAddr)> {
+        self.try_io(Direction::Read, |s| {
+            sys::io::recv_from(s.as_raw_fd(), buf, flags)
+        })
     }
 
     /// Polls sending `buf` as one datagram to the connected peer.
@@ -171,7 +218,15 @@ impl<T: AsRawFd> PollEvented<T> {
 
     /// Receives one datagram into `buf` without waiting.
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+        self.try_recv_uninit(sys::io::as_uninit(buf))
+    }
+
+    /// Receives one datagram into `buf`, which need not be initialised,
+    /// without waiting. On `Ok(n)` the kernel has written `buf[..n]`.
+    pub(crate) fn try_recv_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        self.try_io(Direction::Read, |s| {
+            sys::io::recv_uninit(s.as_raw_fd(), buf, 0)
+        })
     }
 
     // Stream-socket operations, shared by TCP and Unix streams. An empty
@@ -219,7 +274,7 @@ impl<T: AsRawFd> PollEvented<T> {
     pub(crate) fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
+        buf: &mut [MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -303,10 +358,18 @@ impl<T: AsRawFd> PollEvented<T> {
 
     /// Reads without waiting.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_read_uninit(sys::io::as_uninit(buf))
+    }
+
+    /// Reads into `buf`, which need not be initialised, without waiting. On
+    /// `Ok(n)` the kernel has written `buf[..n]`, and nothing else.
+    pub(crate) fn try_read_uninit(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.try_io(Direction::Read, |s| sys::io::recv(s.as_raw_fd(), buf, 0))
+        self.try_io(Direction::Read, |s| {
+            sys::io::recv_uninit(s.as_raw_fd(), buf, 0)
+        })
     }
 
     /// Reads into `bufs` without waiting.

@@ -163,6 +163,87 @@ impl UdpSocket {
         self.io.try_recv(buf)
     }
 
+    /// Receives one datagram from the connected peer into `buf`'s spare
+    /// capacity (its `chunk_mut`), waiting until one arrives, and advances
+    /// `buf` by its length (feature `bytes`). The kernel writes straight
+    /// into the capacity; nothing is zeroed first. As with
+    /// [`recv`](UdpSocket::recv), a datagram longer than the spare capacity
+    /// is truncated to it and the rest discarded, and a `buf` with no spare
+    /// capacity still takes a datagram off the queue (a full `BytesMut` or
+    /// `Vec` makes room, but only 64 bytes or so: its `chunk_mut` grows it
+    /// when full; `reserve` room for the largest datagram first).
+    ///
+    /// Cancel-safe: dropped before it completes, it has received nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](UdpSocket::recv).
+    #[cfg(feature = "bytes")]
+    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.recv_buf(buf).await
+    }
+
+    /// Receives one datagram into `buf`'s spare capacity without waiting,
+    /// and advances `buf` by its length (feature `bytes`); see
+    /// [`recv_buf`](UdpSocket::recv_buf).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued, or as [`recv`](UdpSocket::recv).
+    #[cfg(feature = "bytes")]
+    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_recv_buf(buf)
+    }
+
+    /// Receives one datagram into `buf`'s spare capacity (truncated to it,
+    /// as by [`recv_buf`](UdpSocket::recv_buf)), waiting until one arrives,
+    /// advances `buf` by its length and returns that and the sender
+    /// (feature `bytes`). Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recvfrom(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use runtime::net::UdpSocket;
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.send_to(b"ping", b.local_addr()?).await?;
+    /// let mut buf = BytesMut::with_capacity(1500);
+    /// let (n, from) = b.recv_buf_from(&mut buf).await?;
+    /// assert_eq!((n, &buf[..], from), (4, &b"ping"[..], a.local_addr()?));
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
+    #[cfg(feature = "bytes")]
+    pub async fn recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.recv_buf_from(buf).await?;
+        Ok((n, addr.to_inet()?))
+    }
+
+    /// Receives one datagram and its sender into `buf`'s spare capacity
+    /// without waiting (feature `bytes`); see
+    /// [`recv_buf_from`](UdpSocket::recv_buf_from).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if none is queued, or the errors of `recvfrom(2)`.
+    #[cfg(feature = "bytes")]
+    pub fn try_recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.try_recv_buf_from(buf)?;
+        Ok((n, addr.to_inet()?))
+    }
+
     /// Sends `buf` as one datagram to `target` (the first address it
     /// resolves to; a host name is resolved off the worker, see
     /// [`lookup_host`](crate::lookup_host)).
@@ -341,17 +422,13 @@ impl UdpSocket {
         self.try_peek_from(&mut []).map(|(_, addr)| addr)
     }
 
+    /// `recv_from` and `peek_from`: `recvfrom(2)` with `flags`.
     async fn recv_from_flags(
         &self,
         buf: &mut [u8],
         flags: libc::c_int,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self
-            .io
-            .async_io(Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, flags)
-            })
-            .await?;
+        let (n, addr) = self.io.recv_from(sys::io::as_uninit(buf), flags).await?;
         Ok((n, addr.to_inet()?))
     }
 
@@ -363,9 +440,7 @@ impl UdpSocket {
         flags: libc::c_int,
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, flags)
-            })
+            .poll_recv_from(cx, sys::io::as_uninit(buf), flags)
             .map(|res| res.and_then(|(n, addr)| Ok((n, addr.to_inet()?))))
     }
 
@@ -375,9 +450,7 @@ impl UdpSocket {
         buf: &mut [u8],
         flags: libc::c_int,
     ) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.try_io(Direction::Read, |s| {
-            sys::io::recv_from(s.as_raw_fd(), buf, flags)
-        })?;
+        let (n, addr) = self.io.try_recv_from(sys::io::as_uninit(buf), flags)?;
         Ok((n, addr.to_inet()?))
     }
 

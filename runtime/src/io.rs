@@ -17,6 +17,16 @@
 //! byte order (`read_u32`, `write_f64_le`, …), `shutdown`, and the
 //! cancel-safe [`Lines::next_line`] and [`Split::next_segment`].
 //!
+//! With the `bytes` feature, the extension traits also have tokio's
+//! methods over the [`bytes`](https://docs.rs/bytes) crate's buffers:
+//! `AsyncReadExt::read_buf` into a `BufMut` (such as a `BytesMut`, which
+//! grows as needed) and `AsyncWriteExt::write_buf` and
+//! `AsyncWriteExt::write_all_buf` from a `Buf` (a chain of buffers goes
+//! out in one vectored write). `bytes` is the buffer crate of tokio's
+//! ecosystem, which tokio's `read_buf` takes, so code ported from tokio
+//! keeps its buffers. (The future `ReadBuf` is `read_buf`'s, not tokio's
+//! `ReadBuf` buffer type, which `futures-io`'s traits do not use.)
+//!
 //! Like tokio's `io` module, this one also has [`copy_bidirectional`] (a
 //! two-way proxy copy, zero-copy with `splice(2)` between sockets on
 //! Linux), [`split`] for any stream, the in-memory [`duplex`] and [`simplex`] pipes, and the
@@ -54,6 +64,8 @@
 //! ```
 
 pub(crate) mod blocking;
+#[cfg(feature = "bytes")]
+mod buf;
 mod buf_read_ext;
 mod duplex;
 mod empty;
@@ -68,6 +80,8 @@ mod stdio;
 pub(crate) mod tokio_traits;
 mod write_ext;
 
+#[cfg(feature = "bytes")]
+pub use buf::{ReadBuf, WriteAllBuf, WriteBuf};
 pub use buf_read_ext::{AsyncBufReadExt, Lines, Split};
 pub use duplex::{duplex, simplex, DuplexStream, SimplexStream};
 pub use empty::{empty, Empty};

@@ -93,23 +93,34 @@ pub(crate) fn disable_inq(fd: RawFd) {
     let _ = super::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INQ, 0);
 }
 
+/// `buf` as possibly uninitialised bytes, for a read into it.
+pub(crate) fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the reads this is
+    // passed to (`recv_uninit`, `recv_from`, `recv_inq`) only ever store
+    // initialised bytes (the kernel's), so `buf` stays initialised.
+    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
+}
+
 /// `send` from `buf`, never raising SIGPIPE.
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     let n = syscall!(send(fd, buf.as_ptr().cast(), buf.len(), SEND_FLAGS))?;
     Ok(n as usize)
 }
 
-/// `recvfrom` into `buf`, with the sender's raw address.
+/// `recvfrom` into `buf`, which need not be initialised, with the sender's
+/// raw address: on `Ok((n, _))` the kernel has written (and so initialised)
+/// `buf[..n]`, and nothing else (safe for the reason [`recv_uninit`] is).
 pub(crate) fn recv_from(
     fd: RawFd,
-    buf: &mut [u8],
+    buf: &mut [MaybeUninit<u8>],
     flags: libc::c_int,
 ) -> io::Result<(usize, RawAddr)> {
     let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let ptr: *mut u8 = buf.as_mut_ptr().cast();
     let n = syscall!(recvfrom(
         fd,
-        buf.as_mut_ptr().cast(),
+        ptr.cast(),
         buf.len(),
         flags,
         storage.as_mut_ptr().cast(),

@@ -150,11 +150,3 @@ mod imp {
 }
 
 pub(crate) use imp::InqReads;
-
-/// `buf` as possibly uninitialised bytes, for a read into it.
-pub(crate) fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
-    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the reads this is
-    // passed to only ever store initialised bytes (the kernel's), so `buf`
-    // stays initialised.
-    unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) }
-}

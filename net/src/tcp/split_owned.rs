@@ -153,6 +153,16 @@ impl OwnedReadHalf {
         self.inner.try_read_vectored(bufs)
     }
 
+    /// See [`TcpStream::try_read_buf`] (feature `bytes`).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or the errors of `recv(2)`.
+    #[cfg(feature = "bytes")]
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.inner.try_read_buf(buf)
+    }
+
     /// See [`TcpStream::peer_addr`].
     ///
     /// # Errors

@@ -9,7 +9,7 @@ use runtime_reactor::{Direction, Ready};
 
 use crate::poll_evented::PollEvented;
 use crate::sys::{self, RawAddr};
-use crate::tcp::inq::{self, InqReads};
+use crate::tcp::inq::InqReads;
 use crate::tcp::{
     each_addr, split, split_owned, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf,
 };
@@ -384,6 +384,48 @@ impl TcpStream {
         self.io.try_read_vectored(bufs)
     }
 
+    /// Reads without waiting into `buf`'s spare capacity (its `chunk_mut`)
+    /// and advances `buf` by the bytes read (feature `bytes`). The kernel
+    /// writes straight into the capacity, uninitialised or not; nothing is
+    /// zeroed first. `Ok(0)` is end of file, or a `buf` with no spare
+    /// capacity (a `BytesMut` or `Vec` grows instead: its `chunk_mut` makes
+    /// room). Readiness is cleared only by `WouldBlock`, as for
+    /// [`try_read`](TcpStream::try_read); pair it with
+    /// [`readable`](TcpStream::readable).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if no data is there, or the errors of `recv(2)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use runtime::io::AsyncWriteExt;
+    /// use runtime::net::{TcpListener, TcpStream};
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (server, _) = listener.accept().await?;
+    /// client.write_all(b"hello").await?;
+    /// let mut buf = BytesMut::with_capacity(64);
+    /// while buf.len() < 5 {
+    ///     server.readable().await?;
+    ///     match server.try_read_buf(&mut buf) {
+    ///         Ok(_) => {}
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// assert_eq!(&buf[..], b"hello");
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
+    #[cfg(feature = "bytes")]
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_read_buf(buf)
+    }
+
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
     ///
     /// # Errors
@@ -472,7 +514,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.reads.poll_read(&self.io, cx, inq::as_uninit(buf))
+        self.reads.poll_read(&self.io, cx, sys::io::as_uninit(buf))
     }
 
     #[cfg(any(feature = "hyper", feature = "tokio-io"))]

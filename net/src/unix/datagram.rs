@@ -171,6 +171,65 @@ impl UnixDatagram {
         self.io.try_recv(buf)
     }
 
+    /// Receives one datagram from the connected peer into `buf`'s spare
+    /// capacity (its `chunk_mut`), waiting for one, and advances `buf` by
+    /// its length (feature `bytes`). The kernel writes straight into the
+    /// capacity; nothing is zeroed first. As with
+    /// [`recv`](UnixDatagram::recv), a datagram longer than the spare
+    /// capacity is truncated to it and the rest discarded. Cancel-safe:
+    /// dropped before it completes, it has received nothing.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recv(2)`.
+    #[cfg(feature = "bytes")]
+    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.recv_buf(buf).await
+    }
+
+    /// Receives one datagram into `buf`'s spare capacity without waiting,
+    /// and advances `buf` by its length (feature `bytes`).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or the errors of `recv(2)`.
+    #[cfg(feature = "bytes")]
+    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_recv_buf(buf)
+    }
+
+    /// Receives one datagram into `buf`'s spare capacity (truncated to it),
+    /// waiting for one, advances `buf` by its length and returns that and
+    /// the sender's address (unnamed for an unbound sender) (feature
+    /// `bytes`). Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// The errors of `recvfrom(2)`.
+    #[cfg(feature = "bytes")]
+    pub async fn recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.recv_buf_from(buf).await?;
+        Ok((n, SocketAddr::from_raw(&addr)?))
+    }
+
+    /// Receives one datagram and its sender into `buf`'s spare capacity
+    /// without waiting (feature `bytes`).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or the errors of `recvfrom(2)`.
+    #[cfg(feature = "bytes")]
+    pub fn try_recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.try_recv_buf_from(buf)?;
+        Ok((n, SocketAddr::from_raw(&addr)?))
+    }
+
     /// Sends one datagram to the socket at `path`.
     ///
     /// # Errors
@@ -214,12 +273,7 @@ impl UnixDatagram {
     ///
     /// The errors of `recvfrom(2)`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self
-            .io
-            .async_io(Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, 0)
-            })
-            .await?;
+        let (n, addr) = self.io.recv_from(sys::io::as_uninit(buf), 0).await?;
         Ok((n, SocketAddr::from_raw(&addr)?))
     }
 
@@ -234,9 +288,7 @@ impl UnixDatagram {
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.io
-            .poll_io(cx, Direction::Read, |s| {
-                sys::io::recv_from(s.as_raw_fd(), buf, 0)
-            })
+            .poll_recv_from(cx, sys::io::as_uninit(buf), 0)
             .map(|res| res.and_then(|(n, addr)| Ok((n, SocketAddr::from_raw(&addr)?))))
     }
 
@@ -246,9 +298,7 @@ impl UnixDatagram {
     ///
     /// `WouldBlock`, or the errors of `recvfrom(2)`.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.try_io(Direction::Read, |s| {
-            sys::io::recv_from(s.as_raw_fd(), buf, 0)
-        })?;
+        let (n, addr) = self.io.try_recv_from(sys::io::as_uninit(buf), 0)?;
         Ok((n, SocketAddr::from_raw(&addr)?))
     }
 

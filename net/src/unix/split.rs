@@ -126,6 +126,16 @@ macro_rules! read_methods {
             self.stream().try_read_vectored(bufs)
         }
 
+        /// See [`UnixStream::try_read_buf`] (feature `bytes`).
+        ///
+        /// # Errors
+        ///
+        /// `WouldBlock`, or the errors of `recv(2)`.
+        #[cfg(feature = "bytes")]
+        pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+            self.stream().try_read_buf(buf)
+        }
+
         /// See [`UnixStream::peer_addr`].
         ///
         /// # Errors

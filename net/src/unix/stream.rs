@@ -210,6 +210,19 @@ impl UnixStream {
         self.io.try_read_vectored(bufs)
     }
 
+    /// Reads without waiting into `buf`'s spare capacity (its `chunk_mut`)
+    /// and advances `buf` by the bytes read (feature `bytes`); see
+    /// [`TcpStream::try_read_buf`](crate::TcpStream::try_read_buf), which
+    /// this is for a Unix stream.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if no data is there, or the errors of `recv(2)`.
+    #[cfg(feature = "bytes")]
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_read_buf(buf)
+    }
+
     /// Writes without waiting.
     ///
     /// # Errors

@@ -7,6 +7,8 @@ use futures_util::io::{
     Take,
 };
 
+#[cfg(feature = "bytes")]
+use super::buf::ReadBuf;
 use super::num::{read_methods, ReadNum};
 use super::AsyncRead;
 
@@ -19,6 +21,9 @@ use super::AsyncRead;
 /// is dropped before it completes), `read_exact`, `read_to_end` and
 /// `read_to_string` are not (data read so far is in the buffer, but how
 /// much is not reported).
+///
+/// With the `bytes` feature, `read_buf` is tokio's: one read into a
+/// `bytes::BufMut` (a `BytesMut` that grows as needed), cancel-safe.
 ///
 /// The number methods are tokio's: `read_u8`, `read_i8`, and for 16 to 128
 /// bits `read_u16`, `read_i32`, `read_f64`, … (big-endian, network order)
@@ -73,6 +78,47 @@ pub trait AsyncReadExt: AsyncRead {
         Self: Unpin,
     {
         FuturesReadExt::read(self, buf)
+    }
+
+    /// Reads some bytes into `buf`'s spare capacity (its `chunk_mut`),
+    /// advances `buf` by that many and returns it (feature `bytes`). 0 is
+    /// end of file, or a `buf` with no room left (`remaining_mut() == 0`;
+    /// nothing is read then). A `BytesMut` or `Vec` always has room: when
+    /// full, its `chunk_mut` grows it. Cancel-safe: dropped before it
+    /// completes, it has read nothing.
+    ///
+    /// One read fills at most 32 KiB: `futures-io`'s `poll_read` takes
+    /// initialised bytes, so that much of the spare capacity (or less, if
+    /// there is less) is zeroed before each read.
+    ///
+    /// # Errors
+    ///
+    /// The reader's; and an error if the reader reports more bytes than it
+    /// was given room for (the buffer is left as it was).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+    /// use runtime::net::UnixStream;
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// a.write_all(b"hello, world").await?;
+    /// drop(a);
+    /// let mut buf = BytesMut::with_capacity(4); // grows as it fills
+    /// while b.read_buf(&mut buf).await? != 0 {}
+    /// assert_eq!(&buf[..], b"hello, world");
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
+    #[cfg(feature = "bytes")]
+    fn read_buf<'a, B>(&'a mut self, buf: &'a mut B) -> ReadBuf<'a, Self, B>
+    where
+        Self: Unpin,
+        B: bytes::BufMut + ?Sized,
+    {
+        ReadBuf::new(self, buf)
     }
 
     /// Reads into several buffers, in order, and returns how many bytes.

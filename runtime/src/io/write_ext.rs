@@ -6,6 +6,8 @@ use futures_util::io::{
     AsyncWriteExt as FuturesWriteExt, Close, Flush, Write, WriteAll, WriteVectored,
 };
 
+#[cfg(feature = "bytes")]
+use super::buf::{WriteAllBuf, WriteBuf};
 use super::num::{write_methods, WriteNum};
 use super::AsyncWrite;
 
@@ -17,6 +19,11 @@ use super::AsyncWrite;
 /// are that crate's: `write` and `write_vectored` are cancel-safe (dropped
 /// before completion, they wrote nothing), `write_all` is not (how much
 /// was written is not reported).
+///
+/// With the `bytes` feature, `write_buf` and `write_all_buf` are tokio's:
+/// writes from a `bytes::Buf`, which they advance by what was written.
+/// `write_buf` is cancel-safe; `write_all_buf` is not, but the buffer has
+/// been advanced past whatever was written before it was dropped.
 ///
 /// [`shutdown`](AsyncWriteExt::shutdown) is tokio's name for
 /// [`close`](AsyncWriteExt::close), `futures-io`'s: both flush and then
@@ -75,6 +82,68 @@ pub trait AsyncWriteExt: AsyncWrite {
         Self: Unpin,
     {
         FuturesWriteExt::write_all(self, buf)
+    }
+
+    /// Writes some of `src`'s current chunk (`src.chunk()`), advances
+    /// `src` past what was written and returns how many bytes (0 for a
+    /// `src` with nothing left; feature `bytes`). One write, like
+    /// [`write`](AsyncWriteExt::write): for a `src` made of several chunks
+    /// (a `Chain`), it writes from the first only. Cancel-safe: dropped
+    /// before it completes, it wrote nothing.
+    ///
+    /// # Errors
+    ///
+    /// The writer's; and an error if the writer reports more bytes than
+    /// it was given (`src` is left as it was).
+    #[cfg(feature = "bytes")]
+    fn write_buf<'a, B>(&'a mut self, src: &'a mut B) -> WriteBuf<'a, Self, B>
+    where
+        Self: Unpin,
+        B: bytes::Buf,
+    {
+        WriteBuf::new(self, src)
+    }
+
+    /// Writes all of `src`, advancing it as it goes, until
+    /// `src.has_remaining()` is false (feature `bytes`). Each write offers
+    /// all of `src`'s chunks (up to 64, `chunks_vectored`) to
+    /// `poll_write_vectored`, so a `Chain` of a header and a body goes out
+    /// in one `sendmsg` on a socket. Not cancel-safe: dropped before it
+    /// completes, it may have written part of `src`, but `src` has been
+    /// advanced past exactly that part, so writing it again continues
+    /// where this left off.
+    ///
+    /// # Errors
+    ///
+    /// The writer's (an `Interrupted` one is retried); a writer that
+    /// accepts no bytes is a `WriteZero` error, and one that reports more
+    /// than it was given an error too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Buf;
+    /// use runtime::io::{AsyncReadExt, AsyncWriteExt};
+    /// use runtime::net::UnixStream;
+    ///
+    /// # runtime::Runtime::new().unwrap().block_on(async {
+    /// let (mut a, mut b) = UnixStream::pair()?;
+    /// let mut message = (&b"head:"[..]).chain(&b"body"[..]);
+    /// a.write_all_buf(&mut message).await?;
+    /// assert!(!message.has_remaining());
+    /// drop(a);
+    /// let mut got = Vec::new();
+    /// b.read_to_end(&mut got).await?;
+    /// assert_eq!(got, b"head:body");
+    /// # Ok::<_, std::io::Error>(()) }).unwrap();
+    /// ```
+    #[cfg(feature = "bytes")]
+    fn write_all_buf<'a, B>(&'a mut self, src: &'a mut B) -> WriteAllBuf<'a, Self, B>
+    where
+        Self: Unpin,
+        B: bytes::Buf,
+    {
+        WriteAllBuf::new(self, src)
     }
 
     /// Flushes what the writer buffers (a socket buffers nothing).
