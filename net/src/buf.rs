@@ -32,8 +32,9 @@ use crate::sys::RawAddr;
 /// `read` must write only initialised bytes into the slice it is given,
 /// and return `Ok((n, _))` only once it has written the first `n` bytes of
 /// it: the contract of `sys::io::recv_uninit` and `sys::io::recv_from`,
-/// which every caller's `read` ends in.
-unsafe fn fill<B: BufMut + ?Sized, T>(
+/// which every caller's `read` ends in (and of `sys::pipe::read_uninit`
+/// for the pipe's `Receiver`).
+pub(crate) unsafe fn fill<B: BufMut + ?Sized, T>(
     buf: &mut B,
     read: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<(usize, T)>,
 ) -> io::Result<(usize, T)> {

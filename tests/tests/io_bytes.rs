@@ -526,7 +526,33 @@ fn lying_readers_and_writers_are_errors_not_panics(flavor: Flavor) {
     });
 }
 
+/// A pipe's `Receiver::try_read_buf`: `WouldBlock` while empty, then the
+/// bytes into the spare capacity after `readable`, then end of file.
+fn pipe_try_read_buf(flavor: Flavor) {
+    block_on(flavor, async {
+        let (mut tx, rx) = runtime::net::unix::pipe::pipe().unwrap();
+        let mut buf = BytesMut::with_capacity(4);
+        assert_eq!(
+            rx.try_read_buf(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        tx.write_all(b"through the pipe").await.unwrap();
+        drop(tx);
+        loop {
+            rx.readable().await.unwrap();
+            match rx.try_read_buf(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("try_read_buf: {e}"),
+            }
+        }
+        assert_eq!(&buf[..], b"through the pipe");
+    });
+}
+
 flavor_tests!(
+    pipe_try_read_buf,
     read_buf_carries_a_mebibyte_byte_exact_into_a_growing_bytesmut,
     read_buf_into_a_full_buffer_returns_0_without_reading,
     read_buf_at_eof_returns_0,

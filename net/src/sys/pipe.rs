@@ -45,7 +45,7 @@ pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// kernel has written `buf[..n]`, and nothing else. Safe because `read(2)`
 /// only writes through the pointer, at most `buf.len()` bytes, and writing
 /// a `MaybeUninit<u8>` is always allowed.
-#[cfg(feature = "tokio-io")]
+#[cfg(any(feature = "tokio-io", feature = "bytes"))]
 pub(crate) fn read_uninit(fd: RawFd, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
     let ptr: *mut u8 = buf.as_mut_ptr().cast();
     let n = syscall!(read(fd, ptr.cast(), buf.len()))?;

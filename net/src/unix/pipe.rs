@@ -428,6 +428,31 @@ impl Receiver {
             .try_io(Direction::Read, |fd| ops::read(fd.as_raw_fd(), buf))
     }
 
+    /// Reads without waiting into `buf`'s spare capacity (its
+    /// `chunk_mut`) and advances `buf` by the bytes read (feature `bytes`):
+    /// the kernel writes straight into the capacity, nothing is zeroed
+    /// first. `Ok(0)` is end of file, or a `buf` with no spare capacity.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_read`](Receiver::try_read).
+    #[cfg(feature = "bytes")]
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        // SAFETY: `read_uninit` is `read(2)`, which writes only the bytes
+        // it returns, all of them initialised.
+        let (n, ()) = unsafe {
+            crate::buf::fill(buf, |dst| {
+                if dst.is_empty() {
+                    return Ok((0, ()));
+                }
+                self.io
+                    .try_io(Direction::Read, |fd| ops::read_uninit(fd.as_raw_fd(), dst))
+                    .map(|n| (n, ()))
+            })
+        }?;
+        Ok(n)
+    }
+
     /// Reads into several buffers (`readv(2)`, the first `IOV_MAX` of
     /// them) without waiting.
     ///
