@@ -211,6 +211,22 @@ fn blocking_queue_depth_counts_jobs_waiting_for_a_thread() {
     assert_eq!(m.blocking_queue_depth(), 0);
 }
 
+/// 20 tasks yielding 500 times each: 10,000 polls that do nothing else.
+async fn yielders() {
+    let joins: Vec<_> = (0..20)
+        .map(|_| {
+            runtime::spawn(async {
+                for _ in 0..500 {
+                    runtime::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for j in joins {
+        j.await.unwrap();
+    }
+}
+
 #[test]
 fn mean_poll_time_is_measured_from_batches_of_polls() {
     let _watchdog = Watchdog::start(HANG_LIMIT);
@@ -218,22 +234,7 @@ fn mean_poll_time_is_measured_from_batches_of_polls() {
     let m = rt.handle().metrics();
     assert_eq!(m.worker_mean_poll_time(0), Duration::ZERO);
     rt.block_on(async {
-        runtime::spawn(async {
-            let joins: Vec<_> = (0..20)
-                .map(|_| {
-                    runtime::spawn(async {
-                        for _ in 0..500 {
-                            runtime::task::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
-            for j in joins {
-                j.await.unwrap();
-            }
-        })
-        .await
-        .unwrap();
+        runtime::spawn(yielders()).await.unwrap();
     });
     let mean = m.worker_mean_poll_time(0);
     assert!(
@@ -246,20 +247,7 @@ fn mean_poll_time_is_measured_from_batches_of_polls() {
         .global_queue_interval(31)
         .build()
         .unwrap();
-    fixed.block_on(async {
-        let joins: Vec<_> = (0..20)
-            .map(|_| {
-                runtime::spawn(async {
-                    for _ in 0..500 {
-                        runtime::task::yield_now().await;
-                    }
-                })
-            })
-            .collect();
-        for j in joins {
-            j.await.unwrap();
-        }
-    });
+    fixed.block_on(yielders());
     assert!(fixed.handle().metrics().worker_poll_count(0) >= 9_000);
     assert_eq!(
         fixed.handle().metrics().worker_mean_poll_time(0),

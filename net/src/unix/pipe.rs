@@ -34,7 +34,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::task::{Context, Poll};
@@ -332,11 +332,9 @@ impl Sender {
     /// `WouldBlock`; `BrokenPipe` once no reader is left; the other errors
     /// of `write(2)`.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.io
-            .try_io(Direction::Write, |fd| ops::write(fd.as_raw_fd(), buf))
+        try_transfer(&self.io, Direction::Write, buf.len(), |fd| {
+            ops::write(fd, buf)
+        })
     }
 
     /// Writes several buffers (`writev(2)`, the first `IOV_MAX` of them)
@@ -346,11 +344,9 @@ impl Sender {
     ///
     /// As [`try_write`](Sender::try_write).
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        if vectored_len(bufs) == 0 {
-            return Ok(0);
-        }
-        self.io
-            .try_io(Direction::Write, |fd| ops::writev(fd.as_raw_fd(), bufs))
+        try_transfer(&self.io, Direction::Write, vectored_len(bufs), |fd| {
+            ops::writev(fd, bufs)
+        })
     }
 
     pub(crate) fn poll_write_priv(
@@ -358,13 +354,9 @@ impl Sender {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let fd = self.io.get_ref().as_raw_fd();
-        self.io
-            .registration()
-            .poll_stream_io(cx, Direction::Write, buf.len(), || ops::write(fd, buf))
+        transfer(&self.io, cx, Direction::Write, buf.len(), |fd| {
+            ops::write(fd, buf)
+        })
     }
 
     pub(crate) fn poll_write_vectored_priv(
@@ -375,13 +367,9 @@ impl Sender {
         // Only what one `writev` is given counts: a longer list is short
         // by design, not because the pipe filled.
         let len = vectored_len(bufs);
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        let fd = self.io.get_ref().as_raw_fd();
-        self.io
-            .registration()
-            .poll_stream_io(cx, Direction::Write, len, || ops::writev(fd, bufs))
+        transfer(&self.io, cx, Direction::Write, len, |fd| {
+            ops::writev(fd, bufs)
+        })
     }
 
     /// `close()`/`shutdown()`: nothing to do; the pipe closes on drop.
@@ -421,11 +409,9 @@ impl Receiver {
     ///
     /// `WouldBlock`, or the errors of `read(2)`.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.io
-            .try_io(Direction::Read, |fd| ops::read(fd.as_raw_fd(), buf))
+        try_transfer(&self.io, Direction::Read, buf.len(), |fd| {
+            ops::read(fd, buf)
+        })
     }
 
     /// Reads without waiting into `buf`'s spare capacity (its
@@ -460,11 +446,8 @@ impl Receiver {
     ///
     /// As [`try_read`](Receiver::try_read).
     pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        if sys::io::recv_vectored_len(bufs) == 0 {
-            return Ok(0);
-        }
-        self.io
-            .try_io(Direction::Read, |fd| ops::readv(fd.as_raw_fd(), bufs))
+        let len = sys::io::recv_vectored_len(bufs);
+        try_transfer(&self.io, Direction::Read, len, |fd| ops::readv(fd, bufs))
     }
 
     pub(crate) fn poll_read_priv(
@@ -472,14 +455,8 @@ impl Receiver {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let fd = self.io.get_ref().as_raw_fd();
         let len = buf.len();
-        self.io
-            .registration()
-            .poll_stream_io(cx, Direction::Read, len, || ops::read(fd, buf))
+        transfer(&self.io, cx, Direction::Read, len, |fd| ops::read(fd, buf))
     }
 
     #[cfg(feature = "tokio-io")]
@@ -488,14 +465,10 @@ impl Receiver {
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let fd = self.io.get_ref().as_raw_fd();
         let len = buf.len();
-        self.io
-            .registration()
-            .poll_stream_io(cx, Direction::Read, len, || ops::read_uninit(fd, buf))
+        transfer(&self.io, cx, Direction::Read, len, |fd| {
+            ops::read_uninit(fd, buf)
+        })
     }
 
     pub(crate) fn poll_read_vectored_priv(
@@ -506,14 +479,42 @@ impl Receiver {
         // `recv_vectored_len` counts the same first `IOV_MAX` buffers
         // that `readv` is given.
         let len = sys::io::recv_vectored_len(bufs);
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        let fd = self.io.get_ref().as_raw_fd();
-        self.io
-            .registration()
-            .poll_stream_io(cx, Direction::Read, len, || ops::readv(fd, bufs))
+        transfer(&self.io, cx, Direction::Read, len, |fd| {
+            ops::readv(fd, bufs)
+        })
     }
+}
+
+/// A transfer of `len` bytes in `direction` by `op` (a `read`/`write`
+/// family call on the fd), once the pipe is ready: nothing for `len` 0, and
+/// a short transfer clears readiness (see the module docs).
+fn transfer(
+    io: &PollEvented<OwnedFd>,
+    cx: &mut Context<'_>,
+    direction: Direction,
+    len: usize,
+    mut op: impl FnMut(RawFd) -> io::Result<usize>,
+) -> Poll<io::Result<usize>> {
+    if len == 0 {
+        return Poll::Ready(Ok(0));
+    }
+    let fd = io.get_ref().as_raw_fd();
+    io.registration()
+        .poll_stream_io(cx, direction, len, || op(fd))
+}
+
+/// [`transfer`] without waiting: `WouldBlock` unless the pipe looks ready
+/// (and then only a `WouldBlock` from `op` clears readiness).
+fn try_transfer(
+    io: &PollEvented<OwnedFd>,
+    direction: Direction,
+    len: usize,
+    mut op: impl FnMut(RawFd) -> io::Result<usize>,
+) -> io::Result<usize> {
+    if len == 0 {
+        return Ok(0);
+    }
+    io.try_io(direction, |fd| op(fd.as_raw_fd()))
 }
 
 /// The bytes one `writev` of `bufs` is given (the first `IOV_MAX`).

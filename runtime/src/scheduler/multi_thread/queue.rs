@@ -132,11 +132,11 @@ impl Local {
             .store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
-    /// Pushes a task; if the queue is full, moves half of it (and the task)
-    /// to `overflow`.
-    #[inline]
-    pub(crate) fn push_back(&mut self, task: Notified, overflow: &impl Overflow) {
-        let (steal, _) = unpack(self.inner.head.load(Ordering::Acquire));
+    /// Puts `task` at the tail if there is room; otherwise gives it back
+    /// with the `(steal, real)` head and the tail it saw.
+    #[inline(always)]
+    fn try_put(&mut self, task: Notified) -> Result<(), (Notified, u32, u32, u32)> {
+        let (steal, real) = unpack(self.inner.head.load(Ordering::Acquire));
         // Only this thread writes `tail`.
         let tail = self.inner.tail.load(Ordering::Relaxed);
         if (tail.wrapping_sub(steal) as usize) < CAPACITY {
@@ -146,9 +146,18 @@ impl Local {
             self.inner
                 .tail
                 .store(tail.wrapping_add(1), Ordering::Release);
-            return;
+            return Ok(());
         }
-        self.push_back_full(task, overflow);
+        Err((task, steal, real, tail))
+    }
+
+    /// Pushes a task; if the queue is full, moves half of it (and the task)
+    /// to `overflow`.
+    #[inline]
+    pub(crate) fn push_back(&mut self, task: Notified, overflow: &impl Overflow) {
+        if let Err((task, ..)) = self.try_put(task) {
+            self.push_back_full(task, overflow);
+        }
     }
 
     /// [`push_back`](Local::push_back) when the queue looked full: out of
@@ -157,23 +166,17 @@ impl Local {
     #[inline(never)]
     fn push_back_full(&mut self, mut task: Notified, overflow: &impl Overflow) {
         loop {
-            let (steal, real) = unpack(self.inner.head.load(Ordering::Acquire));
-            let tail = self.inner.tail.load(Ordering::Relaxed);
-            if (tail.wrapping_sub(steal) as usize) < CAPACITY {
-                // SAFETY: as in `push_back`.
-                unsafe { self.inner.put(tail, task) };
-                self.inner
-                    .tail
-                    .store(tail.wrapping_add(1), Ordering::Release);
-                return;
-            }
+            let (t, steal, real, tail) = match self.try_put(task) {
+                Ok(()) => return,
+                Err(full) => full,
+            };
             if steal != real {
                 // A stealer is making room right now; don't wait for it.
                 self.count_overflow();
-                overflow.push_batch(std::iter::once(task));
+                overflow.push_batch(std::iter::once(t));
                 return;
             }
-            match self.push_overflow(task, real, tail, overflow) {
+            match self.push_overflow(t, real, tail, overflow) {
                 Ok(()) => {
                     self.count_overflow();
                     return;
