@@ -54,7 +54,7 @@
 //!   [`tcp::OwnedWriteHalf`]), reading into the `ReadBuf`'s uninitialised
 //!   part without zeroing it.
 //!
-//! - `bytes`: receives into a [`bytes::BufMut`], as tokio's sockets have
+//! - `bytes`: receives into a `bytes::BufMut`, as tokio's sockets have
 //!   them: `try_read_buf` on [`TcpStream`], [`UnixStream`] and their read
 //!   halves, and `recv_buf`, `try_recv_buf`, `recv_buf_from` and
 //!   `try_recv_buf_from` on [`UdpSocket`] and [`UnixDatagram`]. `bytes` is
