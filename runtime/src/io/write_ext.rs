@@ -128,7 +128,8 @@ pub trait AsyncWriteExt: AsyncWrite {
     ///
     /// # runtime::Runtime::new().unwrap().block_on(async {
     /// let (mut a, mut b) = UnixStream::pair()?;
-    /// let mut message = (&b"head:"[..]).chain(&b"body"[..]);
+    /// // `Buf::chain`, not `AsyncReadExt::chain` (both are in scope).
+    /// let mut message = Buf::chain(&b"head:"[..], &b"body"[..]);
     /// a.write_all_buf(&mut message).await?;
     /// assert!(!message.has_remaining());
     /// drop(a);
