@@ -150,10 +150,7 @@ impl AsyncRead for SimplexStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let coop = ready!(coop::poll_proceed(cx));
-        let res = ready!(self.pipe.poll_read(cx, buf));
-        coop.made_progress();
-        Poll::Ready(res)
+        budgeted(cx, |cx| self.pipe.poll_read(cx, buf))
     }
 }
 
@@ -163,10 +160,7 @@ impl AsyncWrite for SimplexStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let coop = ready!(coop::poll_proceed(cx));
-        let res = ready!(self.pipe.poll_write(cx, buf));
-        coop.made_progress();
-        Poll::Ready(res)
+        budgeted(cx, |cx| self.pipe.poll_write(cx, buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -178,6 +172,16 @@ impl AsyncWrite for SimplexStream {
         self.pipe.close();
         Poll::Ready(Ok(()))
     }
+}
+
+/// Runs a pipe operation under the task's cooperative budget: a unit is
+/// taken first (with none left, the task yields) and kept only if `op`
+/// completes, as socket I/O does.
+fn budgeted<R>(cx: &mut Context<'_>, op: impl FnOnce(&mut Context<'_>) -> Poll<R>) -> Poll<R> {
+    let coop = ready!(coop::poll_proceed(cx));
+    let res = ready!(op(cx));
+    coop.made_progress();
+    Poll::Ready(res)
 }
 
 /// One direction: the bytes written and not yet read.
@@ -262,10 +266,7 @@ impl AsyncRead for DuplexStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let coop = ready!(coop::poll_proceed(cx));
-        let res = ready!(self.read.lock().poll_read(cx, buf));
-        coop.made_progress();
-        Poll::Ready(res)
+        budgeted(cx, |cx| self.read.lock().poll_read(cx, buf))
     }
 }
 
@@ -275,10 +276,7 @@ impl AsyncWrite for DuplexStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let coop = ready!(coop::poll_proceed(cx));
-        let res = ready!(self.write.lock().poll_write(cx, buf));
-        coop.made_progress();
-        Poll::Ready(res)
+        budgeted(cx, |cx| self.write.lock().poll_write(cx, buf))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
