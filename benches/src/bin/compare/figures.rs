@@ -41,3 +41,15 @@ pub(crate) fn fmt_adv(a: f64) -> String {
         format!("{a:.2}")
     }
 }
+
+/// A figure of metric `metric` in its unit (rates per second, GiB/s,
+/// bytes, call counts, else µs).
+pub(crate) fn fmt_value(metric: &str, v: f64) -> String {
+    match metric {
+        "messages/s" | "requests/s" | "accept rate" | "ops/s" => format!("{}/s", fmt_rate(v)),
+        "GiB/s" => format!("{v:.2} GiB/s"),
+        "RSS per connection" | "RSS per task" => fmt_bytes(v),
+        "syscalls/msg" => format!("{v:.2}"),
+        _ => fmt_us(v),
+    }
+}

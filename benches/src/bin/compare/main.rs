@@ -67,12 +67,14 @@
 //! - [`rounds`]: running a load case on every contender, alternating, and
 //!   its table; [`syscalls`]: the traced rounds that count system calls;
 //! - [`results`]: what is collected ([`Report`], metrics, targets),
-//!   [`figures`]: how numbers are written, and [`output`]: the markdown
-//!   report and the SVG chart.
+//!   [`figures`]: how numbers are written, [`misses`]: what the report
+//!   says of each missed target, and [`output`]: the markdown report and
+//!   the SVG chart.
 
 mod cases;
 mod child;
 mod figures;
+mod misses;
 mod output;
 mod results;
 mod roles;

@@ -11,7 +11,8 @@ use runtime_benches::procfs;
 use runtime_benches::report::{fmt_duration, Table};
 use runtime_benches::svg::{Chart, Group};
 
-use crate::figures::{fmt_adv, fmt_bytes, fmt_rate, fmt_us, opt};
+use crate::figures::{fmt_adv, fmt_value, opt};
+use crate::misses::missed_section;
 use crate::results::Report;
 use crate::settings::{HttpGen, Settings};
 use crate::syscalls::syscall_section;
@@ -209,17 +210,7 @@ pub(crate) fn write_report(
     let mut missed = Vec::new();
     for m in &r.metrics {
         let tokio = m.values.get(&Contender::Tokio).copied();
-        let abs = |v: f64| -> String {
-            match m.metric {
-                "messages/s" | "requests/s" | "accept rate" | "ops/s" => {
-                    format!("{}/s", fmt_rate(v))
-                }
-                "GiB/s" => format!("{v:.2} GiB/s"),
-                "RSS per connection" | "RSS per task" => fmt_bytes(v),
-                "syscalls/msg" => format!("{v:.2}"),
-                _ => fmt_us(v),
-            }
-        };
+        let abs = |v: f64| fmt_value(m.metric, v);
         let mut row = vec![m.case.clone(), m.metric.to_owned(), opt(tokio, abs)];
         row.extend(others.iter().map(|&c| opt(m.advantage(c), fmt_adv)));
         match m.target {
@@ -248,6 +239,9 @@ pub(crate) fn write_report(
         let _ = writeln!(md, "Missed: {}.", missed.join("; "));
     }
     let _ = writeln!(md);
+    if let Some(body) = missed_section(r) {
+        let _ = writeln!(md, "## The targets missed: by how much, and what limits them\n\n{body}");
+    }
     for (heading, body) in r.sections.iter().chain(&syscall_section(s, r)) {
         let _ = writeln!(md, "## {heading}\n\n{body}");
     }

@@ -27,6 +27,10 @@ pub(crate) struct Metric {
     pub(crate) values: BTreeMap<Contender, f64>,
     /// The goal for `runtime`, as an advantage over tokio, and its wording.
     pub(crate) target: Option<(f64, &'static str)>,
+    /// Each round's figure per contender, where the case keeps them (the
+    /// value above is their median): the spread a missed target is judged
+    /// against.
+    pub(crate) rounds: BTreeMap<Contender, Vec<f64>>,
 }
 
 impl Metric {
@@ -42,6 +46,20 @@ impl Metric {
             Better::Lower => t / v,
             Better::Higher => v / t,
         })
+    }
+
+    /// Keeps each round's figure beside the median (see [`Metric::rounds`]).
+    pub(crate) fn with_rounds(&mut self, rounds: BTreeMap<Contender, Vec<f64>>) -> &mut Self {
+        self.rounds = rounds;
+        self
+    }
+
+    /// The lowest and highest round of `c`, if its rounds were kept.
+    pub(crate) fn range(&self, c: Contender) -> Option<(f64, f64)> {
+        let r = self.rounds.get(&c)?;
+        let lo = r.iter().copied().filter(|x| x.is_finite()).reduce(f64::min)?;
+        let hi = r.iter().copied().filter(|x| x.is_finite()).reduce(f64::max)?;
+        Some((lo, hi))
     }
 }
 
@@ -96,8 +114,34 @@ impl Report {
     ) {
         let rates = by_contender(stats, LoadStats::rate);
         self.metric(case, rate, Better::Higher, rates, None);
+        self.cpu_metric(case, cpu, stats, CPU_TARGET);
+    }
+
+    /// The server's CPU per message of a load case, rounds kept.
+    pub(crate) fn cpu_metric(
+        &mut self,
+        case: &str,
+        metric: &'static str,
+        stats: &BTreeMap<Contender, LoadStats>,
+        target: Option<(f64, &'static str)>,
+    ) {
         let cpus = by_contender(stats, LoadStats::cpu);
-        self.metric(case, cpu, Better::Lower, cpus, CPU_TARGET);
+        self.metric(case, metric, Better::Lower, cpus, target)
+            .with_rounds(rounds_by_contender(stats, |x| x.cpu_us.clone()));
+    }
+
+    /// Percentile `p` of a load case's latency, rounds kept.
+    pub(crate) fn pct_metric(
+        &mut self,
+        case: &str,
+        metric: &'static str,
+        p: f64,
+        stats: &BTreeMap<Contender, LoadStats>,
+        target: Option<(f64, &'static str)>,
+    ) {
+        let values = by_contender(stats, |x| x.pct(p));
+        self.metric(case, metric, Better::Lower, values, target)
+            .with_rounds(rounds_by_contender(stats, |x| x.pct_rounds(p)));
     }
 
     pub(crate) fn metric(
@@ -107,14 +151,16 @@ impl Report {
         better: Better,
         values: BTreeMap<Contender, f64>,
         target: Option<(f64, &'static str)>,
-    ) {
+    ) -> &mut Metric {
         self.metrics.push(Metric {
             case: case.to_owned(),
             metric,
             better,
             values,
             target,
+            rounds: BTreeMap::new(),
         });
+        self.metrics.last_mut().expect("just pushed")
     }
 
     pub(crate) fn fail(&mut self, what: String) {
@@ -175,15 +221,20 @@ impl LoadStats {
     }
 
     pub(crate) fn pct(&self, p: f64) -> Option<f64> {
-        let i = PERCENTILES.iter().position(|&q| q == p)?;
+        median(&self.pct_rounds(p))
+    }
+
+    /// Percentile `p` of each round that reported it.
+    pub(crate) fn pct_rounds(&self, p: f64) -> Vec<f64> {
+        let Some(i) = PERCENTILES.iter().position(|&q| q == p) else {
+            return Vec::new();
+        };
         // Not-a-number marks a percentile the generator did not report.
-        let v: Vec<f64> = self
-            .percentiles
+        self.percentiles
             .iter()
             .map(|x| x[i])
             .filter(|x| x.is_finite())
-            .collect();
-        median(&v)
+            .collect()
     }
 }
 
@@ -197,6 +248,14 @@ pub(crate) fn by_contender(
         .collect()
 }
 
+/// Each contender's rounds of one figure (see [`Metric::rounds`]).
+pub(crate) fn rounds_by_contender(
+    stats: &BTreeMap<Contender, LoadStats>,
+    f: impl Fn(&LoadStats) -> Vec<f64>,
+) -> BTreeMap<Contender, Vec<f64>> {
+    stats.iter().map(|(c, s)| (*c, f(s))).collect()
+}
+
 pub(crate) fn ratio_cell(
     values: &BTreeMap<Contender, f64>,
     c: Contender,
@@ -208,6 +267,7 @@ pub(crate) fn ratio_cell(
         better,
         values: values.clone(),
         target: None,
+        rounds: BTreeMap::new(),
     };
     opt(m.advantage(c), fmt_adv)
 }

@@ -8,7 +8,7 @@ use runtime_benches::loadgen::{self, Mode, Protocol};
 
 use crate::child::start_servers;
 use crate::figures::fmt_rate;
-use crate::results::{by_contender, Better, LoadStats, Report, CPU_TARGET, P99_TARGET};
+use crate::results::{LoadStats, Report, CPU_TARGET, P99_TARGET};
 use crate::rounds::{alternate, load_table};
 use crate::settings::Settings;
 use crate::syscalls::syscall_rounds;
@@ -60,13 +60,7 @@ pub(crate) fn echo_section(
                 )
             });
             report.rate_and_cpu(&label, &stats, "messages/s", "server CPU/msg");
-            report.metric(
-                &label,
-                "p99 (closed loop)",
-                Better::Lower,
-                by_contender(&stats, |x| x.pct(99.0)),
-                None,
-            );
+            report.pct_metric(&label, "p99 (closed loop)", 99.0, &stats, None);
             rows.push((label, stats));
         }
         report.sections.push((
@@ -107,34 +101,10 @@ pub(crate) fn echo_section(
             let stats = alternate(s, report, &label, &servers, |srv| {
                 s.spec(srv, conns, Protocol::Echo { size }, Mode::Open { rate })
             });
-            report.metric(
-                &label,
-                "p50",
-                Better::Lower,
-                by_contender(&stats, |x| x.pct(50.0)),
-                None,
-            );
-            report.metric(
-                &label,
-                "p99",
-                Better::Lower,
-                by_contender(&stats, |x| x.pct(99.0)),
-                P99_TARGET,
-            );
-            report.metric(
-                &label,
-                "p99.9",
-                Better::Lower,
-                by_contender(&stats, |x| x.pct(99.9)),
-                None,
-            );
-            report.metric(
-                &label,
-                "server CPU/msg",
-                Better::Lower,
-                by_contender(&stats, LoadStats::cpu),
-                CPU_TARGET,
-            );
+            report.pct_metric(&label, "p50", 50.0, &stats, None);
+            report.pct_metric(&label, "p99", 99.0, &stats, P99_TARGET);
+            report.pct_metric(&label, "p99.9", 99.9, &stats, None);
+            report.cpu_metric(&label, "server CPU/msg", &stats, CPU_TARGET);
             rows.push((label, stats));
         }
         report.sections.push((

@@ -13,7 +13,7 @@ use super::echo::echo_label;
 use super::http::{HTTP_CONNS, HTTP_REQUEST};
 use crate::child::start_servers;
 use crate::figures::fmt_rate;
-use crate::results::{by_contender, Better, LoadStats, Report, CPU_TARGET};
+use crate::results::{LoadStats, Report, CPU_TARGET};
 use crate::rounds::{alternate, load_table};
 use crate::settings::Settings;
 use crate::Res;
@@ -49,20 +49,8 @@ fn headline_case(
     let stats = alternate(sub, report, &label, &servers, |srv| {
         sub.spec(srv, conns, protocol.clone(), Mode::Open { rate })
     });
-    report.metric(
-        &label,
-        cpu_metric,
-        Better::Lower,
-        by_contender(&stats, LoadStats::cpu),
-        CPU_TARGET,
-    );
-    report.metric(
-        &label,
-        "p99",
-        Better::Lower,
-        by_contender(&stats, |x| x.pct(99.0)),
-        None,
-    );
+    report.cpu_metric(&label, cpu_metric, &stats, CPU_TARGET);
+    report.pct_metric(&label, "p99", 99.0, &stats, None);
     for (_, srv) in servers {
         srv.proc.close();
     }

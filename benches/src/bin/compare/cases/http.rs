@@ -13,7 +13,7 @@ use runtime_benches::loadgen::{self, Mode, Protocol};
 use runtime_benches::procfs;
 
 use crate::child::{start_servers, Server};
-use crate::results::{by_contender, Better, LoadStats, Report, P99_TARGET};
+use crate::results::{LoadStats, Report, P99_TARGET};
 use crate::rounds::{alternate, alternate_runs, load_table};
 use crate::settings::{HttpGen, Settings};
 use crate::syscalls::syscall_rounds;
@@ -68,13 +68,7 @@ pub(crate) fn http_section(s: &Settings, report: &mut Report) -> Res<()> {
     syscall_rounds(s, report, &label, &servers, |srv| {
         s.spec(srv, HTTP_CONNS, http.clone(), Mode::Closed { depth: 1 })
     });
-    report.metric(
-        &label,
-        "p99",
-        Better::Lower,
-        by_contender(&stats, |x| x.pct(99.0)),
-        P99_TARGET,
-    );
+    report.pct_metric(&label, "p99", 99.0, &stats, P99_TARGET);
     let mut rows = vec![(label, stats)];
     let label = format!("http pipelined ×{HTTP_PIPELINE}, {HTTP_CONNS} conns");
     let stats = alternate(s, report, &label, &servers, |srv| {

@@ -10,7 +10,7 @@ use runtime_benches::loadgen::Mode;
 
 use super::http::HTTP_CONNS;
 use crate::child::{start_servers, Server};
-use crate::results::{by_contender, Better, Report};
+use crate::results::{Report};
 use crate::rounds::{alternate, load_table};
 use crate::settings::Settings;
 use crate::syscalls::syscall_rounds;
@@ -26,13 +26,7 @@ pub(crate) fn hyper_section(s: &Settings, report: &mut Report) -> Res<()> {
     // Server CPU per request carries the CPU target (≤ 0.95 × tokio).
     report.rate_and_cpu(&label, &stats, "requests/s", "server CPU/request");
     syscall_rounds(s, report, &label, &servers, spec);
-    report.metric(
-        &label,
-        "p99",
-        Better::Lower,
-        by_contender(&stats, |x| x.pct(99.0)),
-        None,
-    );
+    report.pct_metric(&label, "p99", 99.0, &stats, None);
     let rows = vec![(label, stats)];
     report.sections.push((
         "hyper 1.x, HTTP/1.1 keep-alive".into(),

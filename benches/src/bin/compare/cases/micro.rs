@@ -96,6 +96,8 @@ pub(crate) fn micro_cases<C: MicroCase>(
                 child.close();
             }
         }
+        let wall_rounds = wall.clone();
+        let cpu_rounds = cpu.clone();
         let wall: BTreeMap<Contender, f64> = wall
             .iter()
             .filter_map(|(c, v)| Some((*c, median(v)?)))
@@ -122,8 +124,12 @@ pub(crate) fn micro_cases<C: MicroCase>(
             ]);
         }
         let (time_target, cpu_target) = targets(case);
-        report.metric(name, "time", Better::Lower, wall, time_target);
-        report.metric(name, "CPU time", Better::Lower, cpu, cpu_target);
+        report
+            .metric(name, "time", Better::Lower, wall, time_target)
+            .with_rounds(wall_rounds);
+        report
+            .metric(name, "CPU time", Better::Lower, cpu, cpu_target)
+            .with_rounds(cpu_rounds);
     }
     for (_, child) in children {
         child.close();
