@@ -29,7 +29,10 @@ enum Spread {
     AllBetter,
 }
 
-fn spread(m: &Metric) -> Option<(Spread, (f64, f64), (f64, f64))> {
+/// The lowest and highest round of one contender.
+type Range = (f64, f64);
+
+fn spread(m: &Metric) -> Option<(Spread, Range, Range)> {
     let ours = m.range(Contender::Runtime)?;
     let tokio = m.range(Contender::Tokio)?;
     // For a cost, "worse" is higher; for a rate, lower.
