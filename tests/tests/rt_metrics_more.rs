@@ -294,3 +294,54 @@ fn reactor_registrations_and_forced_yields() {
         );
     });
 }
+
+#[test]
+fn local_schedules_are_wakes_from_inside_the_workers() {
+    let _watchdog = Watchdog::start(HANG_LIMIT);
+    for rt in [multi(1), Builder::new_current_thread().build().unwrap()] {
+        let m = rt.handle().metrics();
+        let total = |m: &RuntimeMetrics| {
+            (0..m.num_workers())
+                .map(|w| m.worker_local_schedule_count(w))
+                .sum::<u64>()
+        };
+        // 30 spawns from a plain thread are remote, not local.
+        let handle = rt.handle().clone();
+        let joins = std::thread::spawn(move || {
+            (0..30)
+                .map(|i| handle.spawn(async move { i }))
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let d = done.clone();
+        rt.block_on(async move {
+            for j in joins {
+                j.await.unwrap();
+            }
+            // One task spawns 50 that finish on their own: 50 local
+            // schedules (the first spawn, from `block_on`, is local only
+            // where `block_on`'s thread is the runtime's).
+            drop(runtime::spawn(async move {
+                for _ in 0..50 {
+                    let d = d.clone();
+                    drop(runtime::spawn(async move {
+                        d.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }));
+                }
+            }));
+            while done.load(std::sync::atomic::Ordering::SeqCst) < 50 {
+                runtime::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        let expected = match rt.handle().runtime_flavor() {
+            runtime::RuntimeFlavor::MultiThread => 50,
+            _ => 51,
+        };
+        // The worker adds its count when it parks.
+        wait_until(|| total(&m) >= expected);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(total(&m), expected, "{:?}", rt.handle().runtime_flavor());
+    }
+}

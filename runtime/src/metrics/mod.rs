@@ -126,6 +126,8 @@ pub(crate) struct RunClock {
     /// `left` as of the last time the polls were added to the slot's
     /// count: the untimed polls not yet added are `counted - left`.
     counted: u32,
+    /// Tasks woken onto this worker's own queue since the last flush.
+    local_schedules: u64,
 }
 
 impl RunClock {
@@ -135,7 +137,15 @@ impl RunClock {
             stamp: 0,
             left: 0,
             counted: 0,
+            local_schedules: 0,
         }
+    }
+
+    /// `n` tasks were woken (or spawned) onto this worker's own queue, by
+    /// tasks it runs; added to the slot's count with the polls.
+    #[inline]
+    pub(crate) fn scheduled_locally(&mut self, n: u64) {
+        self.local_schedules = self.local_schedules.wrapping_add(n);
     }
 
     /// An untimed poll is about to start: its stamp, opening a run if none
@@ -172,6 +182,10 @@ impl RunClock {
             bump(&slot.poll_count, u64::from(polls));
             self.counted = self.left;
         }
+        if self.local_schedules != 0 {
+            bump(&slot.local_schedule_count, self.local_schedules);
+            self.local_schedules = 0;
+        }
     }
 
     /// The worker parks (or stops): the open run, if any, counts as busy.
@@ -198,6 +212,8 @@ pub(crate) struct WorkerSlot {
     steal_count: AtomicU64,
     /// Steals that took at least one task.
     steal_operations: AtomicU64,
+    /// Tasks woken onto this worker's own queue from inside the runtime.
+    local_schedule_count: AtomicU64,
     /// The injector interval's moving average of one poll (ns), published
     /// at each forced look (0 while the interval is fixed).
     mean_poll_ns: AtomicU64,
@@ -239,6 +255,7 @@ impl WorkerSlot {
             poll_count: AtomicU64::new(0),
             steal_count: AtomicU64::new(0),
             steal_operations: AtomicU64::new(0),
+            local_schedule_count: AtomicU64::new(0),
             mean_poll_ns: AtomicU64::new(0),
             thread: parking_lot::Mutex::new(None),
             max_poll_ns: AtomicU64::new(0),
@@ -263,6 +280,12 @@ impl WorkerSlot {
 
     pub(crate) fn noop(&self) {
         bump(&self.noop_count, 1);
+    }
+
+    /// A task was woken onto the current-thread runtime's own queue (its
+    /// only worker), from its thread.
+    pub(crate) fn scheduled_locally(&self) {
+        bump(&self.local_schedule_count, 1);
     }
 
     pub(crate) fn stole(&self, n: u64) {
@@ -733,6 +756,18 @@ impl RuntimeMetrics {
     /// [`worker_steal_count`]: Self::worker_steal_count
     pub fn worker_steal_operations(&self, worker: usize) -> u64 {
         self.slot(worker).steal_operations.load(Ordering::Relaxed)
+    }
+
+    /// Tasks woken or spawned onto `worker`'s own run queue (its LIFO slot
+    /// included) by code running on that worker, as opposed to those
+    /// scheduled from outside the runtime
+    /// ([`remote_schedule_count`](Self::remote_schedule_count)). Like the
+    /// poll count, a busy worker adds its count every 32 polls and when it
+    /// parks, so it may lag behind the wakes.
+    pub fn worker_local_schedule_count(&self, worker: usize) -> u64 {
+        self.slot(worker)
+            .local_schedule_count
+            .load(Ordering::Relaxed)
     }
 
     /// Times `worker`'s local queue was full when it pushed a task, so

@@ -392,6 +392,7 @@ fn queue_deferred() {
 impl Schedule for Arc<Shared> {
     fn yield_now(&self, task: Notified) {
         if self.is_driving_thread() && YIELDING.replace(false) {
+            self.counters.workers[0].scheduled_locally();
             DEFERRED.with(|d| d.borrow_mut().push(task));
             return;
         }
@@ -400,6 +401,7 @@ impl Schedule for Arc<Shared> {
 
     fn schedule(&self, task: Notified) {
         if self.is_driving_thread() {
+            self.counters.workers[0].scheduled_locally();
             LOCAL.with(|l| l.borrow_mut().push_back(task));
             return;
         }

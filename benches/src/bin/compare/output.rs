@@ -240,7 +240,10 @@ pub(crate) fn write_report(
     }
     let _ = writeln!(md);
     if let Some(body) = missed_section(r) {
-        let _ = writeln!(md, "## The targets missed: by how much, and what limits them\n\n{body}");
+        let _ = writeln!(
+            md,
+            "## The targets missed: by how much, and what limits them\n\n{body}"
+        );
     }
     for (heading, body) in r.sections.iter().chain(&syscall_section(s, r)) {
         let _ = writeln!(md, "## {heading}\n\n{body}");

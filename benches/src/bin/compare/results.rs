@@ -57,8 +57,16 @@ impl Metric {
     /// The lowest and highest round of `c`, if its rounds were kept.
     pub(crate) fn range(&self, c: Contender) -> Option<(f64, f64)> {
         let r = self.rounds.get(&c)?;
-        let lo = r.iter().copied().filter(|x| x.is_finite()).reduce(f64::min)?;
-        let hi = r.iter().copied().filter(|x| x.is_finite()).reduce(f64::max)?;
+        let lo = r
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .reduce(f64::min)?;
+        let hi = r
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .reduce(f64::max)?;
         Some((lo, hi))
     }
 }

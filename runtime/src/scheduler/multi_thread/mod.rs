@@ -434,10 +434,12 @@ impl Shared {
 
     fn schedule_local(&self, core: &mut Core, task: Notified, is_yield: bool) {
         if is_yield && core.yielding {
-            // It called `yield_now`: it waits for the reactor's next poll.
+            // It called `yield_now`: it waits for the reactor's next poll
+            // (and is counted as a local schedule then, with the batch).
             core.deferred.push(task);
             return;
         }
+        core.clock.scheduled_locally(1);
         let pushed_to_queue = if is_yield || !core.use_lifo {
             core.run_queue.push_back(task, self);
             true
@@ -857,6 +859,7 @@ fn wake_deferred(shared: &Shared, core: &mut Core) {
     if core.deferred.is_empty() {
         return;
     }
+    core.clock.scheduled_locally(core.deferred.len() as u64);
     for task in core.deferred.drain(..) {
         core.run_queue.push_back(task, shared);
     }

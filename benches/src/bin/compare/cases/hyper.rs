@@ -10,7 +10,7 @@ use runtime_benches::loadgen::Mode;
 
 use super::http::HTTP_CONNS;
 use crate::child::{start_servers, Server};
-use crate::results::{Report};
+use crate::results::Report;
 use crate::rounds::{alternate, load_table};
 use crate::settings::Settings;
 use crate::syscalls::syscall_rounds;
