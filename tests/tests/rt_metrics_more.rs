@@ -23,6 +23,18 @@ fn wait_until(mut done: impl FnMut() -> bool) {
     assert!(done(), "the condition did not become true within 5 s");
 }
 
+/// `n` spawns onto `rt` from a thread that is none of its own.
+fn spawn_from_plain_thread(rt: &Runtime, n: usize) -> Vec<runtime::task::JoinHandle<usize>> {
+    let handle = rt.handle().clone();
+    std::thread::spawn(move || {
+        (0..n)
+            .map(|i| handle.spawn(async move { i }))
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap()
+}
+
 fn multi(workers: usize) -> Runtime {
     Builder::new_multi_thread()
         .worker_threads(workers)
@@ -37,14 +49,7 @@ fn remote_schedules_are_spawns_from_outside_the_workers() {
         let m = rt.handle().metrics();
         assert_eq!(m.remote_schedule_count(), 0);
         // 30 spawns from a plain thread.
-        let handle = rt.handle().clone();
-        let joins = std::thread::spawn(move || {
-            (0..30)
-                .map(|i| handle.spawn(async move { i }))
-                .collect::<Vec<_>>()
-        })
-        .join()
-        .unwrap();
+        let joins = spawn_from_plain_thread(&rt, 30);
         assert_eq!(m.remote_schedule_count(), 30);
         rt.block_on(async move {
             for j in joins {
@@ -306,14 +311,7 @@ fn local_schedules_are_wakes_from_inside_the_workers() {
                 .sum::<u64>()
         };
         // 30 spawns from a plain thread are remote, not local.
-        let handle = rt.handle().clone();
-        let joins = std::thread::spawn(move || {
-            (0..30)
-                .map(|i| handle.spawn(async move { i }))
-                .collect::<Vec<_>>()
-        })
-        .join()
-        .unwrap();
+        let joins = spawn_from_plain_thread(&rt, 30);
         let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let d = done.clone();
         rt.block_on(async move {
