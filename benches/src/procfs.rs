@@ -15,6 +15,37 @@ use std::time::Duration;
 /// be read. The resolution is one clock tick (10 ms at the usual 100 Hz),
 /// so measurement windows should be seconds long.
 pub fn cpu_of(pid: u32) -> Option<Duration> {
+    cpu_split_of(pid).map(CpuTimes::total)
+}
+
+/// A process's CPU time, split into the time it ran its own code (user)
+/// and the time the kernel ran on its behalf (system: its system calls,
+/// and the network stack's work done in them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// Running the process's own code.
+    pub user: Duration,
+    /// The kernel, on the process's behalf.
+    pub system: Duration,
+}
+
+impl CpuTimes {
+    /// User plus system time.
+    pub fn total(self) -> Duration {
+        self.user + self.system
+    }
+
+    /// The time between two readings of one process (`self` the later).
+    pub fn since(self, earlier: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+}
+
+/// [`cpu_of`], split into user and system time.
+pub fn cpu_split_of(pid: u32) -> Option<CpuTimes> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces; it ends at the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -23,11 +54,13 @@ pub fn cpu_of(pid: u32) -> Option<Duration> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     let ticks = clock_ticks();
-    let total = utime + stime;
-    Some(
-        Duration::from_secs(total / ticks)
-            + Duration::from_nanos((total % ticks) * 1_000_000_000 / ticks),
-    )
+    let time = |t: u64| {
+        Duration::from_secs(t / ticks) + Duration::from_nanos((t % ticks) * 1_000_000_000 / ticks)
+    };
+    Some(CpuTimes {
+        user: time(utime),
+        system: time(stime),
+    })
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`), 100 if unknown.

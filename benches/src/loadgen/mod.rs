@@ -149,6 +149,8 @@ pub struct Outcome {
     pub latency: Histogram,
     /// Server CPU time (user + system) over the window.
     pub server_cpu: Option<Duration>,
+    /// The system (kernel) part of `server_cpu`.
+    pub server_system: Option<Duration>,
     /// Open loop: messages scheduled in the window still unanswered when
     /// the drain period ended (recorded in `latency` with the time waited
     /// so far, a lower bound).
@@ -169,5 +171,12 @@ impl Outcome {
     pub fn cpu_per_msg_us(&self) -> Option<f64> {
         let cpu = self.server_cpu?;
         (self.completed > 0).then(|| cpu.as_secs_f64() * 1e6 / self.completed as f64)
+    }
+
+    /// The share of the server's CPU time that the kernel spent (0 to 1).
+    pub fn kernel_share(&self) -> Option<f64> {
+        let cpu = self.server_cpu?.as_secs_f64();
+        let sys = self.server_system?.as_secs_f64();
+        (cpu > 0.0).then(|| sys / cpu)
     }
 }

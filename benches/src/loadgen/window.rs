@@ -186,16 +186,16 @@ fn run_with(spec: &Spec, observe: &mut dyn FnMut(Edge), held: bool) -> io::Resul
                 hold_until_quiet(hold, threads, &failed)?;
                 observe(Edge::Start);
                 let first = done_now();
-                let before = spec.server_pid.and_then(procfs::cpu_of);
+                let before = spec.server_pid.and_then(procfs::cpu_split_of);
                 hold.run();
                 std::thread::sleep(spec.window);
                 // `End` answers `Start` even if the hold fails (a tracer
                 // is detached either way).
                 let quiet = hold_until_quiet(hold, threads, &failed);
-                let after = spec.server_pid.and_then(procfs::cpu_of);
+                let after = spec.server_pid.and_then(procfs::cpu_split_of);
                 observed = done_now() - first;
                 observe(Edge::End);
-                server_cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
+                server_cpu = before.zip(after).map(|(b, a)| a.since(b));
                 quiet
             };
             edge_err = edges().err();
@@ -204,19 +204,20 @@ fn run_with(spec: &Spec, observe: &mut dyn FnMut(Edge), held: bool) -> io::Resul
             sleep_until(window_start);
             observe(Edge::Start);
             let first = done_now();
-            let before = spec.server_pid.and_then(procfs::cpu_of);
+            let before = spec.server_pid.and_then(procfs::cpu_split_of);
             sleep_until(window_end);
-            let after = spec.server_pid.and_then(procfs::cpu_of);
+            let after = spec.server_pid.and_then(procfs::cpu_split_of);
             observed = done_now() - first;
             observe(Edge::End);
-            server_cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
+            server_cpu = before.zip(after).map(|(b, a)| a.since(b));
         }
         closed.open();
         let mut out = Outcome {
             completed: 0,
             window: spec.window,
             latency: Histogram::new(),
-            server_cpu,
+            server_cpu: server_cpu.map(procfs::CpuTimes::total),
+            server_system: server_cpu.map(|c| c.system),
             unfinished: 0,
             observed,
         };

@@ -7,6 +7,8 @@
 //!   tell the two apart;
 //! - the raw-epoll server's figure where it ran the case, which is what the
 //!   kernel alone costs for that load (one thread, no runtime);
+//! - for server CPU, the kernel's share of it (system time) and what is
+//!   left for the server's own code (user time), per message;
 //! - the current-thread flavor of this runtime, the same code on one
 //!   thread, which separates what the second worker adds;
 //! - the system calls per message the tracer counted for the case.
@@ -131,6 +133,27 @@ fn explain(r: &Report, m: &Metric, out: &mut String) -> Option<Spread> {
             },
         );
     }
+    let split: Vec<String> = [Contender::Runtime, Contender::Tokio, Contender::RawEpoll]
+        .into_iter()
+        .filter_map(|c| {
+            let k = *m.kernel_share.get(&c)?;
+            let v = *m.values.get(&c)?;
+            Some(format!(
+                "{} {:.0} % in the kernel, {} per message in its own code",
+                c.name(),
+                k * 100.0,
+                fmt_value(m.metric, v * (1.0 - k))
+            ))
+        })
+        .collect();
+    if !split.is_empty() {
+        let _ = writeln!(
+            out,
+            "  - Where the server's CPU went (system and user time, median round; counted in \
+             10 ms clock ticks, so the small user part is rough): {}.",
+            split.join("; ")
+        );
+    }
     let flavors: Vec<String> = [Contender::RuntimeCt, Contender::TokioCt]
         .into_iter()
         .filter_map(|c| Some(format!("{} {} × tokio", c.name(), fmt_adv(m.advantage(c)?))))
@@ -168,7 +191,9 @@ pub(crate) fn missed_section(r: &Report) -> Option<String> {
          shortfall; the lowest and highest of each one's rounds (the figures above are \
          their medians: where the two ranges overlap, the run cannot tell the two apart); \
          where the case ran on it, the raw-epoll server's figure, which is what the kernel \
-         alone costs for the load; the current-thread flavors, the same code on one \
+         alone costs for the load; for server CPU, how much of it was the kernel's \
+         (system time) and what the server's own code took per message (user time); \
+         the current-thread flavors, the same code on one \
          thread; and the system calls per message counted for the case.\n\n",
     );
     let mut overlap = 0;

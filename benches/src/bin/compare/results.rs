@@ -31,6 +31,9 @@ pub(crate) struct Metric {
     /// value above is their median): the spread a missed target is judged
     /// against.
     pub(crate) rounds: BTreeMap<Contender, Vec<f64>>,
+    /// For a server CPU metric: the median round's share of that CPU the
+    /// kernel spent (system time), per contender.
+    pub(crate) kernel_share: BTreeMap<Contender, f64>,
 }
 
 impl Metric {
@@ -134,8 +137,9 @@ impl Report {
         target: Option<(f64, &'static str)>,
     ) {
         let cpus = by_contender(stats, LoadStats::cpu);
-        self.metric(case, metric, Better::Lower, cpus, target)
-            .with_rounds(rounds_by_contender(stats, |x| x.cpu_us.clone()));
+        let m = self.metric(case, metric, Better::Lower, cpus, target);
+        m.with_rounds(rounds_by_contender(stats, |x| x.cpu_us.clone()));
+        m.kernel_share = by_contender(stats, |x| median(&x.kernel_share));
     }
 
     /// Percentile `p` of a load case's latency, rounds kept.
@@ -167,6 +171,7 @@ impl Report {
             values,
             target,
             rounds: BTreeMap::new(),
+            kernel_share: BTreeMap::new(),
         });
         self.metrics.last_mut().expect("just pushed")
     }
@@ -199,6 +204,8 @@ pub(crate) fn median(xs: &[f64]) -> Option<f64> {
 pub(crate) struct LoadStats {
     pub(crate) rates: Vec<f64>,
     pub(crate) cpu_us: Vec<f64>,
+    /// Per round: the kernel's share of the server's CPU time (0 to 1).
+    pub(crate) kernel_share: Vec<f64>,
     /// Per round: p50, p99, p99.9 in µs.
     pub(crate) percentiles: Vec<[f64; 3]>,
     pub(crate) unfinished: u64,
@@ -212,6 +219,9 @@ impl LoadStats {
         self.rates.push(o.rate());
         if let Some(c) = o.cpu_per_msg_us() {
             self.cpu_us.push(c);
+        }
+        if let Some(k) = o.kernel_share() {
+            self.kernel_share.push(k);
         }
         if o.latency.count() > 0 {
             self.percentiles
@@ -276,6 +286,7 @@ pub(crate) fn ratio_cell(
         values: values.clone(),
         target: None,
         rounds: BTreeMap::new(),
+        kernel_share: BTreeMap::new(),
     };
     opt(m.advantage(c), fmt_adv)
 }

@@ -143,9 +143,9 @@ fn wrk_once(s: &Settings, srv: &Server) -> io::Result<loadgen::Outcome> {
         "--latency".into(),
         format!("http://{}/", srv.addr),
     ]);
-    let before = procfs::cpu_of(srv.pid());
+    let before = procfs::cpu_split_of(srv.pid());
     let out = cmd.output()?;
-    let after = procfs::cpu_of(srv.pid());
+    let after = procfs::cpu_split_of(srv.pid());
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(io::Error::other(format!("wrk failed: {text}")));
@@ -203,7 +203,8 @@ fn wrk_once(s: &Settings, srv: &Server) -> io::Result<loadgen::Outcome> {
         completed: requests,
         window: elapsed,
         latency,
-        server_cpu: before.zip(after).map(|(b, a)| a.saturating_sub(b)),
+        server_cpu: before.zip(after).map(|(b, a)| a.since(b).total()),
+        server_system: before.zip(after).map(|(b, a)| a.since(b).system),
         unfinished: 0,
         observed: requests,
     })
