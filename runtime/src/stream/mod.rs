@@ -1,10 +1,16 @@
 //! Streams: the [`Stream`] trait (`futures-core`'s, which every stream
-//! combinator crate uses) and, in [`wrappers`], tokio-stream's wrappers for
-//! this runtime's receivers, listeners, timers and readers.
+//! combinator crate uses); in [`wrappers`], tokio-stream's wrappers for
+//! this runtime's receivers, listeners, timers and readers; tokio-stream's
+//! [`StreamMap`]; and its timed adapters in [`StreamExt`]
+//! ([`timeout`](StreamExt::timeout),
+//! [`timeout_repeating`](StreamExt::timeout_repeating),
+//! [`throttle`](StreamExt::throttle),
+//! [`chunks_timeout`](StreamExt::chunks_timeout)).
 //!
-//! The combinators (`next`, `map`, `filter`, `buffer_unordered`, ...) are
-//! `futures-util`'s `StreamExt`; `futures_util::stream::{iter, once,
-//! empty, pending}` make streams from values.
+//! The other combinators (`next`, `map`, `filter`, `buffer_unordered`,
+//! ...) are `futures-util`'s `StreamExt`, which shares no method name with
+//! ours: import both. `futures_util::stream::{iter, once, empty, pending}`
+//! make streams from values.
 //!
 //! ```
 //! use futures_util::StreamExt;
@@ -22,6 +28,10 @@
 //! # });
 //! ```
 
+mod map;
+mod time;
 pub mod wrappers;
 
 pub use futures_util::Stream;
+pub use map::StreamMap;
+pub use time::{ChunksTimeout, StreamExt, Throttle, Timeout, TimeoutRepeating};
