@@ -134,4 +134,4 @@ pub mod lookup_hooks {
 pub use runtime_reactor::{Interest, Ready};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixSocket, UnixStream};

@@ -179,6 +179,6 @@ pub mod __private {
 pub mod net {
     pub use runtime_net::{
         lookup_host, tcp, udp, unix, TcpListener, TcpSocket, TcpStream, ToSocketAddrs, UdpSocket,
-        UnixDatagram, UnixListener, UnixStream,
+        UnixDatagram, UnixListener, UnixSocket, UnixStream,
     };
 }

@@ -80,7 +80,7 @@ impl UnixDatagram {
         Ok((UnixDatagram::from_fd(a)?, UnixDatagram::from_fd(b)?))
     }
 
-    fn from_fd(fd: OwnedFd) -> io::Result<UnixDatagram> {
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<UnixDatagram> {
         Ok(UnixDatagram {
             io: PollEvented::new(std::os::unix::net::UnixDatagram::from(fd))?,
         })

@@ -67,6 +67,11 @@ impl UnixListener {
         let fd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
         sys::bind(fd.as_raw_fd(), &addr.to_raw()?)?;
         sys::listen(fd.as_raw_fd(), DEFAULT_BACKLOG)?;
+        UnixListener::from_fd(fd)
+    }
+
+    /// Wraps the listening socket `fd` (non-blocking).
+    pub(crate) fn from_fd(fd: std::os::fd::OwnedFd) -> io::Result<UnixListener> {
         UnixListener::new(std::os::unix::net::UnixListener::from(fd))
     }
 

@@ -62,6 +62,12 @@ impl UnixStream {
     /// As [`connect`](UnixStream::connect).
     pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
         let fd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        UnixStream::connect_fd(fd, addr).await
+    }
+
+    /// Connects the stream socket `fd` (unconnected, non-blocking) to
+    /// `addr`.
+    pub(crate) async fn connect_fd(fd: OwnedFd, addr: &SocketAddr) -> io::Result<UnixStream> {
         sys::connect(fd.as_raw_fd(), &addr.to_raw()?)?;
         let stream = UnixStream::from_fd(fd)?;
         stream.io.ready_in(Direction::Write).await?;
