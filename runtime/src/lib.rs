@@ -159,7 +159,9 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use crate::runtime::{Builder, EnterGuard, Handle, Runtime, RuntimeFlavor, TryCurrentError};
+pub use crate::runtime::{
+    Builder, EnterGuard, Handle, Runtime, RuntimeFlavor, TryCurrentError, UnhandledPanic,
+};
 pub use blocking::spawn_blocking;
 pub use metrics::{
     HistogramConfiguration, InvalidHistogramConfiguration, LogHistogram, LogHistogramBuilder,

@@ -198,6 +198,36 @@ impl Builder {
         self
     }
 
+    /// What a panic in a spawned task does to the runtime; by default
+    /// ([`UnhandledPanic::Ignore`]) nothing: the panic goes to the task's
+    /// [`JoinHandle`](crate::task::JoinHandle) and the rest run on. With
+    /// [`UnhandledPanic::ShutdownRuntime`] the first such panic shuts the
+    /// runtime down, on either flavor (tokio has it, unstable, for the
+    /// current-thread one only).
+    ///
+    /// Tasks of a [`LocalSet`](crate::task::LocalSet) and closures on the
+    /// blocking pool are not spawned tasks of the runtime and do not count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::{Builder, UnhandledPanic};
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.spawn(async { panic!("boom") });
+    /// let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.block_on(std::future::pending::<()>())
+    /// }));
+    /// assert!(stopped.is_err(), "block_on panicked instead of waiting forever");
+    /// ```
+    pub fn unhandled_panic(&mut self, behavior: UnhandledPanic) -> &mut Self {
+        self.config.unhandled_panic = behavior;
+        self
+    }
+
     /// The stack size of the runtime's threads.
     pub fn thread_stack_size(&mut self, size: usize) -> &mut Self {
         self.thread_stack_size = Some(size);
@@ -674,6 +704,25 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.shutdown(None);
     }
+}
+
+/// What a runtime does when a spawned task panics; see
+/// [`Builder::unhandled_panic`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// The panic goes to the task's `JoinHandle` (as a [`JoinError`]
+    /// whose `is_panic` is true); every other task runs on. The default.
+    ///
+    /// [`JoinError`]: crate::JoinError
+    #[default]
+    Ignore,
+    /// The first panic shuts the runtime down at once, whether or not the
+    /// task's `JoinHandle` is still held: every task is cancelled, tasks
+    /// spawned afterwards are dropped without running, and `block_on`
+    /// panics, the one running now as well as any later call. The runtime
+    /// still has to be dropped, which stops its threads.
+    ShutdownRuntime,
 }
 
 /// A cheap, cloneable reference to a runtime, usable from any thread.

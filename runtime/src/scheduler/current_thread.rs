@@ -45,6 +45,8 @@ use crate::time::{Clock, Idle};
 pub(crate) struct Shared {
     /// Every live task.
     owned: OwnedTasks,
+    /// Set when the runtime shuts down on unhandled panics.
+    panic_shutdown: Option<super::unhandled_panic::PanicShutdown>,
     /// Tasks woken from other threads.
     injector: SegQueue<Notified>,
     /// Wakes the thread in `block_on`.
@@ -119,6 +121,7 @@ impl Shared {
         let clock = crate::shim::Arc::new(Clock::new(parker.unparker(), start_paused));
         let shared = Arc::new(Shared {
             owned: OwnedTasks::new(),
+            panic_shutdown: tuning.panic_shutdown(),
             injector: SegQueue::new(),
             unparker: parker.unparker(),
             core: Mutex::new(Some(Box::new(Core {
@@ -142,6 +145,10 @@ impl Shared {
 
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    pub(crate) fn panic_shutdown(&self) -> Option<&super::unhandled_panic::PanicShutdown> {
+        self.panic_shutdown.as_ref()
     }
 
     pub(crate) fn owned(&self) -> &OwnedTasks {
@@ -418,5 +425,16 @@ impl Schedule for Arc<Shared> {
 
     fn release(&self, task: &Task) -> Option<Task> {
         self.owned.remove(task)
+    }
+
+    fn unhandled_panic(&self) {
+        let Some(p) = &self.panic_shutdown else {
+            return;
+        };
+        if p.claim() {
+            // Every task is cancelled, and later spawns are dropped.
+            self.owned.close_and_shutdown();
+            p.finish();
+        }
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod current_thread;
 pub(crate) mod fairness;
 pub(crate) mod multi_thread;
 pub(crate) mod park;
+pub(crate) mod unhandled_panic;
 
 use std::fmt;
 use std::future::Future;
@@ -79,6 +80,20 @@ pub(crate) struct Config {
     /// `Builder::disable_lifo_slot`: a task woken by a running task goes
     /// to the back of the queue (multi-thread).
     pub(crate) disable_lifo_slot: bool,
+    /// `Builder::unhandled_panic`: what a panic in a spawned task does.
+    pub(crate) unhandled_panic: crate::runtime::UnhandledPanic,
+}
+
+impl Config {
+    /// The record a runtime that shuts down on unhandled panics keeps.
+    pub(crate) fn panic_shutdown(&self) -> Option<unhandled_panic::PanicShutdown> {
+        match self.unhandled_panic {
+            crate::runtime::UnhandledPanic::Ignore => None,
+            crate::runtime::UnhandledPanic::ShutdownRuntime => {
+                Some(unhandled_panic::PanicShutdown::new())
+            }
+        }
+    }
 }
 
 /// Tasks a scheduler thread runs between two looks at I/O and timers,
@@ -105,6 +120,7 @@ impl fmt::Debug for Config {
             .field("global_queue_interval", &self.global_queue_interval)
             .field("event_interval", &self.event_interval)
             .field("disable_lifo_slot", &self.disable_lifo_slot)
+            .field("unhandled_panic", &self.unhandled_panic)
             .finish()
     }
 }
@@ -138,7 +154,20 @@ impl Handle {
     }
 
     /// Blocks this thread on `future`, running tasks if the flavor allows.
+    /// Under `UnhandledPanic::ShutdownRuntime`, panics once a spawned task
+    /// has panicked.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let shutdown = match &self.flavor {
+            Flavor::CurrentThread(s) => s.panic_shutdown(),
+            Flavor::MultiThread(s) => s.panic_shutdown(),
+        };
+        if let Some(state) = shutdown {
+            return self.block_on_plain(unhandled_panic::AbortOnPanic::new(future, state));
+        }
+        self.block_on_plain(future)
+    }
+
+    fn block_on_plain<F: Future>(&self, future: F) -> F::Output {
         match &self.flavor {
             Flavor::CurrentThread(s) => s.block_on(future),
             Flavor::MultiThread(_) => park::park_block_on(future),

@@ -80,6 +80,10 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// Removes a completed task from the owned-task list, returning the
     /// list's reference (or `None` if the list no longer has it).
     fn release(&self, task: &Task) -> Option<Task>;
+
+    /// A poll of one of this scheduler's tasks panicked (called before the
+    /// task completes with the panic): see `Builder::unhandled_panic`.
+    fn unhandled_panic(&self) {}
 }
 
 /// An owned reference to a task.

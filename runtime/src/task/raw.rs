@@ -520,6 +520,7 @@ where
                 None => Ok(out),
                 Some(payload) => {
                     drop(out);
+                    cell.scheduler.unhandled_panic();
                     Err(JoinError::panic(cell.header.id, payload))
                 }
             };
@@ -528,6 +529,7 @@ where
         Err(payload) => {
             // The future was dropped while the panic unwound (see
             // `DropOnUnwind`); the stage is `Consumed` already.
+            cell.scheduler.unhandled_panic();
             complete(cell, raw, Err(JoinError::panic(cell.header.id, payload)))
         }
     };

@@ -144,6 +144,8 @@ pub(crate) struct Shared {
     idle: Idle,
     /// Every live task.
     owned: OwnedTasks,
+    /// Set when the runtime shuts down on unhandled panics.
+    panic_shutdown: Option<super::unhandled_panic::PanicShutdown>,
     /// Set once, when the runtime shuts down.
     shutdown: AtomicBool,
     /// Thread hooks.
@@ -329,6 +331,7 @@ impl Shared {
             inject: SegQueue::new(),
             idle: Idle::new(workers),
             owned: OwnedTasks::new(),
+            panic_shutdown: config.panic_shutdown(),
             shutdown: AtomicBool::new(false),
             config,
             spec,
@@ -583,6 +586,10 @@ impl Shared {
         &self.owned
     }
 
+    pub(crate) fn panic_shutdown(&self) -> Option<&super::unhandled_panic::PanicShutdown> {
+        self.panic_shutdown.as_ref()
+    }
+
     pub(crate) fn injector_len(&self) -> usize {
         self.inject.len()
     }
@@ -607,6 +614,18 @@ impl Schedule for Arc<Shared> {
 
     fn release(&self, task: &Task) -> Option<Task> {
         self.owned.remove(task)
+    }
+
+    fn unhandled_panic(&self) {
+        let Some(p) = &self.panic_shutdown else {
+            return;
+        };
+        if p.claim() {
+            // Every task is cancelled, and later spawns are dropped; the
+            // workers go on until the runtime is dropped.
+            self.owned.close_and_shutdown();
+            p.finish();
+        }
     }
 }
 
