@@ -3,10 +3,10 @@
 //! flavor.
 //!
 //! The task's harness calls [`Schedule::unhandled_panic`] before it
-//! completes the task; the first such call [claims](PanicShutdown::claim)
-//! the runtime's [`PanicShutdown`], cancels every task the scheduler owns
-//! (closing the list, so later spawns are dropped at once), and then
-//! [finishes](PanicShutdown::finish) it. Each `block_on` of such a runtime
+//! completes the task; the first such call
+//! [shuts the runtime down](PanicShutdown::shut_down): it cancels every
+//! task the scheduler owns (closing the list, so later spawns are dropped
+//! at once), and then marks the runtime's [`PanicShutdown`] fired. Each `block_on` of such a runtime
 //! runs its future inside [`AbortOnPanic`], whose waker is registered here:
 //! finishing wakes it, and its next poll (also the first poll of any later
 //! `block_on`) panics instead of polling the future. Tasks that were idle
@@ -21,6 +21,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
+
+use crate::task::OwnedTasks;
 use slab::Slab;
 
 /// What `block_on` panics with once a spawned task has panicked.
@@ -51,15 +53,19 @@ impl PanicShutdown {
         self.fired.load(Ordering::Acquire)
     }
 
-    /// A spawned task panicked: true the first time, when the caller is to
-    /// cancel the tasks and then call [`finish`](Self::finish).
-    pub(crate) fn claim(&self) -> bool {
-        !self.claimed.swap(true, Ordering::AcqRel)
+    /// A spawned task of the scheduler owning `owned` panicked: the first
+    /// time, cancels every task in `owned` (closing it to new ones) and
+    /// then makes every `block_on` panic.
+    pub(crate) fn shut_down(&self, owned: &OwnedTasks) {
+        if !self.claimed.swap(true, Ordering::AcqRel) {
+            owned.close_and_shutdown();
+            self.finish();
+        }
     }
 
     /// The tasks are cancelled: every `block_on` panics from now on, and
     /// those waiting are woken to do so.
-    pub(crate) fn finish(&self) {
+    fn finish(&self) {
         self.fired.store(true, Ordering::Release);
         let wakers: Vec<Waker> = self.waiters.lock().drain().collect();
         for w in wakers {

@@ -153,6 +153,25 @@ macro_rules! project {
     };
 }
 
+/// Polls `stream` for the timeout adapters: its next item as `Ok` (after
+/// `on_item`, which restarts the gap's timer) or its end, or `None` while
+/// it is pending.
+fn poll_ok<S: Stream>(
+    stream: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    on_item: impl FnOnce(),
+) -> Option<Option<Result<S::Item, Elapsed>>> {
+    match stream.poll_next(cx) {
+        Poll::Pending => None,
+        Poll::Ready(item) => {
+            if item.is_some() {
+                on_item();
+            }
+            Some(item.map(Ok))
+        }
+    }
+}
+
 /// A stream whose item gaps are bounded; from [`StreamExt::timeout`].
 #[must_use = "streams do nothing unless polled"]
 pub struct Timeout<S> {
@@ -171,12 +190,11 @@ impl<S: Stream> Stream for Timeout<S> {
         let me = project!(self);
         // SAFETY: structural pinning of `stream` (see `project!`).
         let stream = unsafe { Pin::new_unchecked(&mut me.stream) };
-        if let Poll::Ready(item) = stream.poll_next(cx) {
-            if item.is_some() {
-                me.deadline.as_mut().reset(Instant::now() + me.duration);
-                me.armed = true;
-            }
-            return Poll::Ready(item.map(Ok));
+        if let Some(ready) = poll_ok(stream, cx, || {
+            me.deadline.as_mut().reset(Instant::now() + me.duration);
+            me.armed = true;
+        }) {
+            return Poll::Ready(ready);
         }
         if me.armed {
             ready!(me.deadline.as_mut().poll(cx));
@@ -208,11 +226,8 @@ impl<S: Stream> Stream for TimeoutRepeating<S> {
         let me = project!(self);
         // SAFETY: structural pinning of `stream` (see `project!`).
         let stream = unsafe { Pin::new_unchecked(&mut me.stream) };
-        if let Poll::Ready(item) = stream.poll_next(cx) {
-            if item.is_some() {
-                me.interval.reset();
-            }
-            return Poll::Ready(item.map(Ok));
+        if let Some(ready) = poll_ok(stream, cx, || me.interval.reset()) {
+            return Poll::Ready(ready);
         }
         ready!(me.interval.poll_tick(cx));
         Poll::Ready(Some(Err(Elapsed::new())))

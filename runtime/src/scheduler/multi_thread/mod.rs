@@ -617,14 +617,8 @@ impl Schedule for Arc<Shared> {
     }
 
     fn unhandled_panic(&self) {
-        let Some(p) = &self.panic_shutdown else {
-            return;
-        };
-        if p.claim() {
-            // Every task is cancelled, and later spawns are dropped; the
-            // workers go on until the runtime is dropped.
-            self.owned.close_and_shutdown();
-            p.finish();
+        if let Some(p) = &self.panic_shutdown {
+            p.shut_down(&self.owned);
         }
     }
 }
